@@ -16,13 +16,97 @@ type Baggage struct {
 }
 
 // NewBaggage returns baggage holding members; a later member replaces an
-// earlier one with the same key.
+// earlier one with the same key (in the earlier one's position). It copies
+// members and runs in linear time.
 func NewBaggage(members ...Member) Baggage {
-	var b Baggage
-	for _, m := range members {
-		b = b.With(m)
+	if len(members) == 0 {
+		return Baggage{}
 	}
-	return b
+	return newBaggageOwned(append([]Member(nil), members...))
+}
+
+// newBaggageOwned returns baggage that takes ownership of ms (no copy):
+// duplicate keys are merged in place as in NewBaggage. The caller must not
+// use ms afterwards.
+func newBaggageOwned(ms []Member) Baggage {
+	return Baggage{members: dedupeMembers(ms)}
+}
+
+// smallMembers is the count up to which key lookups scan a slice instead of
+// building a map: beyond it a scan would make merging quadratic.
+const smallMembers = 8
+
+// dedupeMembers removes duplicate keys from ms in place: a later member
+// replaces an earlier one, keeping the earlier position. Linear time.
+func dedupeMembers(ms []Member) []Member {
+	if len(ms) < 2 {
+		return ms
+	}
+	out := ms[:0]
+	if len(ms) <= smallMembers {
+	next:
+		for _, m := range ms {
+			for i := range out {
+				if out[i].Key == m.Key {
+					out[i] = m
+					continue next
+				}
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	idx := make(map[string]int, len(ms))
+	for _, m := range ms {
+		if i, ok := idx[m.Key]; ok {
+			out[i] = m
+			continue
+		}
+		idx[m.Key] = len(out)
+		out = append(out, m)
+	}
+	return out
+}
+
+// mergeMembers returns first followed by the members of second whose keys
+// are not in first, at most limit members in all. It may reuse first's
+// backing array. Linear time.
+func mergeMembers(first, second []Member, limit int) []Member {
+	if len(second) == 0 {
+		return first
+	}
+	var idx map[string]struct{}
+	if len(first) > smallMembers {
+		idx = make(map[string]struct{}, len(first))
+		for _, m := range first {
+			idx[m.Key] = struct{}{}
+		}
+	}
+	out := first
+	n := len(first)
+	for _, m := range second {
+		if len(out) >= limit {
+			break
+		}
+		if idx != nil {
+			if _, ok := idx[m.Key]; ok {
+				continue
+			}
+		} else if hasKey(out[:n], m.Key) {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func hasKey(ms []Member, key string) bool {
+	for i := range ms {
+		if ms[i].Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 // Len returns the number of members.

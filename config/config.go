@@ -1,0 +1,325 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SDKVersion is reported as the telemetry.sdk.version resource attribute.
+const SDKVersion = "0.1.0"
+
+// Exporter names accepted by OTEL_TRACES_EXPORTER and [WithExporter].
+const (
+	ExporterOTLP    = "otlp"
+	ExporterConsole = "console"
+	ExporterNone    = "none"
+)
+
+// Protocol names accepted by OTEL_EXPORTER_OTLP_PROTOCOL and [WithProtocol].
+const (
+	ProtocolGRPC         = "grpc"
+	ProtocolHTTPProtobuf = "http/protobuf"
+)
+
+// Sampler names accepted by OTEL_TRACES_SAMPLER and [WithSampler].
+const (
+	SamplerAlwaysOn                = "always_on"
+	SamplerAlwaysOff               = "always_off"
+	SamplerTraceIDRatio            = "traceidratio"
+	SamplerParentBasedAlwaysOn     = "parentbased_always_on"
+	SamplerParentBasedAlwaysOff    = "parentbased_always_off"
+	SamplerParentBasedTraceIDRatio = "parentbased_traceidratio"
+)
+
+var (
+	exporterNames    = []string{ExporterOTLP, ExporterConsole, ExporterNone}
+	protocolNames    = []string{ProtocolGRPC, ProtocolHTTPProtobuf}
+	compressionNames = []string{"gzip", "none"}
+	samplerNames     = []string{
+		SamplerAlwaysOn, SamplerAlwaysOff, SamplerTraceIDRatio,
+		SamplerParentBasedAlwaysOn, SamplerParentBasedAlwaysOff, SamplerParentBasedTraceIDRatio,
+	}
+	propagatorNames    = []string{"tracecontext", "baggage", "b3", "b3multi", "jaeger", "flowid"}
+	defaultPropagators = []string{"tracecontext", "baggage", "flowid"}
+)
+
+// Config is the resolved configuration of a flowtrace SDK. It is produced by
+// [Load]; callers treat it as read-only.
+type Config struct {
+	// Disabled is set by OTEL_SDK_DISABLED=true: the SDK installs no-ops.
+	Disabled bool
+	// ServiceName is the service.name resource attribute.
+	ServiceName string
+	// ServiceNameSource says where ServiceName came from, for the start-up
+	// line: "OTEL_SERVICE_NAME", "k8s label app.kubernetes.io/name", "main
+	// module", "executable", ...
+	ServiceNameSource string
+	// Resource holds the resource attributes (service.name first, the rest
+	// sorted by key).
+	Resource []Attribute
+	// Exporter is "otlp" (default), "console" or "none".
+	Exporter string
+	// Protocol is "grpc" (default, a documented deviation from OpenTelemetry:
+	// node agents listen on 4317) or "http/protobuf".
+	Protocol string
+	// Endpoint is the full collector URL, for example "http://10.0.0.7:4317"
+	// (grpc) or "http://localhost:4318/v1/traces" (http/protobuf).
+	Endpoint string
+	// EndpointImplicit is true when nobody configured an endpoint.
+	EndpointImplicit bool
+	// Insecure means plaintext: implicit endpoints and http:// URLs.
+	Insecure bool
+	// Headers are sent with every export request. They are secrets: never
+	// print or log them ([Config.Summary] and [Config.String] leave them out).
+	Headers map[string]string
+	// Timeout bounds one export request.
+	Timeout time.Duration
+	// Compression is "gzip" or "none".
+	Compression string
+	// Certificate is the path of a PEM file of trusted CA certificates.
+	Certificate string
+	// ConsoleFile is where the console exporter writes; "" means stderr.
+	ConsoleFile string
+	// Sampler is one of the Sampler* names.
+	Sampler string
+	// SamplerArg is the ratio in [0,1] of the ratio samplers.
+	SamplerArg float64
+	// OperationRateLimit is the maximum number of new traces per second per
+	// operation name; 0 means unlimited.
+	OperationRateLimit float64
+	// MaxOperations bounds the sampler's per-operation table.
+	MaxOperations int
+	// Propagators lists propagator names in order; empty means none.
+	Propagators []string
+	// AttributeCountLimit is the maximum number of attributes per span.
+	AttributeCountLimit int
+	// AttributeValueLengthLimit is the maximum length of a string attribute
+	// value in bytes (longer values are truncated).
+	AttributeValueLengthLimit int
+	// EventCountLimit is the maximum number of events (logs) per span.
+	EventCountLimit int
+	// LinkCountLimit is the maximum number of links per span.
+	LinkCountLimit int
+	// BatchScheduleDelay is the longest a finished span waits in the queue.
+	BatchScheduleDelay time.Duration
+	// BatchExportTimeout bounds one batch export including retries.
+	BatchExportTimeout time.Duration
+	// MaxQueueSize bounds the export queue in spans.
+	MaxQueueSize int
+	// MaxExportBatchSize is the largest batch; never above MaxQueueSize.
+	MaxExportBatchSize int
+	// MaxQueueBytes bounds the export queue in (estimated) bytes.
+	MaxQueueBytes int
+	// SetGlobal says whether the tracer is installed as the OpenTracing
+	// global tracer (default true; see [WithoutGlobalTracer]).
+	SetGlobal bool
+	// Warnings has one line per malformed value: the variable or option, the
+	// bad value (truncated and escaped; never for secrets) and the fallback.
+	Warnings []string
+}
+
+// Attribute is one resource attribute. Value is a string, bool, int64 or
+// float64.
+type Attribute struct {
+	Key   string
+	Value any
+}
+
+// Load resolves the configuration in one fixed order: defaults, then the
+// environment (OTEL_* and FLOWTRACE_* variables), then opts, then platform
+// detection (which fills only what is still unset), then validation.
+//
+// Load never fails and never panics: a malformed value keeps the default and
+// adds one line to Config.Warnings. It does no network I/O unless cloud
+// metadata detection is enabled, and that is bounded to one second in total
+// (less if ctx expires sooner).
+func Load(ctx context.Context, opts ...Option) Config {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	s := newSettings(opts)
+	st := defaults()
+	st.fromEnv(s.env)
+	st.applyOptions(s)
+	st.detect(ctx, s)
+	st.ensureValid()
+	return st.cfg
+}
+
+// Service-name priorities: a higher one replaces a lower one.
+const (
+	prioNone = iota
+	prioEnvResource
+	prioEnvName
+	prioOptResource
+	prioOptName
+)
+
+// state is Config plus what is known only while loading.
+type state struct {
+	cfg Config
+
+	servicePrio int
+
+	endpoint        string // validated URL, "" if none configured
+	endpointGeneric bool   // from OTEL_EXPORTER_OTLP_ENDPOINT: gets /v1/traces for http
+	insecure        bool   // OTEL_EXPORTER_OTLP_INSECURE=true or WithInsecure
+	insecureSource  string
+
+	envResource []Attribute
+	optResource []Attribute
+
+	cloud      bool
+	labelsFile string // fs.FS path of the downward-API labels file
+}
+
+func defaults() *state {
+	return &state{
+		cfg: Config{
+			Exporter:                  ExporterOTLP,
+			Protocol:                  ProtocolGRPC,
+			Timeout:                   10 * time.Second,
+			Compression:               "none",
+			Sampler:                   SamplerParentBasedAlwaysOn,
+			SamplerArg:                1,
+			MaxOperations:             2000,
+			Propagators:               append([]string(nil), defaultPropagators...),
+			AttributeCountLimit:       128,
+			AttributeValueLengthLimit: 4096,
+			EventCountLimit:           128,
+			LinkCountLimit:            128,
+			BatchScheduleDelay:        5 * time.Second,
+			BatchExportTimeout:        30 * time.Second,
+			MaxQueueSize:              2048,
+			MaxExportBatchSize:        512,
+			MaxQueueBytes:             8 << 20,
+			SetGlobal:                 true,
+		},
+		labelsFile: defaultLabelsFile,
+	}
+}
+
+func (st *state) warnf(format string, args ...any) {
+	st.cfg.Warnings = append(st.cfg.Warnings, fmt.Sprintf(format, args...))
+}
+
+func (st *state) setServiceName(name, source string, prio int) {
+	if name == "" || prio < st.servicePrio {
+		return
+	}
+	st.cfg.ServiceName, st.cfg.ServiceNameSource, st.servicePrio = name, source, prio
+}
+
+func (st *state) applyOptions(s *settings) {
+	for _, f := range s.overrides {
+		f(st)
+	}
+	st.cloud = st.cloud || s.cloud
+}
+
+// ensureValid enforces the invariants between fields that each passed their
+// own checks.
+func (st *state) ensureValid() {
+	c := &st.cfg
+	if c.MaxExportBatchSize > c.MaxQueueSize {
+		st.warnf("OTEL_BSP_MAX_EXPORT_BATCH_SIZE=%d exceeds OTEL_BSP_MAX_QUEUE_SIZE=%d; using %d",
+			c.MaxExportBatchSize, c.MaxQueueSize, c.MaxQueueSize)
+		c.MaxExportBatchSize = c.MaxQueueSize
+	}
+	if c.ServiceName == "" {
+		c.ServiceName, c.ServiceNameSource = fallbackServiceName, "default"
+	}
+	if c.Propagators == nil {
+		c.Propagators = []string{}
+	}
+}
+
+// Summary is the one-line start-up description: service name and its source,
+// exporter, endpoint, protocol, sampler and propagators. It never contains
+// header values, endpoint credentials or query strings.
+func (c Config) Summary() string {
+	var b strings.Builder
+	b.WriteString("flowtrace:")
+	if c.Disabled {
+		b.WriteString(" disabled by OTEL_SDK_DISABLED;")
+	}
+	fmt.Fprintf(&b, " service=%s", printable(c.ServiceName))
+	if c.ServiceNameSource != "" {
+		fmt.Fprintf(&b, " (from %s)", c.ServiceNameSource)
+	}
+	fmt.Fprintf(&b, " exporter=%s", printable(c.Exporter))
+	switch c.Exporter {
+	case ExporterOTLP:
+		fmt.Fprintf(&b, " endpoint=%s", printable(redactURL(c.Endpoint)))
+		if c.EndpointImplicit {
+			b.WriteString(" (default)")
+		}
+		fmt.Fprintf(&b, " protocol=%s", printable(c.Protocol))
+		if len(c.Headers) > 0 {
+			fmt.Fprintf(&b, " headers=%d", len(c.Headers))
+		}
+	case ExporterConsole:
+		file := c.ConsoleFile
+		if file == "" {
+			file = "stderr"
+		}
+		fmt.Fprintf(&b, " file=%s", printable(file))
+	}
+	fmt.Fprintf(&b, " sampler=%s", printable(c.Sampler))
+	if c.Sampler == SamplerTraceIDRatio || c.Sampler == SamplerParentBasedTraceIDRatio {
+		fmt.Fprintf(&b, "(%s)", strconv.FormatFloat(c.SamplerArg, 'g', -1, 64))
+	}
+	if c.OperationRateLimit > 0 {
+		fmt.Fprintf(&b, " operation_rate=%s/s", strconv.FormatFloat(c.OperationRateLimit, 'g', -1, 64))
+	}
+	props := strings.Join(c.Propagators, ",")
+	if props == "" {
+		props = "none"
+	}
+	fmt.Fprintf(&b, " propagators=%s", printable(props))
+	if len(c.Warnings) > 0 {
+		fmt.Fprintf(&b, " warnings=%d", len(c.Warnings))
+	}
+	return b.String()
+}
+
+// String returns [Config.Summary], so that printing a Config by accident
+// (fmt's %v and %+v) never prints the headers.
+func (c Config) String() string { return c.Summary() }
+
+// GoString returns [Config.Summary] for fmt's %#v, for the same reason.
+func (c Config) GoString() string { return c.Summary() }
+
+// printable returns s if it is plain printable ASCII without spaces, and a
+// quoted, escaped form otherwise, so that a value cannot inject lines or
+// terminal escapes into a log.
+func printable(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// sortedResource builds the resource: service.name first, then the other
+// keys in sorted order.
+func sortedResource(m map[string]any, serviceName string) []Attribute {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if k != attrServiceName {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	out := make([]Attribute, 0, len(keys)+1)
+	out = append(out, Attribute{Key: attrServiceName, Value: serviceName})
+	for _, k := range keys {
+		out = append(out, Attribute{Key: k, Value: m[k]})
+	}
+	return out
+}

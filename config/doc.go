@@ -1,0 +1,96 @@
+// Package config resolves flowtrace's configuration and describes the
+// platform the service runs on.
+//
+// [Load] applies, in this fixed order: defaults, then environment variables,
+// then [Option] values, then platform detection (which only fills what is
+// still unset), then validation. It never fails: a malformed value keeps the
+// default and adds one line to Config.Warnings naming the variable or option,
+// the bad value (truncated and escaped; never for headers) and the fallback.
+// Empty variables count as unset; values longer than 16 KiB are ignored. For
+// the OTLP exporter settings the OTEL_EXPORTER_OTLP_TRACES_* variable wins
+// over the generic OTEL_EXPORTER_OTLP_* one. [Config.Summary] is the one-line
+// start-up description; it never contains header values or URL credentials.
+//
+// # Environment variables
+//
+//	Variable                                 Default                     Meaning
+//	OTEL_SDK_DISABLED                        false                       true: install no-op tracing
+//	OTEL_SERVICE_NAME                        detected (see below)        service.name
+//	OTEL_RESOURCE_ATTRIBUTES                 -                           k=v,k2=v2 (percent-encoded) resource attributes; ≤128
+//	OTEL_TRACES_EXPORTER                     otlp                        otlp, console or none
+//	OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL     grpc (*)                    grpc or http/protobuf
+//	OTEL_EXPORTER_OTLP_TRACES_ENDPOINT       -                           full URL, used as is
+//	OTEL_EXPORTER_OTLP_ENDPOINT              node agent (see below)      base URL; http/protobuf appends /v1/traces
+//	OTEL_EXPORTER_OTLP_[TRACES_]INSECURE     false                       see "TLS" below
+//	OTEL_EXPORTER_OTLP_[TRACES_]HEADERS      -                           k=v,k2=v2 percent-encoded; secret, never printed
+//	OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT      10000                       export request timeout, ms
+//	OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION  none                        gzip or none
+//	OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE  -                           PEM file of trusted CAs
+//	FLOWTRACE_CONSOLE_FILE                   stderr                      file the console exporter writes to
+//	OTEL_TRACES_SAMPLER                      parentbased_always_on       always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio
+//	OTEL_TRACES_SAMPLER_ARG                  1.0                         ratio in [0,1] for the ratio samplers
+//	FLOWTRACE_SAMPLER_OPERATION_RATE         0 (unlimited)               max new traces/s per operation name, [0, 1e6]
+//	FLOWTRACE_SAMPLER_MAX_OPERATIONS         2000                        bound on the per-operation table, [1, 1048576]
+//	OTEL_PROPAGATORS                         tracecontext,baggage,flowid tracecontext, baggage, b3, b3multi, jaeger, flowid; none
+//	OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT          128                         attributes per span, [0, 65536]; fallback OTEL_ATTRIBUTE_COUNT_LIMIT
+//	OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT   4096 (**)                   bytes per string value, [1, 1048576]; fallback OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT
+//	OTEL_SPAN_EVENT_COUNT_LIMIT              128                         events per span, [0, 65536]
+//	OTEL_SPAN_LINK_COUNT_LIMIT               128                         links per span, [0, 65536]
+//	OTEL_BSP_SCHEDULE_DELAY                  5000                        ms a span may wait in the queue, [1, 3600000]
+//	OTEL_BSP_EXPORT_TIMEOUT                  30000                       ms for one batch export, [1, 3600000]
+//	OTEL_BSP_MAX_QUEUE_SIZE                  2048                        queue bound in spans, [1, 1048576]
+//	OTEL_BSP_MAX_EXPORT_BATCH_SIZE           512                         spans per batch, [1, 1048576], at most the queue size
+//	FLOWTRACE_BSP_MAX_QUEUE_BYTES            8388608                     queue bound in bytes, [1024, 1073741824]
+//	FLOWTRACE_CLOUD_METADATA                 false                       true: ask AWS ECS/EC2 and GCE metadata services (≤1 s)
+//	FLOWTRACE_K8S_LABELS_FILE                /etc/podinfo/labels         downward-API labels file (absolute path)
+//
+// (*) Deviation from OpenTelemetry, whose default is http/protobuf: node-local
+// agents listen for gRPC on 4317. (**) OpenTelemetry's default is unlimited;
+// flowtrace bounds values for safety.
+//
+// Read from the platform (not settings): KUBERNETES_SERVICE_HOST (on
+// Kubernetes when set), POD_NAME, POD_NAMESPACE, POD_UID, NODE_NAME, HOST_IP
+// and NODE_IP (set them with the downward API), ECS_CONTAINER_METADATA_URI_V4.
+//
+// # Endpoint and TLS
+//
+// With no endpoint configured, the exporter sends to the node-local agent:
+// on Kubernetes http://$HOST_IP:4317 (grpc) or http://$HOST_IP:4318/v1/traces
+// (http/protobuf), with NODE_IP as the second choice; elsewhere, and when
+// neither holds an IP address, localhost with those ports. Endpoints must be
+// http:// or https:// URLs (anything else is a warning and the default is
+// used). As OpenTelemetry specifies, the scheme decides TLS: http is
+// plaintext, https is TLS; OTEL_EXPORTER_OTLP_INSECURE=true or [WithInsecure]
+// with an https endpoint is ignored with a warning. Default endpoints are
+// plaintext.
+//
+// # Service name
+//
+// [WithServiceName], service.name in [WithResourceAttributes],
+// OTEL_SERVICE_NAME, service.name in OTEL_RESOURCE_ATTRIBUTES; with none of
+// them: the downward-API labels app.kubernetes.io/name, app, application;
+// the workload name derived from the pod name (checkout-7d9f8b6c5d-x2x4z ->
+// checkout, db-0 -> db, agent-x2x4z -> agent); the last element of the main
+// module path (major version suffix skipped); the executable name;
+// "unknown_service:go". Config.ServiceNameSource records which one won.
+//
+// # Resource detection
+//
+// Detectors run in this order; attributes from OTEL_RESOURCE_ATTRIBUTES and
+// then [WithResourceAttributes] replace detected ones with the same key. A
+// detector's partial result is kept; errors other than missing files become
+// warnings. All files are read through the [WithFileSystem] root (default
+// "/"), with size bounds.
+//
+//	sdk         telemetry.sdk.name=flowtrace, telemetry.sdk.language=go, telemetry.sdk.version
+//	host        host.name, os.type, host.arch
+//	process     process.pid, process.executable.name, process.runtime.name, process.runtime.version (never arguments)
+//	build       service.version (main module version), vcs.revision, vcs.time, vcs.modified (Go build settings)
+//	container   container.id from /proc/self/cgroup (64 KiB), else /proc/self/mountinfo (1 MiB)
+//	kubernetes  k8s.namespace.name, k8s.pod.name, k8s.pod.uid, k8s.node.name, k8s.deployment.name;
+//	            reads /var/run/secrets/kubernetes.io/serviceaccount/namespace and the labels file (64 KiB)
+//	cloud       opt-in; cloud.provider, cloud.platform, cloud.region, cloud.availability_zone,
+//	            cloud.account.id, host.id, host.type, host.image.id, aws.ecs.*; ECS task
+//	            endpoint, EC2 IMDSv2 and GCE metadata asked concurrently, one second in
+//	            total, bodies bounded, no proxy, no redirects
+package config

@@ -1,0 +1,13 @@
+// Package flowtrace starts a self-configured OpenTracing tracer that
+// exports OTLP.
+//
+//	tracing := flowtrace.Start(ctx)
+//	defer tracing.Shutdown(context.Background())
+//
+// Start reads OTEL_* (then FLOWTRACE_*) environment variables and the
+// platform (Kubernetes downward API, container, process, Go build info,
+// cloud metadata when opted in); see package config for every variable.
+// The tracer it returns implements opentracing.Tracer and is installed as
+// the OpenTracing global tracer, so existing OpenTracing instrumentation and
+// the middleware packages pick it up.
+package flowtrace

@@ -1,0 +1,512 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"log"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/flowtrace/flowtrace/tracer"
+)
+
+// Batcher defaults.
+const (
+	DefaultMaxQueueSize     = 2048
+	DefaultMaxQueueBytes    = 8 << 20
+	DefaultMaxBatchSize     = 512
+	DefaultScheduleDelay    = 5 * time.Second
+	DefaultExportTimeout    = 30 * time.Second
+	DefaultErrorLogInterval = 10 * time.Second
+)
+
+const (
+	defaultLoggerPrefix = "flowtrace: "
+	// spinYields is how many times Shutdown yields before it sleeps while
+	// waiting for OnEnd calls in progress.
+	spinYields = 64
+)
+
+// ErrShutdown is returned by ForceFlush after Shutdown.
+var ErrShutdown = errors.New("flowtrace: batcher is shut down")
+
+// Logger is where a Batcher reports export errors; *log.Logger satisfies it.
+type Logger interface {
+	Printf(format string, args ...any)
+}
+
+// BatcherOption configures a Batcher.
+type BatcherOption interface{ applyBatcher(*batcherConfig) }
+
+type batcherOptionFunc func(*batcherConfig)
+
+func (f batcherOptionFunc) applyBatcher(c *batcherConfig) { f(c) }
+
+type batcherConfig struct {
+	maxQueueSize     int
+	maxQueueBytes    int64
+	maxBatchSize     int
+	scheduleDelay    time.Duration
+	exportTimeout    time.Duration
+	logger           Logger
+	errorLogInterval time.Duration
+}
+
+func newBatcherConfig(opts []BatcherOption) batcherConfig {
+	c := batcherConfig{
+		maxQueueSize:     DefaultMaxQueueSize,
+		maxQueueBytes:    DefaultMaxQueueBytes,
+		maxBatchSize:     DefaultMaxBatchSize,
+		scheduleDelay:    DefaultScheduleDelay,
+		exportTimeout:    DefaultExportTimeout,
+		errorLogInterval: DefaultErrorLogInterval,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.applyBatcher(&c)
+		}
+	}
+	if c.maxQueueSize <= 0 {
+		c.maxQueueSize = DefaultMaxQueueSize
+	}
+	if c.maxQueueBytes <= 0 {
+		c.maxQueueBytes = DefaultMaxQueueBytes
+	}
+	if c.maxBatchSize <= 0 {
+		c.maxBatchSize = DefaultMaxBatchSize
+	}
+	if c.maxBatchSize > c.maxQueueSize {
+		c.maxBatchSize = c.maxQueueSize
+	}
+	if c.scheduleDelay <= 0 {
+		c.scheduleDelay = DefaultScheduleDelay
+	}
+	if c.exportTimeout <= 0 {
+		c.exportTimeout = DefaultExportTimeout
+	}
+	if c.errorLogInterval <= 0 {
+		c.errorLogInterval = DefaultErrorLogInterval
+	}
+	if c.logger == nil {
+		c.logger = log.New(os.Stderr, defaultLoggerPrefix, log.LstdFlags)
+	}
+	return c
+}
+
+// WithMaxQueueSize bounds how many spans the Batcher holds, queued or being
+// exported (default DefaultMaxQueueSize). A value <= 0 means the default.
+func WithMaxQueueSize(n int) BatcherOption {
+	return batcherOptionFunc(func(c *batcherConfig) { c.maxQueueSize = n })
+}
+
+// WithMaxQueueBytes bounds the estimated size of the spans the Batcher holds
+// (default DefaultMaxQueueBytes). The estimate counts string lengths and
+// fixed per-item costs. A value <= 0 means the default.
+func WithMaxQueueBytes(n int64) BatcherOption {
+	return batcherOptionFunc(func(c *batcherConfig) { c.maxQueueBytes = n })
+}
+
+// WithMaxBatchSize bounds the spans per export (default
+// DefaultMaxBatchSize, at most the queue size). A value <= 0 means the
+// default.
+func WithMaxBatchSize(n int) BatcherOption {
+	return batcherOptionFunc(func(c *batcherConfig) { c.maxBatchSize = n })
+}
+
+// WithScheduleDelay sets how long a partial batch waits before it is
+// exported (default DefaultScheduleDelay); a full batch goes at once. A
+// value <= 0 means the default.
+func WithScheduleDelay(d time.Duration) BatcherOption {
+	return batcherOptionFunc(func(c *batcherConfig) { c.scheduleDelay = d })
+}
+
+// WithExportTimeout bounds one Export call (default DefaultExportTimeout).
+// A value <= 0 means the default.
+func WithExportTimeout(d time.Duration) BatcherOption {
+	return batcherOptionFunc(func(c *batcherConfig) { c.exportTimeout = d })
+}
+
+// WithLogger sets where export errors are reported (default: standard error
+// with a "flowtrace: " prefix). Reports are rate-limited, see
+// WithErrorLogInterval. A nil Logger means the default.
+func WithLogger(l Logger) BatcherOption {
+	return batcherOptionFunc(func(c *batcherConfig) { c.logger = l })
+}
+
+// WithErrorLogInterval sets the least time between two error reports
+// (default DefaultErrorLogInterval). A value <= 0 means the default.
+func WithErrorLogInterval(d time.Duration) BatcherOption {
+	return batcherOptionFunc(func(c *batcherConfig) { c.errorLogInterval = d })
+}
+
+// Stats is a snapshot of a Batcher's counters; each counter is read
+// atomically, the snapshot as a whole is not. Once Shutdown has returned
+// (nil or an error), these hold for the spans offered to OnEnd (nil spans
+// are ignored):
+//
+//	offered  = Enqueued + DroppedQueueFull + DroppedAfterShutdown
+//	Enqueued = Exported + DroppedExportFailed + DroppedAtShutdown
+//	QueueLen = QueueBytes = 0
+type Stats struct {
+	// Enqueued counts spans accepted by OnEnd.
+	Enqueued int64
+	// Exported counts spans whose Export returned nil.
+	Exported int64
+	// DroppedQueueFull counts spans refused because the queue was full (in
+	// spans or bytes).
+	DroppedQueueFull int64
+	// DroppedExportFailed counts spans whose Export returned an error.
+	DroppedExportFailed int64
+	// DroppedShutdown is DroppedAfterShutdown + DroppedAtShutdown.
+	DroppedShutdown int64
+	// DroppedAfterShutdown counts spans offered after Shutdown began.
+	DroppedAfterShutdown int64
+	// DroppedAtShutdown counts enqueued spans abandoned because Shutdown's
+	// context ended before they were exported.
+	DroppedAtShutdown int64
+	// QueueLen is the spans held now: queued or being exported.
+	QueueLen int64
+	// QueueBytes is the estimated size of the spans held now.
+	QueueBytes int64
+}
+
+// Dropped returns the sum of all drop counters.
+func (s Stats) Dropped() int64 {
+	return s.DroppedQueueFull + s.DroppedExportFailed + s.DroppedShutdown
+}
+
+type queued struct {
+	span *tracer.SpanData
+	size int64
+}
+
+type flushRequest struct {
+	done chan error
+}
+
+// Batcher is a tracer.SpanProcessor that queues finished spans and exports
+// them in batches from one goroutine. OnEnd never blocks: when the queue is
+// full, or after Shutdown, the span is dropped and counted.
+type Batcher struct {
+	cfg batcherConfig
+	exp Exporter
+
+	queue   chan queued
+	flushCh chan flushRequest
+	stopCh  chan struct{}
+	done    chan struct{}
+
+	// ctx is cancelled when Shutdown's context ends, aborting exports.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	stopped  atomic.Bool
+	inflight atomic.Int64
+
+	enqueued         atomic.Int64
+	exported         atomic.Int64
+	droppedFull      atomic.Int64
+	droppedFailed    atomic.Int64
+	droppedAfterStop atomic.Int64
+	droppedAtStop    atomic.Int64
+	queueLen         atomic.Int64
+	queueBytes       atomic.Int64
+
+	// acct guards the settlement of held spans between the worker and a
+	// Shutdown that gives up on it. It is never held across I/O.
+	acct      sync.Mutex
+	abandoned bool
+
+	errLog rateLimitedLog
+
+	shutdownOnce sync.Once
+}
+
+var _ tracer.SpanProcessor = (*Batcher)(nil)
+
+// NewBatcher starts a Batcher exporting to exp.
+func NewBatcher(exp Exporter, opts ...BatcherOption) *Batcher {
+	if exp == nil {
+		exp = NewDiscard()
+	}
+	cfg := newBatcherConfig(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Batcher{
+		cfg:     cfg,
+		exp:     exp,
+		queue:   make(chan queued, cfg.maxQueueSize),
+		flushCh: make(chan flushRequest),
+		stopCh:  make(chan struct{}),
+		done:    make(chan struct{}),
+		ctx:     ctx,
+		cancel:  cancel,
+		errLog:  rateLimitedLog{logger: cfg.logger, interval: cfg.errorLogInterval},
+	}
+	go b.run()
+	return b
+}
+
+// OnEnd queues s for export without blocking. It drops and counts s when
+// the queue is full in spans or bytes, or when Shutdown has begun. The
+// Batcher owns s afterwards.
+func (b *Batcher) OnEnd(s *tracer.SpanData) {
+	if s == nil {
+		return
+	}
+	b.inflight.Add(1)
+	b.offer(s)
+	b.inflight.Add(-1)
+}
+
+func (b *Batcher) offer(s *tracer.SpanData) {
+	if b.stopped.Load() {
+		b.droppedAfterStop.Add(1)
+		return
+	}
+	if b.queueLen.Add(1) > int64(b.cfg.maxQueueSize) {
+		b.queueLen.Add(-1)
+		b.droppedFull.Add(1)
+		return
+	}
+	size := EstimateSize(s)
+	if b.queueBytes.Add(size) > b.cfg.maxQueueBytes {
+		b.release(1, size)
+		b.droppedFull.Add(1)
+		return
+	}
+	select {
+	case b.queue <- queued{span: s, size: size}:
+		b.enqueued.Add(1)
+	default:
+		// Unreachable while queueLen bounds the channel; kept as a guard.
+		b.release(1, size)
+		b.droppedFull.Add(1)
+	}
+}
+
+func (b *Batcher) release(n, size int64) {
+	b.queueLen.Add(-n)
+	b.queueBytes.Add(-size)
+}
+
+// Stats returns a snapshot of the counters.
+func (b *Batcher) Stats() Stats {
+	s := Stats{
+		Enqueued:             b.enqueued.Load(),
+		Exported:             b.exported.Load(),
+		DroppedQueueFull:     b.droppedFull.Load(),
+		DroppedExportFailed:  b.droppedFailed.Load(),
+		DroppedAfterShutdown: b.droppedAfterStop.Load(),
+		DroppedAtShutdown:    b.droppedAtStop.Load(),
+		QueueLen:             b.queueLen.Load(),
+		QueueBytes:           b.queueBytes.Load(),
+	}
+	s.DroppedShutdown = s.DroppedAfterShutdown + s.DroppedAtShutdown
+	return s
+}
+
+// ForceFlush exports everything queued and waits for it, or returns
+// ctx.Err() when ctx ends first (the flush then goes on in the background).
+// It returns the export errors of the flush, and ErrShutdown after Shutdown.
+func (b *Batcher) ForceFlush(ctx context.Context) error {
+	if b.stopped.Load() {
+		return ErrShutdown
+	}
+	req := flushRequest{done: make(chan error, 1)}
+	select {
+	case b.flushCh <- req:
+	case <-b.done:
+		return ErrShutdown
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Shutdown stops accepting spans, exports what is queued and shuts the
+// exporter down. When ctx ends first, it aborts the export in progress,
+// counts every span still held as DroppedAtShutdown and returns ctx.Err()
+// without waiting for a hung exporter. Only the first call does anything;
+// later calls return nil.
+func (b *Batcher) Shutdown(ctx context.Context) error {
+	err := error(nil)
+	b.shutdownOnce.Do(func() {
+		b.stopped.Store(true)
+		// OnEnd calls that saw stopped == false finish in a few
+		// instructions; wait for them so none enqueues after the drain.
+		for i := 0; b.inflight.Load() != 0; i++ {
+			if i%spinYields == spinYields-1 {
+				time.Sleep(time.Microsecond)
+			} else {
+				runtime.Gosched()
+			}
+		}
+		close(b.stopCh)
+		select {
+		case <-b.done:
+			err = b.exp.Shutdown(ctx)
+		case <-ctx.Done():
+			b.abandon()
+			b.cancel()
+			err = errors.Join(ctx.Err(), b.exp.Shutdown(ctx))
+		}
+		b.cancel()
+	})
+	return err
+}
+
+// abandon settles every span still held as dropped at shutdown; the worker
+// counts nothing afterwards.
+func (b *Batcher) abandon() {
+	b.acct.Lock()
+	defer b.acct.Unlock()
+	if b.abandoned {
+		return
+	}
+	b.abandoned = true
+	b.droppedAtStop.Add(b.queueLen.Swap(0))
+	b.queueBytes.Store(0)
+}
+
+// settle records the outcome of n held spans; it reports false once the
+// Batcher was abandoned.
+func (b *Batcher) settle(n, size int64, counter *atomic.Int64) bool {
+	b.acct.Lock()
+	defer b.acct.Unlock()
+	if b.abandoned {
+		return false
+	}
+	counter.Add(n)
+	b.release(n, size)
+	return true
+}
+
+// run is the Batcher's one goroutine.
+func (b *Batcher) run() {
+	defer close(b.done)
+	batch := make([]*tracer.SpanData, 0, b.cfg.maxBatchSize)
+	var batchBytes int64
+	timer := time.NewTimer(b.cfg.scheduleDelay)
+	defer timer.Stop()
+
+	exportBatch := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := b.export(batch, batchBytes)
+		clear(batch)
+		batch = batch[:0]
+		batchBytes = 0
+		return err
+	}
+	// drain exports everything queued now, in full batches.
+	drain := func() error {
+		var errs []error
+		for {
+			select {
+			case q := <-b.queue:
+				batch = append(batch, q.span)
+				batchBytes += q.size
+				if len(batch) == cap(batch) {
+					errs = append(errs, exportBatch())
+				}
+				continue
+			default:
+			}
+			errs = append(errs, exportBatch())
+			return errors.Join(errs...)
+		}
+	}
+
+	for {
+		select {
+		case q := <-b.queue:
+			batch = append(batch, q.span)
+			batchBytes += q.size
+			if len(batch) == cap(batch) {
+				_ = exportBatch()
+				resetTimer(timer, b.cfg.scheduleDelay)
+			}
+		case <-timer.C:
+			_ = exportBatch()
+			timer.Reset(b.cfg.scheduleDelay)
+		case req := <-b.flushCh:
+			req.done <- drain()
+			resetTimer(timer, b.cfg.scheduleDelay)
+		case <-b.stopCh:
+			_ = drain()
+			b.errLog.flush()
+			return
+		}
+	}
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	t.Reset(d)
+}
+
+// export sends one batch and settles its spans. Once Shutdown has given up,
+// it only drops.
+func (b *Batcher) export(batch []*tracer.SpanData, size int64) error {
+	n := int64(len(batch))
+	if b.ctx.Err() != nil {
+		b.settle(n, size, &b.droppedAtStop)
+		return context.Canceled
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.exportTimeout)
+	err := b.exp.Export(ctx, batch)
+	cancel()
+	if err == nil {
+		b.settle(n, size, &b.exported)
+		return nil
+	}
+	if b.settle(n, size, &b.droppedFailed) {
+		b.errLog.record(err, n)
+	}
+	return err
+}
+
+// rateLimitedLog reports export errors at most once per interval, with the
+// number of failed exports and dropped spans since the last report. It is
+// used by the worker goroutine only.
+type rateLimitedLog struct {
+	logger   Logger
+	interval time.Duration
+
+	last    time.Time
+	failed  int64
+	dropped int64
+	lastErr error
+}
+
+func (l *rateLimitedLog) record(err error, dropped int64) {
+	l.failed++
+	l.dropped += dropped
+	l.lastErr = err
+	now := time.Now()
+	if !l.last.IsZero() && now.Sub(l.last) < l.interval {
+		return
+	}
+	l.last = now
+	l.report()
+}
+
+func (l *rateLimitedLog) flush() {
+	if l.failed > 0 {
+		l.report()
+	}
+}
+
+func (l *rateLimitedLog) report() {
+	l.logger.Printf("export failed %d time(s), %d span(s) dropped; last error: %v", l.failed, l.dropped, l.lastErr)
+	l.failed, l.dropped, l.lastErr = 0, 0, nil
+}

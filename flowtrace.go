@@ -1,0 +1,186 @@
+package flowtrace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/opentracing/opentracing-go"
+
+	"github.com/flowtrace/flowtrace/config"
+	"github.com/flowtrace/flowtrace/export"
+	"github.com/flowtrace/flowtrace/propagation"
+	"github.com/flowtrace/flowtrace/tracer"
+)
+
+// Tracing is a started SDK: the tracer plus the pipeline behind it.
+type Tracing struct {
+	tracer  *tracer.Tracer
+	config  config.Config
+	batcher *export.Batcher
+	closers []io.Closer
+
+	once        sync.Once
+	shutdownErr error
+}
+
+// Start reads the environment and the platform, builds the tracer and its
+// export pipeline, installs the tracer as the OpenTracing global (unless
+// config.WithoutGlobalTracer is given) and prints one line with the
+// effective configuration, plus one line per malformed setting.
+//
+// Start never fails: what cannot be set up degrades to something safe (a
+// default, or no export) and is reported in that output. Call Shutdown
+// before the process exits so queued spans are flushed.
+func Start(ctx context.Context, opts ...config.Option) *Tracing {
+	cfg := config.Load(ctx, opts...)
+	t := &Tracing{config: cfg}
+	var out io.Writer = os.Stderr
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(out, "flowtrace: warning: %s\n", w)
+	}
+
+	prop, unknown := propagation.FromNames(cfg.Propagators)
+	for _, name := range unknown {
+		fmt.Fprintf(out, "flowtrace: warning: propagator %q is unknown; left out\n", name)
+	}
+	tracerOpts := []tracer.Option{
+		tracer.WithPropagator(prop),
+		tracer.WithLimits(tracer.Limits{
+			AttributeCount:       cfg.AttributeCountLimit,
+			AttributeValueLength: cfg.AttributeValueLengthLimit,
+			EventCount:           cfg.EventCountLimit,
+			LinkCount:            cfg.LinkCountLimit,
+		}),
+	}
+	switch {
+	case cfg.Disabled:
+		tracerOpts = append(tracerOpts, tracer.WithSampler(tracer.ParentBased(tracer.AlwaysOff())), tracer.NonRecording())
+	case cfg.Exporter == config.ExporterNone:
+		tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.NonRecording())
+	default:
+		exp, err := t.exporter(cfg)
+		if err != nil {
+			fmt.Fprintf(out, "flowtrace: warning: %v; spans are not exported\n", err)
+			tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.NonRecording())
+			break
+		}
+		t.batcher = export.NewBatcher(exp,
+			export.WithMaxQueueSize(cfg.MaxQueueSize),
+			export.WithMaxQueueBytes(int64(cfg.MaxQueueBytes)),
+			export.WithMaxBatchSize(cfg.MaxExportBatchSize),
+			export.WithScheduleDelay(cfg.BatchScheduleDelay),
+			export.WithExportTimeout(cfg.BatchExportTimeout),
+		)
+		tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.WithProcessor(t.batcher))
+	}
+	t.tracer = tracer.New(tracerOpts...)
+	if cfg.SetGlobal {
+		opentracing.SetGlobalTracer(t.tracer)
+	}
+	fmt.Fprintln(out, cfg.Summary())
+	return t
+}
+
+func (t *Tracing) exporter(cfg config.Config) (export.Exporter, error) {
+	resource := make([]tracer.Attribute, len(cfg.Resource))
+	for i, a := range cfg.Resource {
+		resource[i] = tracer.Attribute{Key: a.Key, Value: a.Value}
+	}
+	scope := export.WithScope("github.com/flowtrace/flowtrace", config.SDKVersion)
+	switch cfg.Exporter {
+	case config.ExporterConsole:
+		if cfg.ConsoleFile == "" {
+			return export.NewConsole(os.Stderr, resource, scope), nil
+		}
+		f, err := os.OpenFile(cfg.ConsoleFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("console exporter: %w", err)
+		}
+		t.closers = append(t.closers, f)
+		return export.NewConsole(f, resource, scope), nil
+	default:
+		client, err := export.NewOTLPClient(export.OTLPSettings{
+			Protocol:    cfg.Protocol,
+			Endpoint:    cfg.Endpoint,
+			Insecure:    cfg.Insecure,
+			Headers:     cfg.Headers,
+			Timeout:     cfg.Timeout,
+			Compression: cfg.Compression,
+			Certificate: cfg.Certificate,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("OTLP exporter: %w", err)
+		}
+		return export.NewOTLP(client, resource, scope), nil
+	}
+}
+
+// Sampler builds the sampler that cfg names: the OTEL_TRACES_SAMPLER
+// sampler, with the per-operation rate limit applied to root spans.
+func Sampler(cfg config.Config) tracer.Sampler {
+	var root tracer.Sampler
+	parentBased := true
+	switch cfg.Sampler {
+	case config.SamplerAlwaysOn:
+		root, parentBased = tracer.AlwaysOn(), false
+	case config.SamplerAlwaysOff:
+		root, parentBased = tracer.AlwaysOff(), false
+	case config.SamplerTraceIDRatio:
+		root, parentBased = tracer.TraceIDRatio(cfg.SamplerArg), false
+	case config.SamplerParentBasedAlwaysOff:
+		root = tracer.AlwaysOff()
+	case config.SamplerParentBasedTraceIDRatio:
+		root = tracer.TraceIDRatio(cfg.SamplerArg)
+	default:
+		root = tracer.AlwaysOn()
+	}
+	if cfg.OperationRateLimit > 0 {
+		root = tracer.RateLimited(cfg.OperationRateLimit, cfg.MaxOperations, root)
+	}
+	if parentBased {
+		return tracer.ParentBased(root)
+	}
+	return root
+}
+
+// Tracer returns the OpenTracing tracer.
+func (t *Tracing) Tracer() *tracer.Tracer { return t.tracer }
+
+// Config returns the effective configuration.
+func (t *Tracing) Config() config.Config { return t.config }
+
+// Stats counts spans through the whole pipeline.
+type Stats struct {
+	Tracer tracer.Stats
+	Export export.Stats
+}
+
+// Stats returns the tracer's and the export queue's counters.
+func (t *Tracing) Stats() Stats {
+	s := Stats{Tracer: t.tracer.Stats()}
+	if t.batcher != nil {
+		s.Export = t.batcher.Stats()
+	}
+	return s
+}
+
+// ForceFlush exports every span finished so far, within ctx's deadline.
+func (t *Tracing) ForceFlush(ctx context.Context) error { return t.tracer.ForceFlush(ctx) }
+
+// Shutdown flushes queued spans and stops the exporter. It returns by ctx's
+// deadline even if the collector hangs; spans it could not deliver are
+// counted as dropped. Calling it again returns the first result.
+func (t *Tracing) Shutdown(ctx context.Context) error {
+	t.once.Do(func() {
+		err := t.tracer.Shutdown(ctx)
+		for _, c := range t.closers {
+			err = errors.Join(err, c.Close())
+		}
+		t.shutdownErr = err
+	})
+	return t.shutdownErr
+}

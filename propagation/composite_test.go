@@ -1,0 +1,95 @@
+package propagation
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowtrace/flowtrace/propagation/internal/flowidcore"
+)
+
+func TestRegistry(t *testing.T) {
+	for _, name := range []string{"tracecontext", "baggage", "b3", "b3multi", "jaeger", "flowid", "none", " TraceContext "} {
+		_, ok := Lookup(name)
+		require.True(t, ok, name)
+	}
+	_, ok := Lookup("xray")
+	require.False(t, ok)
+
+	require.PanicsWithValue(t, `propagation: propagator "b3" registered twice`, func() { Register("B3", B3{}) })
+	require.Panics(t, func() { Register("", B3{}) })
+	require.Panics(t, func() { Register("x-nil", nil) })
+	Register("test-custom", None{})
+	_, ok = Lookup("test-custom")
+	require.True(t, ok)
+}
+
+func TestFromNames(t *testing.T) {
+	p, unknown := FromNames([]string{"tracecontext", " baggage", "xray", "", "tracecontext", "B3"})
+	require.Equal(t, []string{"xray"}, unknown)
+	require.Equal(t, []string{"traceparent", "tracestate", "baggage", "b3"}, p.Fields())
+
+	p, unknown = FromNames([]string{"tracecontext", "none", "nope"})
+	require.Equal(t, None{}, p)
+	require.Equal(t, []string{"nope"}, unknown)
+
+	p, unknown = FromNames(nil)
+	require.Equal(t, Default(), p)
+	require.Empty(t, unknown)
+
+	p, unknown = FromNames([]string{"nope"})
+	require.Empty(t, p.Fields())
+	require.Equal(t, []string{"nope"}, unknown)
+}
+
+func TestDefault(t *testing.T) {
+	require.Equal(t, []string{"traceparent", "tracestate", "baggage", "X-Flow-ID"}, Default().Fields())
+	sc := SpanContext{TraceID: TraceID{1}, SpanID: SpanID{2}, Flags: FlagSampled}
+	in := State{SpanContext: sc, Baggage: NewBaggage(Member{Key: "flow_id", Value: "f-1"}, Member{Key: "k", Value: "v"})}
+	h := HeaderCarrier(http.Header{})
+	Default().Inject(in, h)
+	require.Equal(t, "f-1", h.Get("X-Flow-ID"))
+	require.Equal(t, in, Default().Extract(h, State{}))
+}
+
+func TestCompositeFirstTraceFormatWins(t *testing.T) {
+	p := Composite(B3{}, TraceContext{})
+	c := MapCarrier{"traceparent": tpValid, "b3": b3Trace + "-" + b3Span + "-1"}
+	s := p.Extract(c, State{})
+	require.Equal(t, b3Trace, s.SpanContext.TraceID.String())
+	s = Composite(TraceContext{}, B3{}).Extract(c, State{})
+	require.Equal(t, tpTraceID, s.SpanContext.TraceID.String())
+	// Invalid first format: the next one is used.
+	c["traceparent"] = "garbage"
+	s = Composite(TraceContext{}, B3{}).Extract(c, State{})
+	require.Equal(t, b3Trace, s.SpanContext.TraceID.String())
+}
+
+// TestBaggagePrecedence checks the rule in the package doc in every order.
+func TestBaggagePrecedence(t *testing.T) {
+	c := HeaderCarrier{}
+	c.Set("baggage", "k=w3c,flow_id=from-baggage")
+	c.Set("uberctx-k", "jaeger")
+	c.Set("uberctx-only", "jaeger")
+	c.Set("uberctx-flow_id", "from-jaeger")
+	c.Set("X-Flow-ID", "from-header")
+	orders := [][]Propagator{
+		{W3CBaggage{}, Jaeger{}, FlowID{}},
+		{FlowID{}, Jaeger{}, W3CBaggage{}},
+		{Jaeger{}, FlowID{}, W3CBaggage{}},
+	}
+	for _, ps := range orders {
+		before := flowidcore.Mismatches()
+		s := Composite(ps...).Extract(c, State{})
+		got := map[string]string{}
+		s.Baggage.Each(func(m Member) bool { got[m.Key] = m.Value; return true })
+		require.Equal(t, map[string]string{"k": "w3c", "only": "jaeger", "flow_id": "from-header"}, got)
+		require.Equal(t, before+1, flowidcore.Mismatches())
+	}
+}
+
+func TestCompositeFlatten(t *testing.T) {
+	p := Composite(Composite(TraceContext{}, nil), None{}, Composite(W3CBaggage{}, TraceContext{}))
+	require.Equal(t, []string{"traceparent", "tracestate", "baggage"}, p.Fields())
+}

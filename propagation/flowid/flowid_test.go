@@ -1,0 +1,156 @@
+package flowid_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/mocktracer"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/flowtrace/flowtrace/propagation"
+	"github.com/flowtrace/flowtrace/propagation/flowid"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestValid(t *testing.T) {
+	for _, s := range []string{"a", "abc-DEF_0.9~+/=:", strings.Repeat("x", 128), flowid.New()} {
+		require.True(t, flowid.Valid(s), s)
+	}
+	for _, s := range []string{"", strings.Repeat("x", 129), "a b", "a\nb", "a\r", "\x1b[31mred", "a\x00", "a\x7f", "ü", "\xff", "a,b", "a;b", "a\"b", "<script>"} {
+		require.False(t, flowid.Valid(s), "%q", s)
+	}
+}
+
+func TestNew(t *testing.T) {
+	seen := map[string]bool{}
+	for range 10000 {
+		id := flowid.New()
+		require.Len(t, id, 22)
+		require.True(t, flowid.Valid(id))
+		require.False(t, seen[id])
+		seen[id] = true
+	}
+}
+
+func TestFromTraceID(t *testing.T) {
+	id := flowid.FromTraceID(propagation.TraceID{0xab, 1})
+	require.Equal(t, "ab010000000000000000000000000000", id)
+	require.True(t, flowid.Valid(id))
+}
+
+func TestSanitize(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"ok-id", "ok-id"},
+		{"a\nb", `a\x0ab`},
+		{"a\r\nInjected: yes", `a\x0d\x0aInjected: yes`},
+		{"\x1b[31mred\x1b[0m", `\x1b[31mred\x1b[0m`},
+		{"nul\x00del\x7f", `nul\x00del\x7f`},
+		{"back\\slash", `back\\slash`},
+		{"ü\xff", `\xc3\xbc\xff`},
+		{strings.Repeat("a", 64), strings.Repeat("a", 61) + "..."},
+		{strings.Repeat("\n", 100), strings.Repeat(`\x0a`, 15) + "..."},
+	}
+	for _, tt := range tests {
+		got := flowid.Sanitize(tt.in)
+		require.Equal(t, tt.want, got)
+		require.LessOrEqual(t, len(got), flowid.SanitizeLen)
+		require.True(t, utf8.ValidString(got))
+		for i := 0; i < len(got); i++ {
+			require.True(t, got[i] >= 0x20 && got[i] < 0x7f, "%q", got)
+		}
+	}
+	require.Equal(t, strings.Repeat("a", 60), flowid.Sanitize(strings.Repeat("a", 60)))
+}
+
+func TestPropagatorExtract(t *testing.T) {
+	tests := []struct {
+		name     string
+		header   []string
+		baggage  string
+		want     string // flow_id after Extract; "" = none
+		invalid  uint64
+		mismatch uint64
+	}{
+		{"valid", []string{"abc"}, "", "abc", 0, 0},
+		{"absent", nil, "", "", 0, 0},
+		{"empty", []string{""}, "", "", 1, 0},
+		{"too long", []string{strings.Repeat("x", 129)}, "", "", 1, 0},
+		{"bad chars", []string{"a b"}, "", "", 1, 0},
+		{"newline", []string{"abc\nX-Admin: 1"}, "", "", 1, 0},
+		{"ANSI", []string{"\x1b[2J"}, "", "", 1, 0},
+		{"NUL", []string{"a\x00"}, "", "", 1, 0},
+		{"invalid UTF-8", []string{"\xff"}, "", "", 1, 0},
+		{"1 MiB", []string{strings.Repeat("a", 1<<20)}, "", "", 1, 0},
+		{"twice", []string{"a", "a"}, "", "", 1, 0},
+		{"header wins over baggage", []string{"from-header"}, "flow_id=from-baggage", "from-header", 0, 1},
+		{"header equals baggage", []string{"same"}, "flow_id=same", "same", 0, 0},
+		{"invalid header keeps valid baggage", []string{"a b"}, "flow_id=good", "good", 1, 0},
+		{"invalid baggage dropped", nil, "flow_id=%0Abad", "", 1, 0},
+		{"baggage only", nil, "flow_id=good", "good", 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := propagation.HeaderCarrier{}
+			for _, v := range tt.header {
+				h["X-Flow-Id"] = append(h["X-Flow-Id"], v)
+			}
+			if tt.baggage != "" {
+				h.Set("baggage", tt.baggage)
+			}
+			inv, mis := flowid.Invalid(), flowid.Mismatches()
+			s := propagation.Default().Extract(h, propagation.State{})
+			got, _ := s.Baggage.Get(flowid.BaggageKey)
+			require.Equal(t, tt.want, got)
+			require.Equal(t, tt.invalid, flowid.Invalid()-inv, "invalid counter")
+			require.Equal(t, tt.mismatch, flowid.Mismatches()-mis, "mismatch counter")
+		})
+	}
+}
+
+func TestPropagatorCarrierKeys(t *testing.T) {
+	// gRPC metadata carriers lower-case keys; MapCarrier stands in for one.
+	s := flowid.Propagator{}.Extract(propagation.MapCarrier{"x-flow-id": "abc"}, propagation.State{})
+	got, _ := s.Baggage.Get(flowid.BaggageKey)
+	require.Equal(t, "abc", got)
+
+	c := propagation.MapCarrier{}
+	flowid.Propagator{}.Inject(s, c)
+	require.Equal(t, propagation.MapCarrier{"X-Flow-ID": "abc"}, c)
+
+	// An invalid baggage value is never injected.
+	c = propagation.MapCarrier{}
+	flowid.Propagator{}.Inject(propagation.State{Baggage: propagation.NewBaggage(propagation.Member{Key: "flow_id", Value: "a\nb"})}, c)
+	require.Empty(t, c)
+}
+
+func TestContext(t *testing.T) {
+	ctx := context.Background()
+	require.Equal(t, "", flowid.FromContext(ctx))
+	require.Equal(t, "x", flowid.FromContext(flowid.ContextWith(ctx, "x")))
+
+	tr := mocktracer.New()
+	sp := tr.StartSpan("op")
+	sp.SetBaggageItem(flowid.BaggageKey, "from-span")
+	sctx := opentracing.ContextWithSpan(ctx, sp)
+	require.Equal(t, "from-span", flowid.FromContext(sctx))
+	require.Equal(t, "ctx", flowid.FromContext(flowid.ContextWith(sctx, "ctx")), "the context value wins")
+}
+
+func BenchmarkNew(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = flowid.New()
+	}
+}
+
+func BenchmarkValid(b *testing.B) {
+	id := flowid.New()
+	for b.Loop() {
+		_ = flowid.Valid(id)
+	}
+}

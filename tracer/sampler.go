@@ -1,0 +1,204 @@
+package tracer
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/flowtrace/flowtrace/propagation"
+)
+
+// SamplingParameters is what a Sampler decides on.
+type SamplingParameters struct {
+	TraceID propagation.TraceID
+	// Name is the operation name the span starts with.
+	Name string
+	// Parent is the parent's context; it is invalid for a root span.
+	Parent propagation.SpanContext
+	// ParentRemote reports whether the parent came from another process.
+	ParentRemote bool
+}
+
+// SamplingDecision is a Sampler's answer. Probability is the chance that a
+// trace like this one is sampled (1 for always_on; the ratio for
+// traceidratio; the current acceptance ratio for a rate limit). Tools weight
+// a sampled trace by 1/Probability.
+type SamplingDecision struct {
+	Sampled     bool
+	Probability float64
+}
+
+// Sampler decides whether a new span is recorded. It is called on the hot
+// path and from many goroutines at once.
+type Sampler interface {
+	ShouldSample(p SamplingParameters) SamplingDecision
+	// Description names the sampler and its arguments, e.g. "traceidratio{0.25}".
+	Description() string
+}
+
+type constSampler bool
+
+func (s constSampler) ShouldSample(SamplingParameters) SamplingDecision {
+	if s {
+		return SamplingDecision{Sampled: true, Probability: 1}
+	}
+	return SamplingDecision{}
+}
+
+func (s constSampler) Description() string {
+	if s {
+		return "always_on"
+	}
+	return "always_off"
+}
+
+// AlwaysOn samples every span.
+func AlwaysOn() Sampler { return constSampler(true) }
+
+// AlwaysOff samples no span.
+func AlwaysOff() Sampler { return constSampler(false) }
+
+type ratioSampler struct {
+	ratio     float64
+	threshold uint64
+}
+
+// TraceIDRatio samples a fraction of traces, decided from the trace id so
+// that every service that uses the same ratio makes the same decision. A
+// ratio outside [0, 1] is clamped.
+func TraceIDRatio(ratio float64) Sampler {
+	if math.IsNaN(ratio) || ratio < 0 {
+		ratio = 0
+	}
+	if ratio > 1 {
+		ratio = 1
+	}
+	// The low 56 bits of a W3C trace id are random (Level 2 random flag).
+	return ratioSampler{ratio: ratio, threshold: uint64(ratio * (1 << 56))}
+}
+
+func (s ratioSampler) ShouldSample(p SamplingParameters) SamplingDecision {
+	if s.ratio >= 1 {
+		return SamplingDecision{Sampled: true, Probability: 1}
+	}
+	r := getUint64(p.TraceID[8:]) & (1<<56 - 1)
+	if r < s.threshold {
+		return SamplingDecision{Sampled: true, Probability: s.ratio}
+	}
+	return SamplingDecision{Probability: s.ratio}
+}
+
+func (s ratioSampler) Description() string { return fmt.Sprintf("traceidratio{%g}", s.ratio) }
+
+type parentBased struct{ root Sampler }
+
+// ParentBased follows the parent's sampled flag and asks root for root spans.
+func ParentBased(root Sampler) Sampler {
+	if root == nil {
+		root = AlwaysOn()
+	}
+	return parentBased{root: root}
+}
+
+func (s parentBased) ShouldSample(p SamplingParameters) SamplingDecision {
+	if p.Parent.IsValid() {
+		return SamplingDecision{Sampled: p.Parent.IsSampled(), Probability: math.NaN()}
+	}
+	return s.root.ShouldSample(p)
+}
+
+func (s parentBased) Description() string { return "parentbased{" + s.root.Description() + "}" }
+
+// RateLimited caps new traces at perSecond for each operation name, then asks
+// next. At most maxOperations names get a budget of their own; later names
+// share one overflow budget, so a flood of distinct names cannot grow memory.
+// The decision's Probability is the operation's acceptance ratio over the
+// previous second times next's probability.
+func RateLimited(perSecond float64, maxOperations int, next Sampler) Sampler {
+	if next == nil {
+		next = AlwaysOn()
+	}
+	if maxOperations <= 0 {
+		maxOperations = 2000
+	}
+	if perSecond <= 0 || math.IsNaN(perSecond) || math.IsInf(perSecond, 0) {
+		return next
+	}
+	return &rateLimited{perSecond: perSecond, max: maxOperations, next: next, now: time.Now}
+}
+
+type rateLimited struct {
+	perSecond float64
+	max       int
+	next      Sampler
+	now       func() time.Time
+
+	ops      sync.Map // string -> *bucket
+	count    atomic.Int64
+	overflow bucket
+}
+
+type bucket struct {
+	mu       sync.Mutex
+	tokens   float64
+	last     time.Time
+	window   time.Time
+	offered  int64
+	accepted int64
+	ratio    float64 // acceptance ratio of the previous window; 0 until known
+}
+
+func (s *rateLimited) bucketFor(name string) *bucket {
+	if b, ok := s.ops.Load(name); ok {
+		return b.(*bucket)
+	}
+	if s.count.Load() >= int64(s.max) {
+		return &s.overflow
+	}
+	b, loaded := s.ops.LoadOrStore(name, &bucket{})
+	if !loaded {
+		s.count.Add(1)
+	}
+	return b.(*bucket)
+}
+
+func (s *rateLimited) ShouldSample(p SamplingParameters) SamplingDecision {
+	d := s.next.ShouldSample(p)
+	if !d.Sampled {
+		return d
+	}
+	b := s.bucketFor(p.Name)
+	now := s.now()
+	b.mu.Lock()
+	if b.last.IsZero() {
+		b.last, b.window, b.tokens, b.ratio = now, now, s.perSecond, 1
+	}
+	if now.Sub(b.window) >= time.Second {
+		if b.offered > 0 {
+			b.ratio = float64(b.accepted) / float64(b.offered)
+		}
+		b.window, b.offered, b.accepted = now, 0, 0
+	}
+	b.tokens = math.Min(s.perSecond, b.tokens+now.Sub(b.last).Seconds()*s.perSecond)
+	b.last = now
+	b.offered++
+	ok := b.tokens >= 1
+	if ok {
+		b.tokens--
+		b.accepted++
+	}
+	// The running ratio of this window is the better estimate once it has
+	// seen more offers than the limit allows in a second.
+	ratio := b.ratio
+	if float64(b.offered) > s.perSecond {
+		ratio = float64(b.accepted) / float64(b.offered)
+	}
+	b.mu.Unlock()
+	return SamplingDecision{Sampled: ok, Probability: d.Probability * ratio}
+}
+
+func (s *rateLimited) Description() string {
+	return fmt.Sprintf("ratelimited{%g/s per operation, %s}", s.perSecond, s.next.Description())
+}

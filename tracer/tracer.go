@@ -1,0 +1,445 @@
+package tracer
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/opentracing/opentracing-go"
+
+	"github.com/flowtrace/flowtrace/propagation"
+)
+
+// Limits bound what one span may hold; what goes over is dropped and counted
+// in the span's dropped counts. Zero or negative means unlimited.
+type Limits struct {
+	AttributeCount       int // OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT
+	AttributeValueLength int // OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT
+	EventCount           int // OTEL_SPAN_EVENT_COUNT_LIMIT
+	LinkCount            int // OTEL_SPAN_LINK_COUNT_LIMIT
+}
+
+// DefaultLimits are the OpenTelemetry defaults, plus a value length cap that
+// keeps one runaway tag from filling the export queue.
+func DefaultLimits() Limits {
+	return Limits{AttributeCount: 128, AttributeValueLength: 4096, EventCount: 128, LinkCount: 128}
+}
+
+// Tag keys the tracer itself writes.
+const (
+	// SamplingProbabilityKey holds the probability with which the trace was
+	// sampled at its root; tools weight a trace by its inverse.
+	SamplingProbabilityKey = "sampling.probability"
+	// FlowIDKey is both the baggage key of the flow id and its tag.
+	FlowIDKey = "flow_id"
+)
+
+type config struct {
+	sampler    Sampler
+	processor  SpanProcessor
+	propagator propagation.Propagator
+	limits     Limits
+	recording  bool
+	baggageTag []string
+}
+
+// Option configures a Tracer.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithSampler sets the sampler (default: ParentBased(AlwaysOn())).
+func WithSampler(s Sampler) Option {
+	return optionFunc(func(c *config) {
+		if s != nil {
+			c.sampler = s
+		}
+	})
+}
+
+// WithProcessor sets where finished sampled spans go (default: nowhere).
+func WithProcessor(p SpanProcessor) Option {
+	return optionFunc(func(c *config) {
+		if p != nil {
+			c.processor = p
+		}
+	})
+}
+
+// WithPropagator sets the formats used by Inject and Extract for the TextMap
+// and HTTPHeaders formats (default: propagation.Default(): W3C trace
+// context, W3C baggage and the flow id).
+func WithPropagator(p propagation.Propagator) Option {
+	return optionFunc(func(c *config) {
+		if p != nil {
+			c.propagator = p
+		}
+	})
+}
+
+// WithLimits sets per-span limits (default: DefaultLimits()).
+func WithLimits(l Limits) Option {
+	return optionFunc(func(c *config) { c.limits = l })
+}
+
+// WithBaggageTags names baggage items that are copied as tags onto every
+// sampled span (default: flow_id).
+func WithBaggageTags(keys ...string) Option {
+	return optionFunc(func(c *config) { c.baggageTag = append([]string(nil), keys...) })
+}
+
+// NonRecording makes a tracer that records and exports nothing yet still
+// propagates trace context, sampling decisions of its callers and baggage
+// (the flow id among it), so that switching tracing off during an incident
+// does not break log correlation.
+func NonRecording() Option {
+	return optionFunc(func(c *config) {
+		c.recording = false
+		c.sampler = ParentBased(AlwaysOff())
+	})
+}
+
+// Tracer is flowtrace's opentracing.Tracer. Its zero value is not usable:
+// call New.
+type Tracer struct {
+	cfg config
+
+	started  atomic.Uint64
+	sampled  atomic.Uint64
+	finished atomic.Uint64
+	shutdown atomic.Bool
+}
+
+var _ opentracing.Tracer = (*Tracer)(nil)
+
+// New returns a tracer. With no options it samples everything and exports
+// nothing: give it a processor (see the export package) to ship spans.
+func New(opts ...Option) *Tracer {
+	cfg := config{
+		sampler:    ParentBased(AlwaysOn()),
+		processor:  noopProcessor{},
+		propagator: propagation.Default(),
+		limits:     DefaultLimits(),
+		recording:  true,
+		baggageTag: []string{FlowIDKey},
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	return &Tracer{cfg: cfg}
+}
+
+// Stats counts spans over the tracer's life.
+type Stats struct {
+	Started  uint64 // spans started
+	Sampled  uint64 // spans started that record
+	Finished uint64 // sampled spans finished and handed to the processor
+}
+
+// Stats returns the tracer's counters.
+func (t *Tracer) Stats() Stats {
+	return Stats{Started: t.started.Load(), Sampled: t.sampled.Load(), Finished: t.finished.Load()}
+}
+
+// Sampler returns the tracer's sampler.
+func (t *Tracer) Sampler() Sampler { return t.cfg.sampler }
+
+// ForceFlush exports what the processor holds.
+func (t *Tracer) ForceFlush(ctx context.Context) error { return t.cfg.processor.ForceFlush(ctx) }
+
+// Shutdown flushes and stops the processor; it returns by ctx's deadline.
+// Spans finished afterwards are handed to the processor, which counts them
+// as dropped.
+func (t *Tracer) Shutdown(ctx context.Context) error {
+	if !t.shutdown.CompareAndSwap(false, true) {
+		return nil
+	}
+	return t.cfg.processor.Shutdown(ctx)
+}
+
+type linkOption struct{ ctx opentracing.SpanContext }
+
+// Apply does nothing: other tracers ignore a link they do not understand.
+func (linkOption) Apply(*opentracing.StartSpanOptions) {}
+
+// LinkTo relates the new span to ctx without making ctx its parent: a
+// consumer batch linking to each message's producer, or an edge that starts
+// a new trace for an untrusted caller. Tracers other than flowtrace's ignore
+// the option.
+func LinkTo(ctx opentracing.SpanContext) opentracing.StartSpanOption { return linkOption{ctx: ctx} }
+
+// StartSpan implements opentracing.Tracer.
+func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOption) opentracing.Span {
+	var (
+		parent    *SpanContext
+		refs      []opentracing.SpanReference
+		links     []opentracing.StartSpanOption
+		startTime time.Time
+		tags      opentracing.Tags
+		generic   *opentracing.StartSpanOptions
+	)
+	// Known options are read directly: applying them through the interface
+	// would move the options struct to the heap on every span.
+	for _, o := range opts {
+		switch o := o.(type) {
+		case opentracing.SpanReference:
+			refs = append(refs, o)
+		case opentracing.StartTime:
+			startTime = time.Time(o)
+		case opentracing.Tags:
+			tags = mergeTags(tags, o)
+		case opentracing.Tag:
+			if tags == nil {
+				tags = opentracing.Tags{}
+			}
+			tags[o.Key] = o.Value
+		case linkOption:
+			links = append(links, o)
+		case nil:
+		default:
+			if generic == nil {
+				generic = &opentracing.StartSpanOptions{}
+			}
+			o.Apply(generic)
+		}
+	}
+	if generic != nil {
+		refs = append(refs, generic.References...)
+		if !generic.StartTime.IsZero() {
+			startTime = generic.StartTime
+		}
+		tags = mergeTags(tags, generic.Tags)
+	}
+	parentIdx := -1
+	for i, r := range refs {
+		c, ok := r.ReferencedContext.(*SpanContext)
+		if !ok || c == nil {
+			continue
+		}
+		if r.Type == opentracing.ChildOfRef {
+			parent, parentIdx = c, i
+			break
+		}
+		if parent == nil {
+			parent, parentIdx = c, i
+		}
+	}
+
+	t.started.Add(1)
+	sc := SpanContext{}
+	remote := false
+	if parent != nil {
+		sc.baggage = parent.baggage
+		if parent.wire.IsValid() {
+			sc.wire.TraceID = parent.wire.TraceID
+			sc.wire.TraceState = parent.wire.TraceState
+			sc.wire.Flags = parent.wire.Flags
+			sc.probability = parent.probability
+			remote = parent.probability == nil
+		}
+	}
+	if !sc.wire.TraceID.IsValid() {
+		sc.wire.TraceID = newTraceID()
+		sc.wire.Flags = propagation.FlagRandom
+	}
+	sc.wire.SpanID = newSpanID()
+
+	var parentWire propagation.SpanContext
+	if parent != nil {
+		parentWire = parent.wire
+	}
+	decision := t.cfg.sampler.ShouldSample(SamplingParameters{
+		TraceID: sc.wire.TraceID, Name: operationName, Parent: parentWire, ParentRemote: remote,
+	})
+	if p, ok := tags[string(samplingPriority)]; ok {
+		decision.Sampled = priorityWantsSampling(p, decision.Sampled)
+	}
+	if decision.Sampled {
+		sc.wire.Flags |= propagation.FlagSampled
+	} else {
+		sc.wire.Flags &^= propagation.FlagSampled
+	}
+	if !math.IsNaN(decision.Probability) && decision.Sampled {
+		sc.probability = boxProbability(decision.Probability)
+	}
+
+	if !decision.Sampled || !t.cfg.recording {
+		s := &nonRecordingSpan{tracer: t, initial: sc}
+		s.ctx.Store(&s.initial)
+		return s
+	}
+	t.sampled.Add(1)
+	if startTime.IsZero() {
+		startTime = time.Now()
+	}
+	s := &Span{tracer: t}
+	s.initial = sc
+	s.ctx.Store(&s.initial)
+	s.data.SpanContext = sc.wire
+	s.data.Name = operationName
+	s.data.Start = startTime
+	s.data.Kind = KindInternal
+	s.data.Attributes = s.attrBuf[:0]
+	if parentIdx >= 0 && parent.wire.IsValid() {
+		s.data.ParentSpanID = parent.wire.SpanID
+	}
+	if sc.probability != nil {
+		s.setTagLocked(SamplingProbabilityKey, sc.probability)
+	}
+	for _, key := range t.cfg.baggageTag {
+		if v, ok := sc.baggage.Get(key); ok {
+			s.setTagLocked(key, v)
+		}
+	}
+	for i, r := range refs {
+		if i == parentIdx {
+			continue
+		}
+		if c, ok := r.ReferencedContext.(*SpanContext); ok && c != nil && c.wire.IsValid() {
+			s.addLink(c.wire, refTypeName(r.Type))
+		}
+	}
+	for _, l := range links {
+		if c, ok := l.(linkOption).ctx.(*SpanContext); ok && c != nil && c.wire.IsValid() {
+			s.addLink(c.wire, "link")
+		}
+	}
+	for k, v := range tags {
+		s.setTagLocked(k, v)
+	}
+	return s
+}
+
+func mergeTags(dst, src opentracing.Tags) opentracing.Tags {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = make(opentracing.Tags, len(src))
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+func refTypeName(t opentracing.SpanReferenceType) string {
+	if t == opentracing.FollowsFromRef {
+		return "follows_from"
+	}
+	return "child_of"
+}
+
+// priorityWantsSampling applies OpenTracing's sampling.priority tag: 0 asks
+// for no sampling, anything above asks for sampling.
+func priorityWantsSampling(v any, current bool) bool {
+	switch p := v.(type) {
+	case int:
+		return p > 0
+	case int32:
+		return p > 0
+	case int64:
+		return p > 0
+	case uint16:
+		return p > 0
+	case uint32:
+		return p > 0
+	case uint64:
+		return p > 0
+	}
+	return current
+}
+
+// Inject implements opentracing.Tracer. TextMap and HTTPHeaders carriers use
+// the configured propagator; Binary uses a compact length-prefixed encoding.
+func (t *Tracer) Inject(sm opentracing.SpanContext, format any, carrier any) error {
+	sc, ok := sm.(*SpanContext)
+	if !ok || sc == nil {
+		return opentracing.ErrInvalidSpanContext
+	}
+	switch format {
+	case opentracing.HTTPHeaders, opentracing.TextMap:
+		c, err := carrierFor(carrier)
+		if err != nil {
+			return err
+		}
+		t.cfg.propagator.Inject(sc.state(), c)
+		return nil
+	case opentracing.Binary:
+		w, ok := carrier.(io.Writer)
+		if !ok {
+			return opentracing.ErrInvalidCarrier
+		}
+		return writeBinary(w, sc)
+	}
+	return opentracing.ErrUnsupportedFormat
+}
+
+// Extract implements opentracing.Tracer. A carrier with baggage (a flow id)
+// but no valid trace context yields a context that only carries baggage:
+// a span started as its child begins a new trace with that baggage.
+func (t *Tracer) Extract(format any, carrier any) (opentracing.SpanContext, error) {
+	var st propagation.State
+	switch format {
+	case opentracing.HTTPHeaders, opentracing.TextMap:
+		c, err := carrierFor(carrier)
+		if err != nil {
+			return nil, err
+		}
+		st = t.cfg.propagator.Extract(c, propagation.State{})
+	case opentracing.Binary:
+		r, ok := carrier.(io.Reader)
+		if !ok {
+			return nil, opentracing.ErrInvalidCarrier
+		}
+		var err error
+		if st, err = readBinary(r); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, opentracing.ErrUnsupportedFormat
+	}
+	if !st.SpanContext.IsValid() {
+		st.SpanContext = propagation.SpanContext{}
+		if st.Baggage.Len() == 0 {
+			return nil, opentracing.ErrSpanContextNotFound
+		}
+	}
+	return &SpanContext{wire: st.SpanContext, baggage: st.Baggage}, nil
+}
+
+func carrierFor(carrier any) (propagation.Carrier, error) {
+	c, ok := propagation.TextMapCarrier(carrier)
+	if !ok {
+		return nil, opentracing.ErrInvalidCarrier
+	}
+	return c, nil
+}
+
+type noopProcessor struct{}
+
+func (noopProcessor) OnEnd(*SpanData)                  {}
+func (noopProcessor) ForceFlush(context.Context) error { return nil }
+func (noopProcessor) Shutdown(context.Context) error   { return nil }
+
+var (
+	errBinaryCorrupt       = errors.New("flowtrace: corrupt binary span context")
+	errSpanContextNotFound = opentracing.ErrSpanContextNotFound
+)
+
+var probabilityOne any = 1.0
+
+// boxProbability avoids an allocation per trace for the common always-on case.
+func boxProbability(p float64) any {
+	if p == 1 {
+		return probabilityOne
+	}
+	return p
+}

@@ -1,0 +1,375 @@
+package tracetest
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	_ "google.golang.org/grpc/encoding/gzip" // lets the gRPC server accept gzip-compressed requests
+)
+
+// Defaults for a Receiver's bounds.
+const (
+	DefaultMaxSpans        = 100_000
+	DefaultMaxRequestBytes = 16 << 20
+)
+
+// Content types of OTLP/HTTP.
+const (
+	contentTypeProto = "application/x-protobuf"
+	contentTypeJSON  = "application/json"
+)
+
+// Option configures a Receiver.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	maxSpans        int
+	maxRequestBytes int
+}
+
+func newConfig(opts ...Option) config {
+	c := config{maxSpans: DefaultMaxSpans, maxRequestBytes: DefaultMaxRequestBytes}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.maxSpans <= 0 {
+		c.maxSpans = DefaultMaxSpans
+	}
+	if c.maxRequestBytes <= 0 {
+		c.maxRequestBytes = DefaultMaxRequestBytes
+	}
+	return c
+}
+
+// WithMaxSpans bounds how many spans the Receiver keeps (default
+// DefaultMaxSpans). Spans beyond the bound are acknowledged to the sender,
+// not kept, and counted by [Receiver.DroppedSpans]. A value <= 0 means the
+// default.
+func WithMaxSpans(n int) Option { return optionFunc(func(c *config) { c.maxSpans = n }) }
+
+// WithMaxRequestBytes bounds the size of one request, compressed and after
+// decompression (default DefaultMaxRequestBytes). Larger OTLP/HTTP requests
+// get 413, larger gRPC messages ResourceExhausted. A value <= 0 means the
+// default.
+func WithMaxRequestBytes(n int) Option {
+	return optionFunc(func(c *config) { c.maxRequestBytes = n })
+}
+
+// Receiver is an in-memory OTLP trace receiver serving OTLP/gRPC and
+// OTLP/HTTP on loopback. It is safe for concurrent use.
+type Receiver struct {
+	cfg config
+
+	grpcLis, httpLis net.Listener
+	grpcSrv          *grpc.Server
+	httpSrv          *http.Server
+	wg               sync.WaitGroup
+
+	mu       sync.Mutex
+	batches  []ptrace.Traces
+	spans    []Span
+	dropped  int64
+	requests int64
+	changed  chan struct{} // closed and replaced whenever spans arrive
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewReceiver starts a Receiver on 127.0.0.1 with ephemeral ports.
+func NewReceiver(opts ...Option) (*Receiver, error) {
+	r := &Receiver{cfg: newConfig(opts...), changed: make(chan struct{})}
+
+	var err error
+	if r.grpcLis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("tracetest: listen for gRPC: %w", err)
+	}
+	if r.httpLis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		_ = r.grpcLis.Close()
+		return nil, fmt.Errorf("tracetest: listen for HTTP: %w", err)
+	}
+
+	r.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(r.cfg.maxRequestBytes))
+	ptraceotlp.RegisterGRPCServer(r.grpcSrv, &grpcService{r: r})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/traces", r.serveHTTP)
+	r.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	r.wg.Add(2)
+	go func() {
+		defer r.wg.Done()
+		_ = r.grpcSrv.Serve(r.grpcLis)
+	}()
+	go func() {
+		defer r.wg.Done()
+		_ = r.httpSrv.Serve(r.httpLis)
+	}()
+	return r, nil
+}
+
+// GRPCEndpoint returns the OTLP/gRPC endpoint as a URL, e.g.
+// "http://127.0.0.1:41234".
+func (r *Receiver) GRPCEndpoint() string { return "http://" + r.grpcLis.Addr().String() }
+
+// GRPCAddr returns the OTLP/gRPC listener's host:port.
+func (r *Receiver) GRPCAddr() string { return r.grpcLis.Addr().String() }
+
+// HTTPEndpoint returns the full OTLP/HTTP traces URL, e.g.
+// "http://127.0.0.1:41235/v1/traces".
+func (r *Receiver) HTTPEndpoint() string { return "http://" + r.httpLis.Addr().String() + "/v1/traces" }
+
+// Close stops both servers at once, closing open connections, and waits for
+// their goroutines. It is safe to call more than once.
+func (r *Receiver) Close() error {
+	r.closeOnce.Do(func() {
+		r.grpcSrv.Stop()
+		r.closeErr = r.httpSrv.Close()
+		r.wg.Wait()
+	})
+	return r.closeErr
+}
+
+// Shutdown stops both servers gracefully, letting requests in progress
+// finish, and falls back to Close when ctx is done first.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	var err error
+	r.closeOnce.Do(func() {
+		stopped := make(chan struct{})
+		go func() {
+			r.grpcSrv.GracefulStop()
+			close(stopped)
+		}()
+		err = r.httpSrv.Shutdown(ctx)
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			err = errors.Join(err, ctx.Err())
+		}
+		// Stop is a no-op after a completed GracefulStop and ends it otherwise.
+		r.grpcSrv.Stop()
+		<-stopped
+		r.closeErr = errors.Join(err, r.httpSrv.Close())
+		r.wg.Wait()
+		err = r.closeErr
+	})
+	return err
+}
+
+// record stores one received batch. td must not be used by the caller
+// afterwards.
+func (r *Receiver) record(td ptrace.Traces) {
+	flat := flatten(td)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.requests++
+	room := r.cfg.maxSpans - len(r.spans)
+	if room < 0 {
+		room = 0
+	}
+	if len(flat) > room {
+		r.dropped += int64(len(flat) - room)
+		flat = flat[:room]
+	}
+	if len(flat) == 0 && td.SpanCount() > 0 {
+		return
+	}
+	r.batches = append(r.batches, td)
+	r.spans = append(r.spans, flat...)
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// Spans returns a copy of every span kept so far, in arrival order.
+func (r *Receiver) Spans() []Span {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Span(nil), r.spans...)
+}
+
+// SpanCount returns how many spans are kept.
+func (r *Receiver) SpanCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.spans)
+}
+
+// DroppedSpans returns how many received spans were not kept because the
+// WithMaxSpans bound was reached.
+func (r *Receiver) DroppedSpans() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dropped
+}
+
+// Requests returns how many export requests were accepted.
+func (r *Receiver) Requests() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.requests
+}
+
+// Batches returns copies of the raw batches kept so far, one per accepted
+// request that carried at least one kept span. The last batch may hold more
+// spans than Spans when the WithMaxSpans bound cut it.
+func (r *Receiver) Batches() []ptrace.Traces {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]ptrace.Traces, len(r.batches))
+	for i, b := range r.batches {
+		out[i] = ptrace.NewTraces()
+		b.CopyTo(out[i])
+	}
+	return out
+}
+
+// SpansByTrace groups the kept spans by hex trace id.
+func (r *Receiver) SpansByTrace() map[string][]Span {
+	out := make(map[string][]Span)
+	for _, s := range r.Spans() {
+		out[s.TraceID] = append(out[s.TraceID], s)
+	}
+	return out
+}
+
+// FindSpan returns the first kept span with the given name.
+func (r *Receiver) FindSpan(name string) (Span, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.spans {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Span{}, false
+}
+
+// Reset forgets every kept span and batch and the drop counter.
+func (r *Receiver) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batches, r.spans, r.dropped, r.requests = nil, nil, 0, 0
+}
+
+// WaitForSpans waits until at least n spans are kept and returns them all,
+// or returns what it has with an error when ctx is done first.
+func (r *Receiver) WaitForSpans(ctx context.Context, n int) ([]Span, error) {
+	for {
+		r.mu.Lock()
+		if len(r.spans) >= n {
+			out := append([]Span(nil), r.spans...)
+			r.mu.Unlock()
+			return out, nil
+		}
+		ch := r.changed
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			got := r.Spans()
+			return got, fmt.Errorf("tracetest: got %d of %d spans: %w", len(got), n, ctx.Err())
+		}
+	}
+}
+
+type grpcService struct {
+	ptraceotlp.UnimplementedGRPCServer
+	r *Receiver
+}
+
+func (s *grpcService) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	td := ptrace.NewTraces()
+	req.Traces().MoveTo(td)
+	s.r.record(td)
+	return ptraceotlp.NewExportResponse(), nil
+}
+
+func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	mediaType, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if err != nil || (mediaType != contentTypeProto && mediaType != contentTypeJSON) {
+		http.Error(w, "unsupported content type", http.StatusUnsupportedMediaType)
+		return
+	}
+
+	limit := int64(r.cfg.maxRequestBytes)
+	var body io.Reader = http.MaxBytesReader(w, req.Body, limit)
+	switch req.Header.Get("Content-Encoding") {
+	case "", "identity":
+	case "gzip":
+		gz, err := gzip.NewReader(body)
+		if err != nil {
+			http.Error(w, "bad gzip body", http.StatusBadRequest)
+			return
+		}
+		defer gz.Close()
+		body = gz
+	default:
+		http.Error(w, "unsupported content encoding", http.StatusUnsupportedMediaType)
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if int64(len(data)) > limit {
+		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+
+	exportReq := ptraceotlp.NewExportRequest()
+	if mediaType == contentTypeJSON {
+		err = exportReq.UnmarshalJSON(data)
+	} else {
+		err = exportReq.UnmarshalProto(data)
+	}
+	if err != nil {
+		http.Error(w, "decode request: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	td := ptrace.NewTraces()
+	exportReq.Traces().MoveTo(td)
+	r.record(td)
+
+	resp := ptraceotlp.NewExportResponse()
+	var out []byte
+	if mediaType == contentTypeJSON {
+		out, err = resp.MarshalJSON()
+	} else {
+		out, err = resp.MarshalProto()
+	}
+	if err != nil {
+		http.Error(w, "encode response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", mediaType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
