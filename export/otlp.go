@@ -272,10 +272,10 @@ func NewOTLPGRPC(s OTLPSettings) (otlptrace.Client, error) {
 	if len(s.Headers) > 0 {
 		opts = append(opts, otlptracegrpc.WithHeaders(s.Headers))
 	}
+	// No compressor option means none: the client knows no name for "none"
+	// that it does not also log as invalid.
 	if p.gzip {
 		opts = append(opts, otlptracegrpc.WithCompressor("gzip"))
-	} else {
-		opts = append(opts, otlptracegrpc.WithCompressor(""))
 	}
 	return otlptracegrpc.NewClient(opts...), nil
 }
