@@ -28,8 +28,10 @@ type Span struct {
 	// or the processor.
 	mu       sync.Mutex
 	finished bool
-	data     SpanData
-	attrBuf  [8]Attribute
+	// violations counts tag-policy violations; see TagPolicy.
+	violations int
+	data       SpanData
+	attrBuf    [8]Attribute
 }
 
 var _ opentracing.Span = (*Span)(nil)
@@ -63,6 +65,12 @@ func (s *Span) FinishWithOptions(opts opentracing.FinishOptions) {
 		lr := ld.ToLogRecord()
 		s.addEventLocked(lr.Timestamp, lr.Fields)
 	}
+	if p := s.tracer.cfg.policy; p != nil {
+		s.violations += p.CheckFinish(s.data.Name, s.data.Kind, s.data.Attributes)
+		if s.violations > 0 {
+			s.setTagLocked(ViolationsKey, s.violations)
+		}
+	}
 	s.finished = true
 	s.data.End = end
 	s.mu.Unlock()
@@ -87,10 +95,30 @@ func (s *Span) SetOperationName(name string) opentracing.Span {
 func (s *Span) SetTag(key string, value any) opentracing.Span {
 	s.mu.Lock()
 	if !s.finished {
-		s.setTagLocked(key, value)
+		s.setUserTagLocked(key, value)
 	}
 	s.mu.Unlock()
 	return s
+}
+
+// setUserTagLocked applies the tag policy, if any, to a tag set by the
+// caller: the tracer's own tags are not judged.
+func (s *Span) setUserTagLocked(key string, value any) {
+	if p := s.tracer.cfg.policy; p != nil {
+		v, verdict := p.CheckTag(key, value)
+		switch verdict {
+		case TagOK:
+		case TagDropped:
+			s.violations++
+			return
+		case TagCoerced:
+			s.violations++
+			value = v
+		default:
+			s.violations++
+		}
+	}
+	s.setTagLocked(key, value)
 }
 
 func (s *Span) setTagLocked(key string, value any) {

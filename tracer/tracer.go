@@ -44,6 +44,7 @@ type config struct {
 	limits     Limits
 	recording  bool
 	baggageTag []string
+	policy     TagPolicy
 }
 
 // Option configures a Tracer.
@@ -312,7 +313,7 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 		}
 	}
 	for k, v := range tags {
-		s.setTagLocked(k, v)
+		s.setUserTagLocked(k, v)
 	}
 	return s
 }
