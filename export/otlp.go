@@ -65,6 +65,12 @@ type OTLPExporter struct {
 	mu      sync.Mutex
 	started bool
 	stopped bool
+
+	// convMu serialises Export: the converter's objects are reused by the
+	// next batch once UploadTraces has returned (both OTLP clients marshal
+	// before they return, retries included).
+	convMu sync.Mutex
+	conv   Converter
 }
 
 var _ Exporter = (*OTLPExporter)(nil)
@@ -99,7 +105,9 @@ func (e *OTLPExporter) Export(ctx context.Context, spans []*tracer.SpanData) err
 	if err := e.start(ctx); err != nil {
 		return err
 	}
-	rs := ToOTLP(e.resource, e.scope.name, e.scope.version, spans)
+	e.convMu.Lock()
+	defer e.convMu.Unlock()
+	rs := e.conv.Convert(e.resource, e.scope.name, e.scope.version, spans)
 	if rs == nil {
 		return nil
 	}

@@ -41,49 +41,95 @@ const RefTypeKey = "opentracing.ref_type"
 //   - the W3C trace flags go into the low byte of Span.Flags and Link.Flags;
 //   - negative dropped counts become 0; zero times become 0.
 //
-// The result shares no memory with spans; it is allocated in a few slabs per
-// call, so a batch of n spans costs far fewer than n allocations per field.
+// The result shares no memory with spans. Exporters that convert batch
+// after batch use a Converter, which reuses the protobuf objects.
 func ToOTLP(resource []tracer.Attribute, scopeName, scopeVersion string, spans []*tracer.SpanData) []*tracepb.ResourceSpans {
-	n := 0
-	nattr := len(resource)
+	var c Converter
+	return c.Convert(resource, scopeName, scopeVersion, spans)
+}
+
+// Converter converts batches like ToOTLP, reusing the protobuf objects of
+// its previous batch: a steady stream of batches allocates next to nothing.
+// The result of Convert is valid until the next Convert; a Converter is not
+// safe for concurrent use.
+type Converter struct {
+	kvs      arena[commonpb.KeyValue]
+	anys     arena[commonpb.AnyValue]
+	strs     arena[commonpb.AnyValue_StringValue]
+	ints     arena[commonpb.AnyValue_IntValue]
+	bools    arena[commonpb.AnyValue_BoolValue]
+	doubles  arena[commonpb.AnyValue_DoubleValue]
+	spans    arena[tracepb.Span]
+	statuses arena[tracepb.Status]
+	events   arena[tracepb.Span_Event]
+	links    arena[tracepb.Span_Link]
+	kvPtrs   ptrArena[commonpb.KeyValue]
+	evPtrs   ptrArena[tracepb.Span_Event]
+	linkPtrs ptrArena[tracepb.Span_Link]
+	spanPtrs ptrArena[tracepb.Span]
+	ids      []byte
+
+	resource resourcepb.Resource
+	scope    commonpb.InstrumentationScope
+	ss       tracepb.ScopeSpans
+	rs       tracepb.ResourceSpans
+	ssList   [1]*tracepb.ScopeSpans
+	rsList   [1]*tracepb.ResourceSpans
+}
+
+func (c *Converter) reset() {
+	c.kvs.reset()
+	c.anys.reset()
+	c.strs.reset()
+	c.ints.reset()
+	c.bools.reset()
+	c.doubles.reset()
+	c.spans.reset()
+	c.statuses.reset()
+	c.events.reset()
+	c.links.reset()
+	c.kvPtrs.reset()
+	c.evPtrs.reset()
+	c.linkPtrs.reset()
+	c.spanPtrs.reset()
+	c.ids = c.ids[:0]
+	c.resource = resourcepb.Resource{}
+	c.scope = commonpb.InstrumentationScope{}
+	c.ss = tracepb.ScopeSpans{}
+	c.rs = tracepb.ResourceSpans{}
+}
+
+// Convert converts spans; see ToOTLP for the rules.
+func (c *Converter) Convert(resource []tracer.Attribute, scopeName, scopeVersion string, spans []*tracer.SpanData) []*tracepb.ResourceSpans {
+	c.reset()
+	n, idBytes := 0, 0
 	for _, s := range spans {
-		if s == nil {
-			continue
-		}
-		n++
-		nattr += len(s.Attributes) + len(s.Links)
-		for i := range s.Events {
-			nattr += len(s.Events[i].Attributes)
+		if s != nil {
+			n++
+			idBytes += 32 + 24*len(s.Links)
 		}
 	}
 	if n == 0 {
 		return nil
 	}
-	c := converter{}
-	c.kvs.chunk = nattr
-	c.anys.chunk = nattr
-	c.strs.chunk = nattr
-	c.ints.chunk = nattr / 2
-
-	pbSpans := make([]*tracepb.Span, 0, n)
-	spanSlab := make([]tracepb.Span, n)
-	statusSlab := make([]tracepb.Status, n)
-	ids := make([]byte, 0, n*32)
+	if cap(c.ids) < idBytes {
+		// ids are sub-sliced out of one buffer: it must not move while the
+		// batch is built.
+		c.ids = make([]byte, 0, 2*idBytes)
+	}
+	pbSpans := c.spanPtrs.take(n)
+	i := 0
 	for _, s := range spans {
 		if s == nil {
 			continue
 		}
-		ps := &spanSlab[len(pbSpans)]
-		st := &statusSlab[len(pbSpans)]
-		pbSpans = append(pbSpans, ps)
-
-		ids = append(ids, s.SpanContext.TraceID[:]...)
-		ps.TraceId = ids[len(ids)-16 : len(ids) : len(ids)]
-		ids = append(ids, s.SpanContext.SpanID[:]...)
-		ps.SpanId = ids[len(ids)-8 : len(ids) : len(ids)]
+		ps := c.spans.next()
+		pbSpans[i] = ps
+		i++
+		ps.TraceId = c.id(s.SpanContext.TraceID[:])
+		ps.SpanId = c.id(s.SpanContext.SpanID[:])
 		if s.ParentSpanID.IsValid() {
-			ids = append(ids, s.ParentSpanID[:]...)
-			ps.ParentSpanId = ids[len(ids)-8 : len(ids) : len(ids)]
+			ps.ParentSpanId = c.id(s.ParentSpanID[:])
 		}
 		ps.TraceState = validUTF8(s.SpanContext.TraceState)
 		ps.Flags = uint32(s.SpanContext.Flags)
@@ -95,98 +141,128 @@ func ToOTLP(resource []tracer.Attribute, scopeName, scopeVersion string, spans [
 		ps.DroppedAttributesCount = count(s.DroppedAttributes)
 		ps.DroppedEventsCount = count(s.DroppedEvents)
 		ps.DroppedLinksCount = count(s.DroppedLinks)
+		st := c.statuses.next()
 		st.Code = tracepb.Status_StatusCode(s.Status)
 		st.Message = validUTF8(s.StatusMessage)
 		ps.Status = st
 
 		if len(s.Events) > 0 {
-			evSlab := make([]tracepb.Span_Event, len(s.Events))
-			ps.Events = make([]*tracepb.Span_Event, len(s.Events))
-			for i := range s.Events {
-				e := &s.Events[i]
-				pe := &evSlab[i]
+			ps.Events = c.evPtrs.take(len(s.Events))
+			for j := range s.Events {
+				e := &s.Events[j]
+				pe := c.events.next()
 				pe.TimeUnixNano = unixNano(e.Time)
 				pe.Name = validUTF8(e.Name)
 				pe.Attributes = c.attrs(e.Attributes)
-				ps.Events[i] = pe
+				ps.Events[j] = pe
 			}
 		}
 		if len(s.Links) > 0 {
-			lSlab := make([]tracepb.Span_Link, len(s.Links))
-			ps.Links = make([]*tracepb.Span_Link, len(s.Links))
-			for i := range s.Links {
-				l := &s.Links[i]
-				pl := &lSlab[i]
-				ids = append(ids, l.SpanContext.TraceID[:]...)
-				pl.TraceId = ids[len(ids)-16 : len(ids) : len(ids)]
-				ids = append(ids, l.SpanContext.SpanID[:]...)
-				pl.SpanId = ids[len(ids)-8 : len(ids) : len(ids)]
+			ps.Links = c.linkPtrs.take(len(s.Links))
+			for j := range s.Links {
+				l := &s.Links[j]
+				pl := c.links.next()
+				pl.TraceId = c.id(l.SpanContext.TraceID[:])
+				pl.SpanId = c.id(l.SpanContext.SpanID[:])
 				pl.TraceState = validUTF8(l.SpanContext.TraceState)
 				pl.Flags = uint32(l.SpanContext.Flags)
 				if l.Type != "" {
-					pl.Attributes = []*commonpb.KeyValue{c.kv(RefTypeKey, l.Type)}
+					pl.Attributes = c.kvPtrs.take(1)
+					kv := c.kvs.next()
+					kv.Key = RefTypeKey
+					kv.Value = c.str(l.Type)
+					pl.Attributes[0] = kv
 				}
-				ps.Links[i] = pl
+				ps.Links[j] = pl
 			}
 		}
 	}
 
-	return []*tracepb.ResourceSpans{{
-		Resource: &resourcepb.Resource{Attributes: c.attrs(resource)},
-		ScopeSpans: []*tracepb.ScopeSpans{{
-			Scope: &commonpb.InstrumentationScope{
-				Name:    validUTF8(scopeName),
-				Version: validUTF8(scopeVersion),
-			},
-			Spans: pbSpans,
-		}},
-	}}
+	c.resource.Attributes = c.attrs(resource)
+	c.scope.Name = validUTF8(scopeName)
+	c.scope.Version = validUTF8(scopeVersion)
+	c.ss.Scope = &c.scope
+	c.ss.Spans = pbSpans
+	c.ssList[0] = &c.ss
+	c.rs.Resource = &c.resource
+	c.rs.ScopeSpans = c.ssList[:]
+	c.rsList[0] = &c.rs
+	return c.rsList[:]
 }
 
-// slab hands out pointers into chunks allocated at once.
-type slab[T any] struct {
-	buf   []T
-	chunk int
-}
-
-func (s *slab[T]) next() *T {
-	if len(s.buf) == 0 {
-		if s.chunk < 16 {
-			s.chunk = 16
-		}
-		s.buf = make([]T, s.chunk)
+// id copies an id into the batch's id buffer, which never reallocates
+// within a batch (see Convert), so earlier sub-slices stay valid.
+func (c *Converter) id(b []byte) []byte {
+	if len(c.ids)+len(b) > cap(c.ids) {
+		return append([]byte(nil), b...)
 	}
-	p := &s.buf[0]
-	s.buf = s.buf[1:]
-	return p
+	c.ids = append(c.ids, b...)
+	return c.ids[len(c.ids)-len(b) : len(c.ids) : len(c.ids)]
 }
 
-type converter struct {
-	kvs  slab[commonpb.KeyValue]
-	anys slab[commonpb.AnyValue]
-	strs slab[commonpb.AnyValue_StringValue]
-	ints slab[commonpb.AnyValue_IntValue]
+// arena hands out pointers to zeroed values from chunks it keeps between
+// batches. Values handed out stay valid until reset.
+type arena[T any] struct {
+	chunk []T
+	used  int
 }
 
-func (c *converter) attrs(attrs []tracer.Attribute) []*commonpb.KeyValue {
+func (a *arena[T]) next() *T {
+	if a.used == len(a.chunk) {
+		// Earlier values live on in the old chunk; the bigger chunk is the
+		// one reused by later batches.
+		a.chunk = make([]T, max(16, 2*len(a.chunk)))
+		a.used = 0
+	}
+	a.used++
+	return &a.chunk[a.used-1]
+}
+
+func (a *arena[T]) reset() {
+	clear(a.chunk[:a.used])
+	a.used = 0
+}
+
+// ptrArena hands out slices of pointers the same way.
+type ptrArena[T any] struct {
+	chunk []*T
+	used  int
+}
+
+func (a *ptrArena[T]) take(n int) []*T {
+	if a.used+n > len(a.chunk) {
+		a.chunk = make([]*T, max(64, 2*len(a.chunk), 2*n))
+		a.used = 0
+	}
+	s := a.chunk[a.used : a.used+n : a.used+n]
+	a.used += n
+	return s
+}
+
+func (a *ptrArena[T]) reset() {
+	clear(a.chunk[:a.used])
+	a.used = 0
+}
+
+func (c *Converter) attrs(attrs []tracer.Attribute) []*commonpb.KeyValue {
 	if len(attrs) == 0 {
 		return nil
 	}
-	out := make([]*commonpb.KeyValue, len(attrs))
+	out := c.kvPtrs.take(len(attrs))
 	for i := range attrs {
 		out[i] = c.kv(attrs[i].Key, attrs[i].Value)
 	}
 	return out
 }
 
-func (c *converter) kv(key string, v any) *commonpb.KeyValue {
+func (c *Converter) kv(key string, v any) *commonpb.KeyValue {
 	kv := c.kvs.next()
 	kv.Key = validUTF8(key)
 	kv.Value = c.value(v)
 	return kv
 }
 
-func (c *converter) str(s string) *commonpb.AnyValue {
+func (c *Converter) str(s string) *commonpb.AnyValue {
 	sv := c.strs.next()
 	sv.StringValue = validUTF8(s)
 	av := c.anys.next()
@@ -194,13 +270,15 @@ func (c *converter) str(s string) *commonpb.AnyValue {
 	return av
 }
 
-func (c *converter) value(v any) *commonpb.AnyValue {
+func (c *Converter) value(v any) *commonpb.AnyValue {
 	switch v := v.(type) {
 	case string:
 		return c.str(v)
 	case bool:
+		bv := c.bools.next()
+		bv.BoolValue = v
 		av := c.anys.next()
-		av.Value = &commonpb.AnyValue_BoolValue{BoolValue: v}
+		av.Value = bv
 		return av
 	case int:
 		return c.int(int64(v))
@@ -239,7 +317,7 @@ func (c *converter) value(v any) *commonpb.AnyValue {
 	}
 }
 
-func (c *converter) int(v int64) *commonpb.AnyValue {
+func (c *Converter) int(v int64) *commonpb.AnyValue {
 	iv := c.ints.next()
 	iv.IntValue = v
 	av := c.anys.next()
@@ -247,13 +325,15 @@ func (c *converter) int(v int64) *commonpb.AnyValue {
 	return av
 }
 
-func (c *converter) double(v float64) *commonpb.AnyValue {
+func (c *Converter) double(v float64) *commonpb.AnyValue {
+	dv := c.doubles.next()
+	dv.DoubleValue = v
 	av := c.anys.next()
-	av.Value = &commonpb.AnyValue_DoubleValue{DoubleValue: v}
+	av.Value = dv
 	return av
 }
 
-func (c *converter) uint(v uint64) *commonpb.AnyValue {
+func (c *Converter) uint(v uint64) *commonpb.AnyValue {
 	if v > math.MaxInt64 {
 		return c.str(strconv.FormatUint(v, 10))
 	}

@@ -387,3 +387,17 @@ func TestConsole(t *testing.T) {
 	require.Contains(t, buf.String(), `"traceId":"`+traceIDOf(0).String()+`"`)
 	require.Contains(t, buf.String(), `"startTimeUnixNano"`)
 }
+
+func TestConverterReuseMatchesToOTLP(t *testing.T) {
+	var c Converter
+	for round := 0; round < 3; round++ {
+		spans := make([]*tracer.SpanData, 0, 40*(round+1))
+		for i := 0; i < cap(spans); i++ {
+			spans = append(spans, mkSpan(i+round*1000))
+		}
+		want := ToOTLP(testRes, "s", "v", spans)
+		got := c.Convert(testRes, "s", "v", spans)
+		require.Len(t, got, 1)
+		require.True(t, proto.Equal(want[0], got[0]), "round %d", round)
+	}
+}
