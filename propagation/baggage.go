@@ -155,6 +155,9 @@ func (b Baggage) Without(key string) Baggage {
 	if _, ok := b.Get(key); !ok {
 		return b
 	}
+	if len(b.members) == 1 {
+		return Baggage{}
+	}
 	out := make([]Member, 0, len(b.members)-1)
 	for _, old := range b.members {
 		if old.Key != key {

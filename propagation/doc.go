@@ -6,4 +6,44 @@
 // [Carrier] (HTTP headers, gRPC metadata, Kafka headers, an OpenTracing text
 // map). Formats are registered by name and combined into a composite chosen
 // by OTEL_PROPAGATORS.
+//
+// # Carriers
+//
+// [HeaderCarrier] (http.Header, a [MultiValueCarrier]) and [MapCarrier] are
+// built in; [TextMapCarrier] maps OpenTracing carriers onto them without
+// copying. Package propagation/carriertest checks any other implementation.
+//
+// # Formats and names
+//
+//	tracecontext  [TraceContext]  W3C traceparent/tracestate (Level 2)
+//	baggage       [W3CBaggage]    W3C baggage
+//	b3            [B3]            Zipkin B3 single header
+//	b3multi       [B3Multi]       Zipkin B3 X-B3-* headers
+//	jaeger        [Jaeger]        uber-trace-id and uberctx-{key}
+//	flowid        [FlowID]        X-Flow-ID (see package propagation/flowid)
+//	none          [None]          nothing
+//
+// [Register] adds a name (a duplicate panics), [Lookup] finds one,
+// [FromNames] builds a [Composite] from a list such as OTEL_PROPAGATORS, and
+// [Default] is tracecontext,baggage,flowid.
+//
+// Extract never fails loudly: what cannot be parsed is dropped, bounded by
+// the W3C limits, in time linear in the input. In a composite the first
+// trace format that yields a valid span context wins.
+//
+// # Baggage precedence
+//
+// When several formats carry baggage:
+//
+//  1. W3C baggage members come first: they replace members with the same
+//     key that other formats extracted.
+//  2. uberctx- members (Jaeger) only fill keys not already present.
+//  3. The X-Flow-ID header always wins for flow_id: [Composite] runs
+//     [FlowID] last, and FlowID replaces a flow_id that arrived as baggage
+//     (counting the mismatch).
+//
+// This does not depend on the order of the names.
+//
+// The package reads no environment variables itself; config maps
+// OTEL_PROPAGATORS onto [FromNames].
 package propagation

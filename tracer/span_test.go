@@ -317,3 +317,13 @@ func TestConcurrentSpanUse(t *testing.T) {
 	s.Finish()
 	require.Equal(t, 8*200+1, len(rec.all()))
 }
+
+func TestChildMasksUnknownFlags(t *testing.T) {
+	tr := New()
+	h := opentracing.HTTPHeadersCarrier{}
+	h.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff")
+	parent, err := tr.Extract(opentracing.HTTPHeaders, h)
+	require.NoError(t, err)
+	child := tr.StartSpan("child", opentracing.ChildOf(parent))
+	require.Equal(t, propagation.FlagSampled|propagation.FlagRandom, ctxOf(child).PropagationContext().Flags)
+}

@@ -241,7 +241,9 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 		if parent.wire.IsValid() {
 			sc.wire.TraceID = parent.wire.TraceID
 			sc.wire.TraceState = parent.wire.TraceState
-			sc.wire.Flags = parent.wire.Flags
+			// Only the flags this version knows travel on: W3C asks senders to
+			// zero the others.
+			sc.wire.Flags = parent.wire.Flags & (propagation.FlagSampled | propagation.FlagRandom)
 			sc.probability = parent.probability
 			remote = parent.probability == nil
 		}

@@ -154,3 +154,18 @@ func BenchmarkValid(b *testing.B) {
 		_ = flowid.Valid(id)
 	}
 }
+
+func FuzzSanitize(f *testing.F) {
+	f.Add("ok")
+	f.Add("\x1b[31m\r\n\x00\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		got := flowid.Sanitize(s)
+		require.LessOrEqual(t, len(got), flowid.SanitizeLen)
+		for i := 0; i < len(got); i++ {
+			require.True(t, got[i] >= 0x20 && got[i] < 0x7f)
+		}
+		if flowid.Valid(s) && len(s) < flowid.SanitizeLen-3 {
+			require.Equal(t, s, got)
+		}
+	})
+}
