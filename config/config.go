@@ -137,7 +137,14 @@ type Attribute struct {
 // adds one line to Config.Warnings. It does no network I/O unless cloud
 // metadata detection is enabled, and that is bounded to one second in total
 // (less if ctx expires sooner).
-func Load(ctx context.Context, opts ...Option) Config {
+func Load(ctx context.Context, opts ...Option) (cfg Config) {
+	defer func() {
+		// Last line of defence against an injected lookup function or file
+		// system that panics outside a detector.
+		if r := recover(); r != nil {
+			cfg = panicked(r)
+		}
+	}()
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -147,6 +154,22 @@ func Load(ctx context.Context, opts ...Option) Config {
 	st.applyOptions(s)
 	st.detect(ctx, s)
 	st.ensureValid()
+	return st.cfg
+}
+
+// panicked is the configuration Load returns after recovering from a panic:
+// the defaults, the default endpoint and one warning.
+func panicked(r any) Config {
+	st := defaults()
+	st.warnf("config: panic while loading (%s); using defaults", quote(fmt.Sprint(r)))
+	res := map[string]any{}
+	sdk, _ := detectSDK(context.Background(), nil)
+	for _, a := range sdk {
+		res[a.Key] = a.Value
+	}
+	st.resolveEndpoint(func(string) (string, bool) { return "", false })
+	st.ensureValid()
+	st.cfg.Resource = sortedResource(res, st.cfg.ServiceName)
 	return st.cfg
 }
 

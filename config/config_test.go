@@ -125,7 +125,7 @@ func TestPrecedence(t *testing.T) {
 			env:  map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://collector:4318/otlp/", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
 			opt:  WithEndpoint("https://opt:4318/custom"),
 			get:  func(c Config) any { return c.Endpoint },
-			def:  "http://localhost:4318/v1/traces", fromEnv: "https://collector:4318/otlp/v1/traces", fromOpt: "https://opt:4318/custom",
+			def:  "http://localhost:4317", fromEnv: "https://collector:4318/otlp/v1/traces", fromOpt: "https://opt:4318/custom",
 		},
 		{
 			name: "endpoint, signal variable used as is and wins",
@@ -136,7 +136,7 @@ func TestPrecedence(t *testing.T) {
 			},
 			opt: WithEndpoint("http://opt:4318/y"),
 			get: func(c Config) any { return c.Endpoint },
-			def: "http://localhost:4318/v1/traces", fromEnv: "http://traces:4318/x", fromOpt: "http://opt:4318/y",
+			def: "http://localhost:4317", fromEnv: "http://traces:4318/x", fromOpt: "http://opt:4318/y",
 		},
 		{
 			name: "headers, signal variable wins",
@@ -432,4 +432,55 @@ func TestSummary(t *testing.T) {
 
 	c = load(map[string]string{"OTEL_TRACES_EXPORTER": "console", "OTEL_PROPAGATORS": "none"}, nil)
 	require.Equal(t, "flowtrace: service=inventory (from main module) exporter=console file=stderr sampler=parentbased_always_on propagators=none", c.Summary())
+}
+
+func TestLoadRecoversFromPanickingLookup(t *testing.T) {
+	c := Load(context.Background(), WithEnv(func(string) (string, bool) { panic("lookup broke") }))
+	require.Len(t, c.Warnings, 1)
+	require.Contains(t, c.Warnings[0], "lookup broke")
+	require.Equal(t, "unknown_service:go", c.ServiceName)
+	require.Equal(t, "http://localhost:4317", c.Endpoint)
+	require.Equal(t, Attribute{Key: "service.name", Value: "unknown_service:go"}, c.Resource[0])
+	require.Equal(t, 2048, c.MaxQueueSize)
+}
+
+func TestNilContext(t *testing.T) {
+	c := Load(nil, hermetic(nil, nil)...) //nolint:staticcheck // Load accepts a nil context.
+	require.Equal(t, "inventory", c.ServiceName)
+}
+
+func TestWithInsecure(t *testing.T) {
+	c := load(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://c:4317"}, nil, WithInsecure())
+	require.False(t, c.Insecure, "https keeps TLS")
+	require.Len(t, c.Warnings, 1)
+	require.Contains(t, c.Warnings[0], "WithInsecure() ignored")
+
+	c = load(nil, nil, WithInsecure(), WithEndpoint("http://c:4317"))
+	require.Empty(t, c.Warnings)
+	require.True(t, c.Insecure)
+}
+
+func TestResourceAttributeTypes(t *testing.T) {
+	c := load(nil, nil, WithResourceAttributes(
+		Attribute{Key: "s", Value: "x"}, Attribute{Key: "b", Value: true}, Attribute{Key: "i", Value: 3},
+		Attribute{Key: "i32", Value: int32(4)}, Attribute{Key: "u32", Value: uint32(5)}, Attribute{Key: "i64", Value: int64(6)},
+		Attribute{Key: "f32", Value: float32(0.5)}, Attribute{Key: "f64", Value: 1.5},
+		Attribute{Key: "bad utf8", Value: "\xff"}, Attribute{Key: "badutf8", Value: "\xff"},
+		Attribute{Key: "service.name", Value: 7},
+	))
+	require.Len(t, c.Warnings, 3, "%q", c.Warnings)
+	m := attrMap(c.Resource)
+	for k, v := range map[string]any{"s": "x", "b": true, "i": int64(3), "i32": int64(4), "u32": int64(5), "i64": int64(6), "f32": 0.5, "f64": 1.5} {
+		require.Equal(t, v, m[k], k)
+	}
+	require.Equal(t, "inventory", c.ServiceName)
+}
+
+func TestSemconvPlatformNames(t *testing.T) {
+	for in, want := range map[string]string{"linux": "linux", "dragonfly": "dragonflybsd", "illumos": "solaris", "zos": "z_os"} {
+		require.Equal(t, want, osType(in))
+	}
+	for in, want := range map[string]string{"amd64": "amd64", "386": "x86", "arm": "arm32", "ppc64le": "ppc64", "arm64": "arm64"} {
+		require.Equal(t, want, hostArch(in))
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Option changes the configuration [Load] returns. Options take precedence
@@ -220,7 +221,7 @@ func WithResourceAttributes(attrs ...Attribute) Option {
 		for _, a := range attrs {
 			v, ok := normalizeValue(a.Value)
 			if !ok || !validAttrKey(a.Key) {
-				st.warnf("WithResourceAttributes: attribute %s of type %T dropped (want a printable key and a string, bool, int64 or float64)", quote(a.Key), a.Value)
+				st.warnf("WithResourceAttributes: attribute %s of type %T dropped (want a printable key and a bool, int64, float64 or UTF-8 string of at most 4096 bytes)", quote(a.Key), a.Value)
 				continue
 			}
 			if a.Key == attrServiceName {
@@ -239,7 +240,7 @@ func WithResourceAttributes(attrs ...Attribute) Option {
 func normalizeValue(v any) (any, bool) {
 	switch x := v.(type) {
 	case string:
-		return x, len(x) <= maxAttrValueLen
+		return x, len(x) <= maxAttrValueLen && utf8.ValidString(x)
 	case bool, int64, float64:
 		return x, true
 	case int:
