@@ -267,9 +267,12 @@ func normalizeProperties(props string) (string, bool) {
 // skipped, at most 64 members and 8192 bytes (members that do not fit are
 // skipped whole). It returns "" when nothing can be sent.
 func FormatBaggage(b Baggage) string {
-	var sb strings.Builder
+	// Members are appended straight into one buffer (on the stack for the
+	// usual small baggage); a member that would pass the byte limit is cut
+	// back off. The result is the only allocation.
+	var stack [256]byte
+	out := stack[:0]
 	n := 0
-	var tmp []byte
 	for _, m := range b.members {
 		if n == MaxBaggageMembers {
 			break
@@ -277,29 +280,26 @@ func FormatBaggage(b Baggage) string {
 		if !validToken(m.Key) {
 			continue
 		}
-		tmp = tmp[:0]
+		mark := len(out)
 		if n > 0 {
-			tmp = append(tmp, ',')
+			out = append(out, ',')
 		}
-		tmp = append(tmp, m.Key...)
-		tmp = append(tmp, '=')
-		tmp = appendPercentEncoded(tmp, m.Value)
+		out = append(out, m.Key...)
+		out = append(out, '=')
+		out = appendPercentEncoded(out, m.Value)
 		if m.Properties != "" {
 			if props, ok := normalizeProperties(m.Properties); ok {
-				tmp = append(tmp, ';')
-				tmp = append(tmp, props...)
+				out = append(out, ';')
+				out = append(out, props...)
 			}
 		}
-		if sb.Len()+len(tmp) > MaxBaggageBytes {
+		if len(out) > MaxBaggageBytes {
+			out = out[:mark]
 			continue
 		}
-		if sb.Len() == 0 {
-			sb.Grow(min(MaxBaggageBytes, len(tmp)*len(b.members)))
-		}
-		sb.Write(tmp)
 		n++
 	}
-	return sb.String()
+	return string(out)
 }
 
 // appendPercentEncoded appends s with every byte outside baggage-octet, and
