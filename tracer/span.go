@@ -25,7 +25,7 @@ type Span struct {
 	initial SpanContext
 
 	// mu guards everything below; it is never held while calling user code
-	// or the processor.
+	// (Stringers, log field marshalling) or the processor.
 	mu       sync.Mutex
 	finished bool
 	// violations counts tag-policy violations; see TagPolicy.
@@ -48,6 +48,14 @@ func (s *Span) Finish() { s.FinishWithOptions(opentracing.FinishOptions{}) }
 // FinishWithOptions implements opentracing.Span.
 func (s *Span) FinishWithOptions(opts opentracing.FinishOptions) {
 	end := opts.FinishTime
+	var events []eventEncoder
+	for _, lr := range opts.LogRecords {
+		events = append(events, s.encodeEvent(lr.Timestamp, lr.Fields))
+	}
+	for _, ld := range opts.BulkLogData {
+		lr := ld.ToLogRecord()
+		events = append(events, s.encodeEvent(lr.Timestamp, lr.Fields))
+	}
 	s.mu.Lock()
 	if s.finished {
 		s.mu.Unlock()
@@ -58,12 +66,8 @@ func (s *Span) FinishWithOptions(opts opentracing.FinishOptions) {
 		// duration survives wall-clock steps.
 		end = s.data.Start.Add(time.Since(s.data.Start))
 	}
-	for _, lr := range opts.LogRecords {
-		s.addEventLocked(lr.Timestamp, lr.Fields)
-	}
-	for _, ld := range opts.BulkLogData {
-		lr := ld.ToLogRecord()
-		s.addEventLocked(lr.Timestamp, lr.Fields)
+	for _, e := range events {
+		s.addEventLocked(e)
 	}
 	if p := s.tracer.cfg.policy; p != nil {
 		s.violations += p.CheckFinish(s.data.Name, s.data.Kind, s.data.Attributes)
@@ -93,6 +97,9 @@ func (s *Span) SetOperationName(name string) opentracing.Span {
 // SetTag implements opentracing.Span. span.kind sets the OTLP span kind and
 // error=true the error status; other values are kept as attributes.
 func (s *Span) SetTag(key string, value any) opentracing.Span {
+	// Stringers and errors are user code: turn them into strings before
+	// taking the lock.
+	value = s.normalize(value)
 	s.mu.Lock()
 	if !s.finished {
 		s.setUserTagLocked(key, value)
@@ -210,10 +217,10 @@ func parseKind(v any) SpanKind {
 // LogFields implements opentracing.Span. An "event" field names the event;
 // event=error marks the span as failed.
 func (s *Span) LogFields(fields ...log.Field) {
-	now := time.Now()
+	enc := s.encodeEvent(time.Time{}, fields)
 	s.mu.Lock()
 	if !s.finished {
-		s.addEventLocked(now, fields)
+		s.addEventLocked(enc)
 	}
 	s.mu.Unlock()
 }
@@ -227,17 +234,23 @@ func (s *Span) LogKV(alternatingKeyValues ...any) {
 	s.LogFields(fields...)
 }
 
-func (s *Span) addEventLocked(at time.Time, fields []log.Field) {
-	if limit := s.tracer.cfg.limits.EventCount; limit > 0 && len(s.data.Events) >= limit {
-		s.data.DroppedEvents++
-		return
-	}
+// encodeEvent turns log fields into an event. It runs without the span's
+// lock: Field.Marshal, lazy loggers and Stringers are user code.
+func (s *Span) encodeEvent(at time.Time, fields []log.Field) eventEncoder {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	enc := eventEncoder{span: s, attrs: make([]Attribute, 0, len(fields)), name: "log"}
+	enc := eventEncoder{span: s, attrs: make([]Attribute, 0, len(fields)), name: "log", at: at}
 	for _, f := range fields {
 		f.Marshal(&enc)
+	}
+	return enc
+}
+
+func (s *Span) addEventLocked(enc eventEncoder) {
+	if limit := s.tracer.cfg.limits.EventCount; limit > 0 && len(s.data.Events) >= limit {
+		s.data.DroppedEvents++
+		return
 	}
 	if enc.name == "error" || enc.errMsg != "" {
 		s.data.Status = StatusError
@@ -247,11 +260,12 @@ func (s *Span) addEventLocked(at time.Time, fields []log.Field) {
 			s.data.StatusMessage = enc.message
 		}
 	}
-	s.data.Events = append(s.data.Events, Event{Time: at, Name: enc.name, Attributes: enc.attrs})
+	s.data.Events = append(s.data.Events, Event{Time: enc.at, Name: enc.name, Attributes: enc.attrs})
 }
 
 type eventEncoder struct {
 	span    *Span
+	at      time.Time
 	attrs   []Attribute
 	name    string
 	message string
@@ -334,9 +348,10 @@ func (s *Span) LogEventWithPayload(event string, payload any) {
 // Log implements the deprecated opentracing.Span method.
 func (s *Span) Log(ld opentracing.LogData) {
 	lr := ld.ToLogRecord()
+	enc := s.encodeEvent(lr.Timestamp, lr.Fields)
 	s.mu.Lock()
 	if !s.finished {
-		s.addEventLocked(lr.Timestamp, lr.Fields)
+		s.addEventLocked(enc)
 	}
 	s.mu.Unlock()
 }

@@ -327,3 +327,33 @@ func TestChildMasksUnknownFlags(t *testing.T) {
 	child := tr.StartSpan("child", opentracing.ChildOf(parent))
 	require.Equal(t, propagation.FlagSampled|propagation.FlagRandom, ctxOf(child).PropagationContext().Flags)
 }
+
+// reentrant is a Stringer that uses the span it is being set on.
+type reentrant struct{ span opentracing.Span }
+
+func (r reentrant) String() string {
+	r.span.SetTag("inner", 1)
+	return "outer"
+}
+
+func TestUserCodeRunsOutsideTheSpanLock(t *testing.T) {
+	tr, rec := newRecorded()
+	s := tr.StartSpan("op")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.SetTag("outer", reentrant{s})
+		s.LogFields(log.Object("obj", reentrant{s}), log.Lazy(func(fv log.Encoder) { s.SetTag("lazy", true) }))
+		s.Finish()
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("deadlock: user code ran under the span lock")
+	}
+	d := rec.all()[0]
+	for _, k := range []string{"outer", "inner", "lazy"} {
+		_, ok := attr(d, k)
+		require.True(t, ok, k)
+	}
+}
