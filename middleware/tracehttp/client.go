@@ -1,0 +1,324 @@
+package tracehttp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/log"
+
+	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/tracer"
+)
+
+// transport is the client middleware.
+type transport struct {
+	base  http.RoundTripper
+	cfg   *config
+	names nameCache
+}
+
+var _ http.RoundTripper = (*transport)(nil)
+
+// NewTransport returns base wrapped so that every request it sends gets a
+// client span, child of the span in the request's context (a new root trace
+// when there is none, as OpenTracing does), with the trace context and flow
+// id injected into a clone of the request: the caller's request is never
+// changed. A nil base means http.DefaultTransport.
+//
+// The span ends when the response body has been read to EOF or closed, or
+// when RoundTrip fails; a body that is never closed leaves the span open,
+// as it leaves the connection open. http.Client calls RoundTrip once per
+// redirect hop, so each hop gets its own span. A 101 Switching Protocols
+// response ends the span at once and leaves the body (the upgraded
+// connection) untouched.
+func NewTransport(base http.RoundTripper, opts ...Option) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &transport{base: base, cfg: newConfig(opts)}
+}
+
+// WrapClient returns a copy of c (nil: a zero http.Client) whose Transport
+// is NewTransport(c.Transport, opts...). c itself is not changed.
+func WrapClient(c *http.Client, opts ...Option) *http.Client {
+	var out http.Client
+	if c != nil {
+		out = *c
+	}
+	out.Transport = NewTransport(out.Transport, opts...)
+	return &out
+}
+
+// CloseIdleConnections closes the idle connections of the base transport
+// when it can, so that http.Client.CloseIdleConnections keeps working.
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	cfg := t.cfg
+	ctx := req.Context()
+	parent := opentracing.SpanFromContext(ctx)
+	if cfg.filter != nil && !cfg.filter(req) {
+		return t.base.RoundTrip(t.propagateOnly(req, parent))
+	}
+	tr := cfg.tracerOrGlobal()
+	if parent != nil && isNoop(tr) {
+		// The global tracer was never set but the caller's span came from
+		// a real tracer: follow the caller.
+		tr = parent.Tracer()
+	}
+	_, isFlowtrace := tr.(*tracer.Tracer)
+
+	mi := methodIndex(req.Method)
+	var sp opentracing.Span
+	name := t.spanName(mi, req)
+	if parent != nil {
+		sp = tr.StartSpan(name, opentracing.ChildOf(parent.Context()))
+	} else {
+		sp = tr.StartSpan(name)
+	}
+	ext.SpanKindRPCClient.Set(sp)
+	ext.Component.Set(sp, componentName)
+	ext.HTTPMethod.Set(sp, methodName(mi))
+	if mi == len(knownMethods) {
+		sp.SetTag(TagMethodOriginal, sanitizeText(req.Method, maxMethodLen))
+	}
+	if req.URL != nil {
+		ext.HTTPUrl.Set(sp, safeURL(req.URL))
+		if host := req.URL.Hostname(); host != "" {
+			if h, ok := sanitizeHost(host); ok {
+				ext.PeerHostname.Set(sp, h)
+			}
+		}
+		if port := req.URL.Port(); port != "" {
+			if p, err := strconv.ParseUint(port, 10, 16); err == nil {
+				ext.PeerPort.Set(sp, uint16(p))
+			}
+		}
+	}
+	if cfg.critical != nil {
+		setCriticalOperation(sp, cfg.critical(req))
+	}
+	if cfg.tags != nil {
+		for k, v := range cfg.tags(req) {
+			sp.SetTag(k, v)
+		}
+	}
+	if len(cfg.recorded) > 0 {
+		recordHeaders(sp, cfg, req.Header)
+	}
+
+	fid := clientFlowID(ctx, sp, req.Header, isFlowtrace)
+	out := req.Clone(ctx)
+	_ = tr.Inject(sp.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(out.Header))
+	if fid != "" {
+		if v := out.Header[flowIDHeaderKey]; len(v) != 1 || v[0] != fid {
+			out.Header[flowIDHeaderKey] = []string{fid}
+		}
+	}
+
+	resp, err := t.base.RoundTrip(out)
+	if err != nil {
+		ext.Error.Set(sp, true)
+		sp.LogFields(log.String("event", "error"), log.String("message", safeError(err)))
+		sp.Finish()
+		return resp, err
+	}
+	ext.HTTPStatusCode.Set(sp, uint16(resp.StatusCode)) //nolint:gosec // status codes are 3 digits
+	if t.errorStatus(resp.StatusCode) {
+		ext.Error.Set(sp, true)
+	}
+	if fid == "" {
+		// The server made one up and echoed it: record it for correlation.
+		if v := resp.Header[flowIDHeaderKey]; len(v) == 1 && flowid.Valid(v[0]) {
+			sp.SetTag(flowid.BaggageKey, v[0])
+		}
+	}
+	if resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols {
+		sp.Finish()
+		return resp, nil
+	}
+	resp.Body = newTracedBody(resp.Body, sp)
+	return resp, nil
+}
+
+func (t *transport) spanName(mi int, req *http.Request) string {
+	route := ""
+	if t.cfg.route != nil {
+		route = t.cfg.route(req)
+	}
+	if t.cfg.nameFormatter != nil {
+		return t.cfg.nameFormatter(methodName(mi), route, req)
+	}
+	if route == "" {
+		return methodName(mi)
+	}
+	return t.names.forRoute(route).names[mi]
+}
+
+func (t *transport) errorStatus(status int) bool {
+	if t.cfg.errorStatus != nil {
+		return t.cfg.errorStatus(status)
+	}
+	return status >= 400 && status <= 599
+}
+
+// clientFlowID returns the flow id an outgoing request carries and makes
+// sure it is in the span's baggage: the one of the context
+// (flowid.ContextWith, set by NewHandler) wins, then the span's baggage,
+// then a valid X-Flow-ID the caller put on the request. No flow id is made
+// up on the client: the server makes one and echoes it.
+func clientFlowID(ctx context.Context, sp opentracing.Span, h http.Header, isFlowtrace bool) string {
+	bag := sp.BaggageItem(flowid.BaggageKey)
+	fid := flowid.FromContext(ctx)
+	if !flowid.Valid(fid) {
+		fid = ""
+		if flowid.Valid(bag) {
+			fid = bag
+		} else if v := h[flowIDHeaderKey]; len(v) == 1 && flowid.Valid(v[0]) {
+			fid = v[0]
+		}
+	}
+	if fid == "" {
+		return ""
+	}
+	if fid != bag {
+		sp.SetBaggageItem(flowid.BaggageKey, fid)
+	}
+	if !isFlowtrace {
+		// flowtrace's tracer tags its flow_id baggage item itself.
+		sp.SetTag(flowid.BaggageKey, fid)
+	}
+	return fid
+}
+
+// propagateOnly returns a clone of req that carries the trace context of
+// parent and the flow id of the context, for filtered requests.
+func (t *transport) propagateOnly(req *http.Request, parent opentracing.Span) *http.Request {
+	fid := flowid.FromContext(req.Context())
+	if parent == nil && !flowid.Valid(fid) {
+		return req
+	}
+	out := req.Clone(req.Context())
+	if parent != nil {
+		_ = parent.Tracer().Inject(parent.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(out.Header))
+	}
+	if flowid.Valid(fid) {
+		out.Header[flowIDHeaderKey] = []string{fid}
+	}
+	return out
+}
+
+func isNoop(tr opentracing.Tracer) bool {
+	_, ok := tr.(opentracing.NoopTracer)
+	return ok
+}
+
+// safeURL returns scheme://host/path of u: no userinfo, no query string, no
+// fragment, path cut to a bounded length. It allocates one string.
+func safeURL(u *url.URL) string {
+	host := u.Host
+	if h, ok := sanitizeHost(host); ok {
+		host = h
+	} else {
+		host = ""
+	}
+	path := truncate(u.EscapedPath(), maxPathLen)
+	if u.Scheme == "" && host == "" {
+		return path
+	}
+	scheme := u.Scheme
+	switch scheme {
+	case "http", "https":
+	default:
+		scheme = sanitizeText(scheme, 16)
+	}
+	return scheme + "://" + host + path
+}
+
+// safeError returns the message of a transport error without the URL that
+// *url.Error carries (it may hold credentials or query tokens), bounded.
+func safeError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		err = ue.Err
+	}
+	msg := err.Error()
+	// A nested error may still quote a URL: drop its query string.
+	if i := strings.IndexByte(msg, '?'); i >= 0 {
+		msg = msg[:i] + "?[REDACTED]"
+	}
+	return sanitizeText(msg, maxErrorLen)
+}
+
+// tracedBody finishes the client span at EOF, on a read error or on Close,
+// whichever comes first, exactly once. Close may race with Read (net/http
+// allows closing a body to abort a read), hence the atomics.
+type tracedBody struct {
+	rc   io.ReadCloser
+	sp   opentracing.Span
+	n    atomic.Int64
+	done atomic.Bool
+}
+
+func newTracedBody(rc io.ReadCloser, sp opentracing.Span) io.ReadCloser {
+	b := &tracedBody{rc: rc, sp: sp}
+	if _, ok := rc.(io.WriterTo); ok {
+		return &tracedBodyWriterTo{b}
+	}
+	return b
+}
+
+func (b *tracedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 {
+		b.n.Add(int64(n))
+	}
+	if err != nil {
+		b.end(err)
+	}
+	return n, err
+}
+
+func (b *tracedBody) Close() error {
+	err := b.rc.Close()
+	b.end(nil)
+	return err
+}
+
+func (b *tracedBody) end(err error) {
+	if !b.done.CompareAndSwap(false, true) {
+		return
+	}
+	if err != nil && err != io.EOF {
+		ext.Error.Set(b.sp, true)
+		b.sp.LogFields(log.String("event", "error"), log.String("message", safeError(err)))
+	}
+	if n := b.n.Load(); n > 0 {
+		b.sp.SetTag(TagResponseSize, n)
+	}
+	b.sp.Finish()
+}
+
+// tracedBodyWriterTo keeps the body's io.WriterTo (io.Copy's fast path).
+type tracedBodyWriterTo struct{ *tracedBody }
+
+func (b *tracedBodyWriterTo) WriteTo(w io.Writer) (int64, error) {
+	n, err := b.rc.(io.WriterTo).WriteTo(w)
+	b.n.Add(n)
+	// WriteTo reads to EOF: a nil error means the body is done.
+	b.end(err)
+	return n, err
+}

@@ -1,0 +1,194 @@
+package tracehttp
+
+import (
+	"net/http"
+	"net/textproto"
+
+	"github.com/opentracing/opentracing-go"
+)
+
+// Option configures NewHandler, NewTransport and WrapClient. One option type
+// serves both sides; an option that only makes sense on one side says so
+// and is ignored on the other.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	tracer        opentracing.Tracer // nil: opentracing.GlobalTracer() per request
+	filter        func(*http.Request) bool
+	public        bool
+	route         func(*http.Request) string
+	nameFormatter func(method, route string, r *http.Request) string
+	tags          func(*http.Request) opentracing.Tags
+	critical      func(*http.Request) string
+	errorStatus   func(int) bool
+	recorded      []recordedHeader
+	redacted      map[string]bool // canonical header names never recorded
+}
+
+type recordedHeader struct {
+	canonical string // http.Header key
+	tag       string // http.request.header.<lower-case name>
+}
+
+// alwaysRedacted are the headers whose values are never recorded, whatever
+// the options say.
+var alwaysRedacted = []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Authorization"}
+
+func newConfig(opts []Option) *config {
+	c := &config{redacted: make(map[string]bool, len(alwaysRedacted))}
+	for _, h := range alwaysRedacted {
+		c.redacted[h] = true
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(c)
+		}
+	}
+	return c
+}
+
+func (c *config) tracerOrGlobal() opentracing.Tracer {
+	if c.tracer != nil {
+		return c.tracer
+	}
+	return opentracing.GlobalTracer()
+}
+
+// WithTracer sets the OpenTracing tracer. Default: opentracing.GlobalTracer(),
+// looked up on every request so that a tracer registered after the handler
+// was built is used. Any OpenTracing tracer works; flowtrace's
+// (*tracer.Tracer) adds links for WithPublicEndpoint.
+func WithTracer(t opentracing.Tracer) Option {
+	return optionFunc(func(c *config) {
+		if t != nil {
+			c.tracer = t
+		}
+	})
+}
+
+// WithFilter decides per request whether a span is made: f returns false to
+// skip tracing (health checks, metrics scrapes). A skipped server request
+// still runs the handler, still gets a flow id in its context and still
+// echoes X-Flow-ID; a skipped client request still carries the caller's
+// trace context and flow id to the server. Default: trace everything.
+func WithFilter(f func(r *http.Request) bool) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.filter = f
+		}
+	})
+}
+
+// WithPublicEndpoint marks a server as a trust boundary (server only): the
+// incoming trace context, baggage and flow id are not trusted. Each request
+// starts a new root trace with a new flow id; a valid incoming span context
+// is kept only as a link (flowtrace's tracer; other tracers ignore links),
+// and a valid incoming flow id as the tag flow_id.incoming.
+func WithPublicEndpoint() Option {
+	return optionFunc(func(c *config) { c.public = true })
+}
+
+// WithRoute sets the function that returns the route template of a request
+// ("/users/{id}"), used in the span name and the http.route tag. It must
+// return a bounded set of values: never the raw path. On the client side
+// the template names the span ("GET /users/{id}"). An empty result means
+// "no route". Default (server): the pattern of the *http.ServeMux being
+// wrapped, or else the request's Pattern after the handler ran.
+func WithRoute(f func(r *http.Request) string) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.route = f
+		}
+	})
+}
+
+// WithSpanNameFormatter replaces the span name "METHOD route" (or "METHOD"
+// when the route is unknown). method is already normalised (unknown methods
+// are "_OTHER") and route may be empty. The result must be of bounded
+// cardinality. With a formatter, names are not cached.
+func WithSpanNameFormatter(f func(method, route string, r *http.Request) string) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.nameFormatter = f
+		}
+	})
+}
+
+// WithTags adds tags computed from the request to every span. The function
+// runs on the request path: keep it cheap, and never return secrets.
+func WithTags(f func(r *http.Request) opentracing.Tags) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.tags = f
+		}
+	})
+}
+
+// CriticalOperationKey is the baggage item and tag that name the critical
+// user operation a request belongs to.
+const CriticalOperationKey = "critical_operation"
+
+// WithCriticalOperation names the critical user operation a request belongs
+// to ("checkout"): a non-empty result is set as the baggage item and tag
+// critical_operation, so it travels to every downstream hop. Names that are
+// not valid flow-id-like tokens (1-128 bytes of [A-Za-z0-9._~+/=:-]) are
+// ignored.
+func WithCriticalOperation(f func(r *http.Request) string) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.critical = f
+		}
+	})
+}
+
+// WithErrorStatus decides which status codes mark the span as failed.
+// Default: 500-599 on the server, 400-599 on the client.
+func WithErrorStatus(f func(status int) bool) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.errorStatus = f
+		}
+	})
+}
+
+// WithRecordedHeaders records the named request headers as tags
+// http.request.header.<lower-case name> (values truncated to 256 bytes,
+// control characters escaped). Nothing is recorded by default. Headers that
+// are redacted (Authorization, Cookie, Set-Cookie, Proxy-Authorization and
+// those named in WithRedactedHeaders) are recorded as "[REDACTED]".
+func WithRecordedHeaders(names ...string) Option {
+	return optionFunc(func(c *config) {
+		for _, n := range names {
+			if n == "" {
+				continue
+			}
+			canon := textproto.CanonicalMIMEHeaderKey(n)
+			lower := make([]byte, len(canon))
+			for i := 0; i < len(canon); i++ {
+				b := canon[i]
+				if 'A' <= b && b <= 'Z' {
+					b += 'a' - 'A'
+				}
+				lower[i] = b
+			}
+			c.recorded = append(c.recorded, recordedHeader{canonical: canon, tag: "http.request.header." + string(lower)})
+		}
+	})
+}
+
+// WithRedactedHeaders adds header names whose values must never be recorded
+// (API keys, session headers). Authorization, Cookie, Set-Cookie and
+// Proxy-Authorization are always redacted.
+func WithRedactedHeaders(names ...string) Option {
+	return optionFunc(func(c *config) {
+		for _, n := range names {
+			if n != "" {
+				c.redacted[textproto.CanonicalMIMEHeaderKey(n)] = true
+			}
+		}
+	})
+}

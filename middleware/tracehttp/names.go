@@ -1,0 +1,217 @@
+package tracehttp
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+)
+
+// methodOther replaces methods outside the known set, so that an attacker
+// sending random methods cannot create unbounded span names.
+const methodOther = "_OTHER"
+
+// knownMethods are the methods of RFC 9110 and RFC 5789, in index order.
+var knownMethods = [...]string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace,
+}
+
+const numMethods = len(knownMethods) + 1 // + _OTHER
+
+// methodIndex returns the index of m in knownMethods, or len(knownMethods)
+// for anything else (methods are case-sensitive). An empty method means GET,
+// as in net/http.
+func methodIndex(m string) int {
+	switch m {
+	case http.MethodGet, "":
+		return 0
+	case http.MethodHead:
+		return 1
+	case http.MethodPost:
+		return 2
+	case http.MethodPut:
+		return 3
+	case http.MethodPatch:
+		return 4
+	case http.MethodDelete:
+		return 5
+	case http.MethodConnect:
+		return 6
+	case http.MethodOptions:
+		return 7
+	case http.MethodTrace:
+		return 8
+	}
+	return len(knownMethods)
+}
+
+// routeNames holds the span names of one route for every method, built once.
+type routeNames struct {
+	route string
+	names [numMethods]string
+}
+
+func newRouteNames(route string) *routeNames {
+	rn := &routeNames{route: route}
+	for i, m := range knownMethods {
+		rn.names[i] = m + " " + route
+	}
+	rn.names[len(knownMethods)] = methodOther + " " + route
+	return rn
+}
+
+// maxCachedRoutes bounds the name cache: a route function that returns
+// unbounded values (a bug the docs warn about) costs a concatenation per
+// request instead of memory.
+const maxCachedRoutes = 1024
+
+// nameCache maps a route, or a ServeMux pattern, to its span names.
+type nameCache struct {
+	m    sync.Map // string -> *routeNames
+	size atomic.Int64
+}
+
+// forRoute returns the names of a route template.
+func (c *nameCache) forRoute(route string) *routeNames {
+	return c.lookup(route, false)
+}
+
+// forPattern returns the names of a ServeMux pattern ("GET host/path/{x}"):
+// its route is the path part.
+func (c *nameCache) forPattern(pattern string) *routeNames {
+	return c.lookup(pattern, true)
+}
+
+func (c *nameCache) lookup(key string, pattern bool) *routeNames {
+	if v, ok := c.m.Load(key); ok {
+		return v.(*routeNames)
+	}
+	route := key
+	if pattern {
+		route = routeFromPattern(key)
+	}
+	rn := newRouteNames(route)
+	if c.size.Load() < maxCachedRoutes {
+		if v, loaded := c.m.LoadOrStore(key, rn); loaded {
+			return v.(*routeNames)
+		}
+		c.size.Add(1)
+	}
+	return rn
+}
+
+// routeFromPattern returns the path of a ServeMux pattern
+// "[METHOD ][HOST]/[PATH]": "GET example.com/items/{id}" → "/items/{id}".
+func routeFromPattern(p string) string {
+	p = strings.TrimSpace(p)
+	if i := strings.IndexAny(p, " \t"); i >= 0 {
+		p = strings.TrimLeft(p[i+1:], " \t")
+	}
+	if i := strings.IndexByte(p, '/'); i > 0 {
+		p = p[i:]
+	}
+	return p
+}
+
+// Bounds on recorded request values.
+const (
+	maxHostLen      = 255
+	maxUserAgentLen = 256
+	maxPathLen      = 2048
+	maxHeaderLen    = 256
+	maxMethodLen    = 32
+	maxPanicLen     = 1024
+	maxStackLen     = 4096
+	maxErrorLen     = 512
+)
+
+// sanitizeHost returns host when it looks like a host[:port] (DNS name, IPv4
+// or bracketed IPv6 literal, at most 255 bytes) and false otherwise, so that
+// a forged Host header cannot put arbitrary text into a tag.
+func sanitizeHost(host string) (string, bool) {
+	if host == "" || len(host) > maxHostLen {
+		return "", false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '.', c == '-', c == ':', c == '[', c == ']', c == '_', c == '%':
+		default:
+			return "", false
+		}
+	}
+	return host, true
+}
+
+// sanitizeText returns s cut to at most max bytes (on a rune boundary) with
+// control characters, DEL and invalid UTF-8 replaced by '?'; it allocates
+// only when it changes s. Used for user agents, recorded header values and
+// other free text from the request.
+func sanitizeText(s string, max int) string {
+	clean := len(s) <= max
+	if clean {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c == 0x7f || c >= utf8.RuneSelf {
+				clean = false
+				break
+			}
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(min(len(s), max))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if b.Len()+1 > max {
+				break
+			}
+			if c < 0x20 || c == 0x7f {
+				c = '?'
+			}
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			if b.Len()+1 > max {
+				break
+			}
+			b.WriteByte('?')
+			i++
+			continue
+		}
+		if r >= 0x80 && r < 0xa0 { // C1 controls
+			if b.Len()+1 > max {
+				break
+			}
+			b.WriteByte('?')
+			i += size
+			continue
+		}
+		if b.Len()+size > max {
+			break
+		}
+		b.WriteString(s[i : i+size])
+		i += size
+	}
+	return b.String()
+}
+
+// truncate cuts s to at most max bytes without splitting a UTF-8 sequence.
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
