@@ -1,0 +1,178 @@
+package tracegrpc
+
+import (
+	"strings"
+	"sync/atomic"
+
+	"github.com/opentracing/opentracing-go"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/flowtrace/flowtrace/propagation"
+)
+
+// MaxValueLen is the longest metadata value MetadataCarrier reads or
+// writes, in bytes: the W3C baggage limit, far above any traceparent,
+// tracestate or flow id. Longer values are treated as absent.
+const MaxValueLen = 8192
+
+// Compile-time checks: MetadataCarrier serves flowtrace's propagators and
+// any other OpenTracing tracer.
+var (
+	_ propagation.MultiValueCarrier = MetadataCarrier(nil)
+	_ opentracing.TextMapReader     = MetadataCarrier(nil)
+	_ opentracing.TextMapWriter     = MetadataCarrier(nil)
+)
+
+// MetadataCarrier adapts gRPC metadata to [propagation.Carrier] (and to
+// opentracing.TextMapReader/TextMapWriter for other tracers).
+//
+// Keys are lower-cased, as gRPC requires. Only what grpc-go accepts on the
+// wire is read or written: a key must be [0-9a-z_.-]; binary "-bin" keys and
+// pseudo-headers are ignored; a value must be printable ASCII (0x20-0x7E)
+// of at most [MaxValueLen] bytes. Get, Values, Keys and ForeachKey skip
+// values that break these rules (a hostile client can send bytes 0x80-0xFF,
+// which HTTP/2 allows and gRPC does not); Set drops them, removing the
+// key's earlier values, and counts each drop (see [DroppedValues]).
+//
+// Set replaces the key's values and changes the MD it wraps: wrap a copy,
+// never metadata the caller still holds.
+type MetadataCarrier metadata.MD
+
+var dropped atomic.Uint64
+
+// DroppedValues returns how many keys or values MetadataCarrier.Set has
+// refused since the process started because grpc-go would reject them.
+func DroppedValues() uint64 { return dropped.Load() }
+
+// Get returns the first valid value of key, or "".
+func (c MetadataCarrier) Get(key string) string {
+	for _, v := range c.raw(key) {
+		if validValue(v) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Values returns the valid values of key. When all are valid the slice is
+// the metadata's own: callers must not change it.
+func (c MetadataCarrier) Values(key string) []string {
+	vs := c.raw(key)
+	for i, v := range vs {
+		if !validValue(v) {
+			out := append([]string(nil), vs[:i]...)
+			for _, v := range vs[i+1:] {
+				if validValue(v) {
+					out = append(out, v)
+				}
+			}
+			return out
+		}
+	}
+	return vs
+}
+
+// Set replaces the values of key with value. An invalid key is dropped; an
+// invalid value removes the key's earlier values and is dropped. Both are
+// counted.
+func (c MetadataCarrier) Set(key, value string) {
+	k := lower(key)
+	if !validKey(k) {
+		dropped.Add(1)
+		return
+	}
+	if !validValue(value) {
+		dropped.Add(1)
+		delete(c, k)
+		return
+	}
+	c[k] = []string{value}
+}
+
+// Keys returns the keys that have at least one valid value.
+func (c MetadataCarrier) Keys() []string {
+	out := make([]string, 0, len(c))
+	for k, vs := range c {
+		if !validKey(k) {
+			continue
+		}
+		for _, v := range vs {
+			if validValue(v) {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ForeachKey implements opentracing.TextMapReader: it calls handler for
+// every valid key and value, and stops at the first error.
+func (c MetadataCarrier) ForeachKey(handler func(key, val string) error) error {
+	for k, vs := range c {
+		if !validKey(k) {
+			continue
+		}
+		for _, v := range vs {
+			if !validValue(v) {
+				continue
+			}
+			if err := handler(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c MetadataCarrier) raw(key string) []string {
+	if vs, ok := c[key]; ok {
+		if validKey(key) {
+			return vs
+		}
+		return nil
+	}
+	k := lower(key)
+	if k == key || !validKey(k) {
+		return nil
+	}
+	return c[k]
+}
+
+// validKey reports whether k is a non-binary metadata key grpc-go accepts.
+func validKey(k string) bool {
+	if k == "" || strings.HasSuffix(k, "-bin") {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether v is printable ASCII of at most MaxValueLen
+// bytes.
+func validValue(v string) bool {
+	if len(v) > MaxValueLen {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// lower lower-cases ASCII letters, allocating only when there is one.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}

@@ -1,0 +1,201 @@
+package tracegrpc
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/flowtrace/flowtrace/propagation/flowid"
+)
+
+// DialOptions returns the dial options that install both
+// [UnaryClientInterceptor] and [StreamClientInterceptor] with one set of
+// options, chained before interceptors added later:
+//
+//	conn, err := grpc.NewClient(target, append(tracegrpc.DialOptions(),
+//		grpc.WithTransportCredentials(creds))...)
+//
+// It returns a slice because grpc.DialOption cannot be implemented, nor two
+// of them joined, outside package grpc.
+func DialOptions(opts ...Option) []grpc.DialOption {
+	c := newConfig(opts)
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(c.unaryClient),
+		grpc.WithChainStreamInterceptor(c.streamClient),
+	}
+}
+
+// UnaryClientInterceptor traces unary calls: see the package documentation.
+// The invoker's error is returned as is.
+func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
+	return newConfig(opts).unaryClient
+}
+
+// StreamClientInterceptor traces streaming calls. The span ends once, when
+// the stream ends: RecvMsg returns io.EOF or an error, the single response
+// of a client-streaming call arrives, Header, SendMsg or CloseSend fail, or
+// the call's context is done. Errors are returned as is.
+func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
+	return newConfig(opts).streamClient
+}
+
+func (c *config) unaryClient(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if !c.traced(ctx, method) {
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	ctx, span := c.startClient(ctx, method, cc)
+	if c.messageEvents {
+		messageEvent(span, msgSent, 1, req)
+	}
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	if err == nil && c.messageEvents {
+		messageEvent(span, msgReceived, 1, reply)
+	}
+	c.finishSpan(span, err, false)
+	return err
+}
+
+func (c *config) streamClient(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	if !c.traced(ctx, method) {
+		return streamer(ctx, desc, cc, method, opts...)
+	}
+	ctx, span := c.startClient(ctx, method, cc)
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		c.finishSpan(span, err, false)
+		return cs, err
+	}
+	s := &clientStream{ClientStream: cs, cfg: c, span: span, serverStreams: desc.ServerStreams}
+	// context.AfterFunc starts no goroutine until ctx is done, and none at
+	// all for a context that cannot be cancelled; end deregisters it.
+	s.stop = context.AfterFunc(ctx, func() {
+		s.end(status.FromContextError(ctx.Err()).Err(), false)
+	})
+	return s, nil
+}
+
+// startClient starts the client span, settles the flow id and returns a
+// context whose outgoing metadata is a copy carrying both.
+func (c *config) startClient(ctx context.Context, method string, cc *grpc.ClientConn) (context.Context, opentracing.Span) {
+	tr := c.getTracer()
+	var opts [2]opentracing.StartSpanOption
+	opts[0] = ext.SpanKindRPCClient
+	n := 1
+	if parent := opentracing.SpanFromContext(ctx); parent != nil {
+		opts[1] = opentracing.ChildOf(parent.Context())
+		n = 2
+	}
+	name, service, rpcMethod := splitMethod(method)
+	span := tr.StartSpan(name, opts[:n]...)
+	var target string
+	if cc != nil {
+		target = cc.Target()
+	}
+	c.startSpanTags(span, service, rpcMethod, target)
+
+	// FromOutgoingContext returns a copy (keys lower-cased), so the
+	// caller's metadata is never changed.
+	md, ok := metadata.FromOutgoingContext(ctx)
+	if !ok {
+		md = metadata.MD{}
+	}
+	id := flowid.FromContext(ctx)
+	if !flowid.Valid(id) {
+		if v := md[flowid.MetadataKey]; len(v) == 1 && flowid.Valid(v[0]) {
+			id = v[0]
+		} else {
+			id = flowid.New()
+		}
+	}
+	c.setFlowAndCritical(span, id, method)
+
+	carrier := MetadataCarrier(md)
+	_ = tr.Inject(span.Context(), opentracing.HTTPHeaders, carrier)
+	// The tracer's flowid propagator may have written it already; Set
+	// replaces, so other tracers get it too.
+	carrier.Set(flowid.MetadataKey, id)
+	return metadata.NewOutgoingContext(ctx, md), span
+}
+
+// clientStream ends the span when the stream really ends. grpc-go allows
+// one goroutine in SendMsg and another in RecvMsg at once, so each message
+// counter belongs to one of them.
+type clientStream struct {
+	grpc.ClientStream
+	cfg           *config
+	span          opentracing.Span
+	serverStreams bool
+	stop          func() bool
+	done          atomic.Bool
+	sent, recv    int
+}
+
+// end finishes the span the first time it is called.
+func (s *clientStream) end(err error, deregister bool) {
+	if !s.done.CompareAndSwap(false, true) {
+		return
+	}
+	if deregister {
+		s.stop()
+	}
+	s.cfg.finishSpan(s.span, err, false)
+}
+
+func (s *clientStream) Header() (metadata.MD, error) {
+	md, err := s.ClientStream.Header()
+	if err != nil {
+		s.end(err, true)
+	}
+	return md, err
+}
+
+func (s *clientStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	switch {
+	case err == nil:
+		if s.cfg.messageEvents && !s.done.Load() {
+			s.sent++
+			messageEvent(s.span, msgSent, s.sent, m)
+		}
+	case err != io.EOF:
+		// io.EOF means the server ended the stream: its status comes from
+		// RecvMsg, which ends the span.
+		s.end(err, true)
+	}
+	return err
+}
+
+func (s *clientStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	switch {
+	case err == io.EOF:
+		s.end(nil, true)
+	case err != nil:
+		s.end(err, true)
+	default:
+		if s.cfg.messageEvents && !s.done.Load() {
+			s.recv++
+			messageEvent(s.span, msgReceived, s.recv, m)
+		}
+		if !s.serverStreams {
+			// The single response of a unary-response stream: grpc-go has
+			// already read the status.
+			s.end(nil, true)
+		}
+	}
+	return err
+}
+
+func (s *clientStream) CloseSend() error {
+	err := s.ClientStream.CloseSend()
+	if err != nil {
+		s.end(err, true)
+	}
+	return err
+}

@@ -1,0 +1,209 @@
+package tracegrpc
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/log"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/tracer"
+)
+
+// ServerOptions returns the server options that install both
+// [UnaryServerInterceptor] and [StreamServerInterceptor] with one set of
+// options, chained before interceptors added later:
+//
+//	srv := grpc.NewServer(tracegrpc.ServerOptions(tracegrpc.WithRecovery())...)
+//
+// It returns a slice because grpc.ServerOption cannot be implemented, nor
+// two of them joined, outside package grpc.
+func ServerOptions(opts ...Option) []grpc.ServerOption {
+	c := newConfig(opts)
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(c.unaryServer),
+		grpc.ChainStreamInterceptor(c.streamServer),
+	}
+}
+
+// UnaryServerInterceptor traces unary calls: see the package documentation.
+func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
+	return newConfig(opts).unaryServer
+}
+
+// StreamServerInterceptor traces streaming calls; the span ends when the
+// handler returns.
+func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
+	return newConfig(opts).streamServer
+}
+
+func (c *config) unaryServer(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	if !c.traced(ctx, info.FullMethod) {
+		return handler(ctx, req)
+	}
+	ctx, span, id := c.startServer(ctx, info.FullMethod)
+	// A failure here means the headers went out already, which cannot be
+	// the case before the handler runs.
+	_ = grpc.SetHeader(ctx, metadata.MD{flowid.MetadataKey: {id}})
+	defer func() {
+		if r := recover(); r != nil {
+			err = c.recovered(span, r)
+			resp = nil
+		}
+		if err == nil && c.messageEvents {
+			messageEvent(span, msgSent, 1, resp)
+		}
+		c.finishSpan(span, err, true)
+	}()
+	if c.messageEvents {
+		messageEvent(span, msgReceived, 1, req)
+	}
+	return handler(ctx, req)
+}
+
+func (c *config) streamServer(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	ctx := ss.Context()
+	if !c.traced(ctx, info.FullMethod) {
+		return handler(srv, ss)
+	}
+	ctx, span, id := c.startServer(ctx, info.FullMethod)
+	// SetHeader before the handler runs: the flow id leaves with the first
+	// message, an explicit SendHeader, or the status.
+	_ = ss.SetHeader(metadata.MD{flowid.MetadataKey: {id}})
+	defer func() {
+		if r := recover(); r != nil {
+			err = c.recovered(span, r)
+		}
+		c.finishSpan(span, err, true)
+	}()
+	return handler(srv, &serverStream{ServerStream: ss, ctx: ctx, span: span, events: c.messageEvents})
+}
+
+// recovered records a panic on span. With WithRecovery it returns the
+// error the call fails with; otherwise it finishes the span and panics on.
+func (c *config) recovered(span opentracing.Span, r any) error {
+	ext.Error.Set(span, true)
+	span.LogFields(
+		log.String("event", "panic"),
+		log.String("message", fmt.Sprint(r)),
+		log.String("stack", string(debug.Stack())),
+	)
+	err := status.Error(codes.Internal, "internal error")
+	if c.recovery {
+		return err
+	}
+	c.finishSpan(span, err, true)
+	panic(r)
+}
+
+// startServer extracts the caller's context, starts the server span and
+// settles the flow id; it returns the handler's context.
+func (c *config) startServer(ctx context.Context, fullMethod string) (context.Context, opentracing.Span, string) {
+	tr := c.getTracer()
+	md, _ := metadata.FromIncomingContext(ctx)
+	incoming, err := tr.Extract(opentracing.HTTPHeaders, MetadataCarrier(md))
+	if err != nil {
+		incoming = nil
+	}
+	rawFlow := md[flowid.MetadataKey]
+
+	name, service, method := splitMethod(fullMethod)
+	var opts [2]opentracing.StartSpanOption
+	n := 1
+	opts[0] = ext.SpanKindRPCServer
+	if incoming != nil {
+		if c.public {
+			opts[1] = tracer.LinkTo(incoming)
+		} else {
+			opts[1] = opentracing.ChildOf(incoming)
+		}
+		n = 2
+	}
+	span := tr.StartSpan(name, opts[:n]...)
+
+	var peerAddr string
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		peerAddr = p.Addr.String()
+	}
+	c.startSpanTags(span, service, method, peerAddr)
+
+	var id string
+	switch {
+	case c.public:
+		id = flowid.New()
+		if len(rawFlow) > 0 {
+			span.SetTag(TagFlowIDIncoming, flowid.Sanitize(rawFlow[0]))
+		}
+	case len(rawFlow) == 1 && flowid.Valid(rawFlow[0]):
+		id = rawFlow[0]
+	case len(rawFlow) > 0:
+		// Empty, too long, bad characters or several values: replace it.
+		id = flowid.New()
+		span.SetTag(TagFlowIDInvalid, flowid.Sanitize(rawFlow[0]))
+	default:
+		if incoming != nil {
+			id = baggageFlowID(incoming)
+		}
+		if id == "" {
+			id = flowid.New()
+		}
+	}
+	c.setFlowAndCritical(span, id, fullMethod)
+
+	ctx = opentracing.ContextWithSpan(ctx, span)
+	ctx = flowid.ContextWith(ctx, id)
+	return ctx, span, id
+}
+
+// baggageFlowID returns the valid flow_id baggage item of sc, or "".
+func baggageFlowID(sc opentracing.SpanContext) string {
+	var id string
+	sc.ForeachBaggageItem(func(k, v string) bool {
+		if k == flowid.BaggageKey {
+			id = v
+			return false
+		}
+		return true
+	})
+	if !flowid.Valid(id) {
+		return ""
+	}
+	return id
+}
+
+// serverStream gives the handler the traced context and logs messages.
+type serverStream struct {
+	grpc.ServerStream
+	ctx        context.Context
+	span       opentracing.Span
+	events     bool
+	sent, recv int
+}
+
+func (s *serverStream) Context() context.Context { return s.ctx }
+
+func (s *serverStream) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	if err == nil && s.events {
+		s.sent++
+		messageEvent(s.span, msgSent, s.sent, m)
+	}
+	return err
+}
+
+func (s *serverStream) RecvMsg(m any) error {
+	err := s.ServerStream.RecvMsg(m)
+	if err == nil && s.events {
+		s.recv++
+		messageEvent(s.span, msgReceived, s.recv, m)
+	}
+	return err
+}
