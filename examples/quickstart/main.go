@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
 
 	"github.com/flowtrace/flowtrace"
 	"github.com/flowtrace/flowtrace/config"
 	"github.com/flowtrace/flowtrace/internal/waterfall"
+	"github.com/flowtrace/flowtrace/middleware/tracehttp"
 	"github.com/flowtrace/flowtrace/tracetest"
 )
 
@@ -53,33 +53,35 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	base := "http://" + lis.Addr().String()
-	client := &http.Client{Timeout: 5 * time.Second}
+	// One line wraps the client, one line wraps the server.
+	client := &http.Client{Transport: tracehttp.NewTransport(nil, tracehttp.WithTracer(tr)), Timeout: 5 * time.Second}
 	mux := http.NewServeMux()
-	mux.Handle("GET /checkout", traced(tr, "GET /checkout", func(w http.ResponseWriter, r *http.Request) {
-		span := opentracing.SpanFromContext(r.Context())
-		stock := call(r.Context(), tr, client, base+"/inventory")
-		payment := call(r.Context(), tr, client, base+"/payment")
-		if payment != nil {
-			span.LogFields(log.String("event", "error"), log.Error(payment))
+	mux.HandleFunc("GET /checkout", func(w http.ResponseWriter, r *http.Request) {
+		// The request context holds the server span and the flow id: the
+		// calls below become its children and carry the same flow id.
+		stock := get(r.Context(), client, base+"/inventory")
+		if err := get(r.Context(), client, base+"/payment"); err != nil {
+			span := opentracing.SpanFromContext(r.Context())
+			span.LogFields(log.String("event", "error"), log.Error(err))
 			http.Error(w, "payment failed", http.StatusBadGateway)
 			return
 		}
 		fmt.Fprintln(w, "ok", stock)
-	}))
-	mux.Handle("GET /inventory", traced(tr, "GET /inventory", func(w http.ResponseWriter, r *http.Request) {
+	})
+	mux.HandleFunc("GET /inventory", func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(3 * time.Millisecond)
 		fmt.Fprintln(w, "in stock")
-	}))
-	mux.Handle("GET /payment", traced(tr, "GET /payment", func(w http.ResponseWriter, r *http.Request) {
+	})
+	mux.HandleFunc("GET /payment", func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(5 * time.Millisecond)
 		http.Error(w, "card declined", http.StatusPaymentRequired)
-	}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	})
+	srv := &http.Server{Handler: tracehttp.NewHandler(mux, tracehttp.WithTracer(tr)), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(lis)
 	defer srv.Close()
 
 	for i := 0; i < 2; i++ {
-		if err := call(ctx, tr, client, base+"/checkout"); err != nil {
+		if err := get(ctx, client, base+"/checkout"); err != nil {
 			fmt.Fprintf(out, "checkout %d: %v\n", i+1, err)
 		}
 	}
@@ -98,60 +100,19 @@ func run(ctx context.Context, out io.Writer) error {
 	return waterfall.Write(out, spans, waterfall.Options{})
 }
 
-// traced is a hand-rolled server middleware: Extract, start a server span,
-// put it in the request context.
-func traced(tr opentracing.Tracer, name string, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		parent, _ := tr.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
-		span := tr.StartSpan(name, ext.RPCServerOption(parent))
-		defer span.Finish()
-		ext.HTTPMethod.Set(span, r.Method)
-		ext.HTTPUrl.Set(span, r.URL.Path)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		h(rec, r.WithContext(opentracing.ContextWithSpan(r.Context(), span)))
-		ext.HTTPStatusCode.Set(span, uint16(rec.status))
-		if rec.status >= 500 {
-			ext.Error.Set(span, true)
-		}
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-// call is a hand-rolled client: a client span, injected into a copy of the
-// request's headers.
-func call(ctx context.Context, tr opentracing.Tracer, client *http.Client, url string) error {
-	var parent opentracing.SpanContext
-	if p := opentracing.SpanFromContext(ctx); p != nil {
-		parent = p.Context()
-	}
-	span := tr.StartSpan("GET", opentracing.ChildOf(parent), ext.SpanKindRPCClient)
-	defer span.Finish()
+// get fetches url and fails on an error status.
+func get(ctx context.Context, client *http.Client, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	ext.HTTPMethod.Set(span, req.Method)
-	ext.HTTPUrl.Set(span, req.URL.Path)
-	_ = tr.Inject(span.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(req.Header))
 	resp, err := client.Do(req)
 	if err != nil {
-		ext.Error.Set(span, true)
 		return err
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
-	ext.HTTPStatusCode.Set(span, uint16(resp.StatusCode))
 	if resp.StatusCode >= 400 {
-		ext.Error.Set(span, true)
 		return errors.New(resp.Status)
 	}
 	return nil
