@@ -1,0 +1,415 @@
+package tracekafka_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowtrace/flowtrace/internal/e2e"
+	"github.com/flowtrace/flowtrace/middleware/tracekafka"
+	"github.com/flowtrace/flowtrace/propagation"
+	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/tracer"
+	"github.com/flowtrace/flowtrace/tracetest"
+)
+
+func values(msgs []kafka.Message) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = string(m.Value)
+	}
+	return out
+}
+
+// TestReaderReceiveSpans: Reader.FetchMessage and ReadMessage, without a
+// GroupID, give each message a receive span that follows from the producer.
+func TestReaderReceiveSpans(t *testing.T) {
+	b, topic := newBroker(t, 1)
+	tr, rcv := e2e.NewTracer(t, "svc")
+	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(tr))
+	ctx := ctxTimeout(t, 15*time.Second)
+	require.NoError(t, w.WriteMessages(ctx, kafka.Message{Value: []byte("1")}, kafka.Message{Value: []byte("2")}))
+	r := tracekafka.NewReader(rawReader(t, b.Addr(), topic, ""), tracekafka.WithTracer(tr))
+	m1, err := r.FetchMessage(ctx)
+	require.NoError(t, err)
+	m2, err := r.ReadMessage(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"1", "2"}, values([]kafka.Message{m1, m2}))
+	spans := e2e.Flush(t, tr, rcv, 4)
+	sends := map[string]tracetest.Span{}
+	for _, s := range spans {
+		if s.Kind == tracer.KindProducer {
+			sends[s.SpanID] = s
+		}
+	}
+	n := 0
+	for _, s := range spans {
+		if s.Kind != tracer.KindConsumer {
+			continue
+		}
+		n++
+		require.Equal(t, "receive "+topic, s.Name)
+		p, ok := sends[s.ParentSpanID]
+		require.True(t, ok)
+		require.Equal(t, p.TraceID, s.TraceID)
+		require.Equal(t, p.Attributes["flow_id"], s.Attributes["flow_id"])
+	}
+	require.Equal(t, 2, n)
+}
+
+// TestConsumerGroupTwoReaders: two members of one group share two
+// partitions; every message is handled once and traced.
+func TestConsumerGroupTwoReaders(t *testing.T) {
+	b, topic := newBroker(t, 2)
+	tr, rcv := e2e.NewTracer(t, "svc")
+	const group, n = "g2", 20
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	var mu sync.Mutex
+	seen := map[string]int{}
+	perReader := [2]int{}
+	var wg sync.WaitGroup
+	for i := range 2 {
+		r := rawReader(t, b.Addr(), topic, group)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
+				mu.Lock()
+				defer mu.Unlock()
+				seen[string(m.Value)]++
+				perReader[i]++
+				if len(seen) == n {
+					cancel()
+				}
+				return nil
+			}, tracekafka.WithTracer(tr))
+		}()
+	}
+	_, err := b.Cluster().WaitGroupStable(ctx, group, 2)
+	require.NoError(t, err)
+	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(tr))
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		msgs[i] = kafka.Message{Value: fmt.Appendf(nil, "m%d", i)}
+	}
+	require.NoError(t, w.WriteMessages(context.Background(), msgs...))
+	wg.Wait()
+	require.Len(t, seen, n)
+	for v, c := range seen {
+		require.Equal(t, 1, c, "message %s handled %d times", v, c)
+	}
+	require.Positive(t, perReader[0])
+	require.Positive(t, perReader[1])
+	spans := e2e.Flush(t, tr, rcv, 2*n)
+	proc := 0
+	for _, s := range spans {
+		if s.Kind == tracer.KindConsumer {
+			proc++
+			require.NotEmpty(t, s.ParentSpanID)
+		}
+	}
+	require.Equal(t, n, proc)
+}
+
+// TestCommitAfterSuccess: a handler that fails on m1 never lets Consume
+// commit past m1; after a restart the group resumes at m1.
+func TestCommitAfterSuccess(t *testing.T) {
+	b, topic := newBroker(t, 1)
+	tr, rcv := e2e.NewTracer(t, "svc")
+	produceRaw(t, b.Addr(), topic, kafka.Message{Value: []byte("m0")}, kafka.Message{Value: []byte("m1")}, kafka.Message{Value: []byte("m2")})
+	const group = "commit"
+	ctx := ctxTimeout(t, 30*time.Second)
+
+	r := rawReader(t, b.Addr(), topic, group)
+	var handled []string
+	calls := 0
+	err := tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
+		handled = append(handled, string(m.Value))
+		if string(m.Value) == "m1" {
+			calls++
+			return errStop
+		}
+		return nil
+	}, tracekafka.WithTracer(tr), tracekafka.WithRetry(3, time.Millisecond))
+	require.ErrorIs(t, err, errStop)
+	require.Equal(t, []string{"m0", "m1", "m1", "m1"}, handled)
+	require.NoError(t, r.Close())
+
+	r2 := rawReader(t, b.Addr(), topic, group)
+	m, err := r2.FetchMessage(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "m1", string(m.Value), "the failed message is delivered again")
+	require.NoError(t, r2.Close())
+
+	spans := e2e.Flush(t, tr, rcv, 2)
+	var failed tracetest.Span
+	for _, s := range spans {
+		if s.Attributes["messaging.kafka.offset"] == int64(1) {
+			failed = s
+		}
+	}
+	require.Equal(t, tracer.StatusError, failed.Status.Code)
+	require.Equal(t, int64(3), failed.Attributes["messaging.kafka.attempts"])
+}
+
+// TestRetryThenSuccess: a handler that fails twice and then succeeds is
+// committed once.
+func TestRetryThenSuccess(t *testing.T) {
+	b, topic := newBroker(t, 1)
+	tr, _ := e2e.NewTracer(t, "svc")
+	produceRaw(t, b.Addr(), topic, kafka.Message{Value: []byte("m0")}, kafka.Message{Value: []byte("m1")})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r := rawReader(t, b.Addr(), topic, "retry")
+	calls := 0
+	err := tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
+		calls++
+		if string(m.Value) == "m0" && calls < 3 {
+			return errors.New("transient")
+		}
+		if string(m.Value) == "m1" {
+			cancel()
+		}
+		return nil
+	}, tracekafka.WithTracer(tr), tracekafka.WithRetry(5, time.Millisecond))
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, 4, calls)
+	require.NoError(t, r.Close())
+	// m0 was committed; m1's commit raced with cancel.
+	produceRaw(t, b.Addr(), topic, kafka.Message{Value: []byte("m2")})
+	r2 := rawReader(t, b.Addr(), topic, "retry")
+	m, err := r2.FetchMessage(ctxTimeout(t, 10*time.Second))
+	require.NoError(t, err)
+	require.NotEqual(t, "m0", string(m.Value))
+}
+
+// TestDeadLetter: after the last attempt the message goes to the dead-letter
+// topic with the consumer's trace context and X-DLQ-* headers, is
+// committed, and consumption goes on.
+func TestDeadLetter(t *testing.T) {
+	b, topic := newBroker(t, 1)
+	require.NoError(t, b.CreateTopic(topic+"-dlq", 1))
+	tr, rcv := e2e.NewTracer(t, "svc")
+	produceRaw(t, b.Addr(), topic, kafka.Message{Key: []byte("k"), Value: []byte("m0")}, kafka.Message{Value: []byte("m1")})
+	dlq := rawWriter(b.Addr(), topic+"-dlq")
+	t.Cleanup(func() { _ = dlq.Close(); dlq.Transport.(*kafka.Transport).CloseIdleConnections() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r := rawReader(t, b.Addr(), topic, "dl")
+	var procFlow string
+	err := tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
+		if string(m.Value) == "m0" {
+			procFlow = flowid.FromContext(ctx)
+			return errors.New("poison\nmessage")
+		}
+		cancel()
+		return nil
+	}, tracekafka.WithTracer(tr), tracekafka.WithRetry(2, time.Millisecond), tracekafka.WithDeadLetter(dlq))
+	require.ErrorIs(t, err, context.Canceled)
+	before := tracekafka.ReadStats().DeadLettered
+	require.GreaterOrEqual(t, before, uint64(1))
+
+	got := fetchN(t, b.Addr(), topic+"-dlq", 1)[0]
+	require.Equal(t, "m0", string(got.Value))
+	require.Equal(t, "k", string(got.Key))
+	require.Equal(t, []string{topic}, header(got, tracekafka.HeaderDLQTopic))
+	require.Equal(t, []string{"0"}, header(got, tracekafka.HeaderDLQOffset))
+	require.Equal(t, []string{"0"}, header(got, tracekafka.HeaderDLQPartition))
+	require.Equal(t, []string{"poison\nmessage"}, header(got, tracekafka.HeaderDLQError))
+	require.Equal(t, []string{procFlow}, header(got, flowid.Header))
+	tp := header(got, "traceparent")
+	require.Len(t, tp, 1)
+
+	spans := e2e.Flush(t, tr, rcv, 2) // process m0 (dead-lettered), process m1
+	var dead tracetest.Span
+	for _, s := range spans {
+		if s.Attributes["messaging.kafka.dead_lettered"] == true {
+			dead = s
+		}
+	}
+	require.Equal(t, dead.SpanID, tp[0][36:52])
+	require.Equal(t, tracer.StatusError, dead.Status.Code)
+
+	// m1's commit raced with cancel; m0's must have happened.
+	require.NoError(t, r.Close())
+	produceRaw(t, b.Addr(), topic, kafka.Message{Value: []byte("m2")})
+	r2 := rawReader(t, b.Addr(), topic, "dl")
+	m, err := r2.FetchMessage(ctxTimeout(t, 10*time.Second))
+	require.NoError(t, err)
+	require.NotEqual(t, "m0", string(m.Value), "m0 was committed after dead-lettering")
+}
+
+// TestConsumeBatchLinks: a batch spanning many traces gets one span with
+// one link per message, capped, the overflow counted.
+func TestConsumeBatchLinks(t *testing.T) {
+	b, topic := newBroker(t, 1)
+	producer, rcv := e2e.NewTracer(t, "producer")
+	consumer := e2e.NewTracerTo(t, rcv, "consumer")
+	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(producer))
+	const n, maxLinks = 40, 25
+	ctx := ctxTimeout(t, 20*time.Second)
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		msgs[i] = kafka.Message{Value: fmt.Appendf(nil, "m%d", i)}
+	}
+	require.NoError(t, w.WriteMessages(ctx, msgs...)) // no span in ctx: one trace per message
+
+	r := rawReader(t, b.Addr(), topic, "batch")
+	bctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var sizes []int
+	total := 0
+	before := tracekafka.ReadStats().LinksDropped
+	err := tracekafka.ConsumeBatch(bctx, r, n, 2*time.Second, func(ctx context.Context, batch []kafka.Message) error {
+		require.NotNil(t, opentracing.SpanFromContext(ctx))
+		sizes = append(sizes, len(batch))
+		total += len(batch)
+		if total == n {
+			cancel()
+		}
+		return nil
+	}, tracekafka.WithTracer(consumer), tracekafka.WithMaxLinks(maxLinks))
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, n, total)
+
+	spans := e2e.Flush(t, consumer, rcv, n+len(sizes))
+	sends := map[string]string{} // span id -> trace id
+	for _, s := range spans {
+		if s.Kind == tracer.KindProducer {
+			sends[s.SpanID] = s.TraceID
+		}
+	}
+	require.Len(t, sends, n)
+	links, dropped := 0, int64(0)
+	for _, s := range spans {
+		if s.Kind != tracer.KindConsumer {
+			continue
+		}
+		require.Equal(t, "process "+topic, s.Name)
+		require.LessOrEqual(t, len(s.Links), maxLinks)
+		for _, l := range s.Links {
+			require.Equal(t, sends[l.SpanID], l.TraceID)
+			require.NotEqual(t, s.TraceID, l.TraceID)
+		}
+		links += len(s.Links)
+		if d, ok := s.Attributes["messaging.kafka.batch.links_dropped"]; ok {
+			dropped += d.(int64)
+		}
+	}
+	require.Equal(t, int64(n), int64(links)+dropped)
+	if len(sizes) == 1 {
+		require.Equal(t, int64(n-maxLinks), dropped)
+	}
+	require.Equal(t, uint64(dropped), tracekafka.ReadStats().LinksDropped-before)
+}
+
+// TestHostileHeaders: every Kafka case of HOSTILE_INPUTS.md is consumed,
+// never dropped, and counted.
+func TestHostileHeaders(t *testing.T) {
+	b, topic := newBroker(t, 1)
+	tr, rcv := e2e.NewTracer(t, "svc")
+	const tp1 = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	const tp2 = "00-1af7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01"
+	// Kafka's default message.max.bytes (kfake's too) is 1 MiB per batch:
+	// a 1 MiB header cannot be produced at all, 900 KiB can.
+	huge := strings.Repeat("a", 900<<10)
+	big := strings.Repeat("b", 256<<10)
+	h := func(kv ...string) []kafka.Header {
+		var out []kafka.Header
+		for i := 0; i < len(kv); i += 2 {
+			out = append(out, kafka.Header{Key: kv[i], Value: []byte(kv[i+1])})
+		}
+		return out
+	}
+	cases := []struct {
+		name     string
+		headers  []kafka.Header
+		parentOf string // expected trace id, "" for a new trace
+	}{
+		{"none", nil, ""},
+		{"garbage", h("traceparent", "00-zz-yy-01", "tracestate", "\x00\xff"), ""},
+		{"duplicate traceparent", h("traceparent", tp1, "Traceparent", tp2), ""},
+		{"duplicate same value", h("traceparent", tp1, "traceparent", tp1), ""},
+		{"huge traceparent", h("traceparent", huge), ""},
+		{"huge baggage and flow id", h("traceparent", tp1, "baggage", "k="+big, "X-Flow-ID", big), "0af7651916cd43dd8448eb211c80319c"},
+		{"uber-trace-id", h("uber-trace-id", "0af7651916cd43dd:b7ad6b7169203331:0:1"), ""},
+		{"b3", h("b3", "0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1"), ""},
+		{"flow id log injection", h("X-Flow-ID", "x\r\n\x1b[31mINFO fake"), ""},
+		{"valid", h("traceparent", tp1, "X-Flow-ID", "ok-flow"), "0af7651916cd43dd8448eb211c80319c"},
+	}
+	msgs := make([]kafka.Message, len(cases))
+	for i, c := range cases {
+		msgs[i] = kafka.Message{Value: []byte(c.name), Headers: c.headers}
+	}
+	w := rawWriter(b.Addr(), topic)
+	w.BatchBytes = 8 << 20
+	t.Cleanup(func() { _ = w.Close(); w.Transport.(*kafka.Transport).CloseIdleConnections() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, m := range msgs { // one batch each: kfake caps a batch at 1 MiB
+		require.NoError(t, w.WriteMessages(ctx, m))
+	}
+
+	before := tracekafka.ReadStats()
+	var got []string
+	flows := map[string]string{}
+	r := rawReader(t, b.Addr(), topic, "")
+	err := tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
+		got = append(got, string(m.Value))
+		flows[string(m.Value)] = flowid.FromContext(ctx)
+		if len(got) == len(cases) {
+			cancel()
+		}
+		return nil
+	}, tracekafka.WithTracer(tr))
+	require.ErrorIs(t, err, context.Canceled)
+	require.Len(t, got, len(cases))
+	after := tracekafka.ReadStats()
+	require.Equal(t, uint64(len(cases)), after.Messages-before.Messages)
+	require.Equal(t, uint64(2), after.NoTraceContext-before.NoTraceContext)        // none, bad flow id
+	require.Equal(t, uint64(6), after.InvalidContext-before.InvalidContext)        // garbage, 2 dup, huge, uber, b3
+	require.Equal(t, uint64(2), after.DuplicateHeaders-before.DuplicateHeaders)    // two duplicate cases
+	require.Equal(t, uint64(2), after.HugeHeaders-before.HugeHeaders)              // huge traceparent, huge baggage
+	require.Equal(t, uint64(2), after.ForeignHeaders-before.ForeignHeaders)        // uber, b3
+	require.GreaterOrEqual(t, after.InvalidFlowID-before.InvalidFlowID, uint64(2)) // huge and injected flow ids
+	require.Equal(t, "ok-flow", flows["valid"])
+	for name, f := range flows {
+		require.True(t, flowid.Valid(f), "%s: flow id %q", name, f)
+	}
+
+	spans := e2e.Flush(t, tr, rcv, len(cases))
+	for _, s := range spans {
+		for k, v := range s.Attributes {
+			if str, ok := v.(string); ok {
+				require.LessOrEqual(t, len(str), 4096, "tag %s", k)
+				require.NotContains(t, str, "\n")
+				require.NotContains(t, str, "\x1b")
+			}
+		}
+		if s.ParentSpanID != "" {
+			require.Equal(t, "0af7651916cd43dd8448eb211c80319c", s.TraceID)
+		}
+	}
+
+	// With b3 and jaeger configured, the other tracers' headers are extracted.
+	p, unknown := propagation.FromNames([]string{"tracecontext", "baggage", "b3", "jaeger", "flowid"})
+	require.Empty(t, unknown)
+	tr2 := tracer.New(tracer.WithPropagator(p))
+	for _, c := range cases[6:8] {
+		m := kafka.Message{Headers: c.headers}
+		sp, _ := tracekafka.StartSpanFromMessage(context.Background(), m, tracekafka.WithTracer(tr2))
+		require.Contains(t, sp.Context().(*tracer.SpanContext).TraceID().String(), "0af7651916cd43dd", c.name)
+		sp.Finish()
+	}
+}

@@ -1,0 +1,316 @@
+package tracekafka
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/opentracing/opentracing-go/log"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/tracer"
+)
+
+// Tag keys the middleware writes. The messaging.* names follow the
+// OpenTelemetry messaging conventions.
+const (
+	TagMessagingSystem    = "messaging.system"              // "kafka"
+	TagMessagingOperation = "messaging.operation"           // "publish", "receive" or "process"
+	TagDestination        = "messaging.destination.name"    // topic
+	TagPartition          = "messaging.kafka.partition"     // int
+	TagOffset             = "messaging.kafka.offset"        // int64
+	TagMessageKey         = "messaging.kafka.message.key"   // only with WithMessageKey
+	TagBodySize           = "messaging.message.body.size"   // int: len(Value)
+	TagConsumerGroup      = "messaging.consumer.group.name" // reader's GroupID
+	TagBatchCount         = "messaging.batch.message_count" // int
+	TagLinksDropped       = "messaging.kafka.batch.links_dropped"
+	TagAttempts           = "messaging.kafka.attempts"      // int, when > 1
+	TagDeadLettered       = "messaging.kafka.dead_lettered" // true
+	TagFlowIDInvalid      = "flow_id.invalid"               // sanitised invalid incoming X-Flow-ID
+)
+
+// Headers written on dead letters.
+const (
+	HeaderDLQTopic     = "X-DLQ-Topic"
+	HeaderDLQPartition = "X-DLQ-Partition"
+	HeaderDLQOffset    = "X-DLQ-Offset"
+	HeaderDLQError     = "X-DLQ-Error"
+)
+
+// HugeHeaderBytes is the header value size from which a consumed message
+// counts as carrying a huge header. Such headers are left to the
+// propagators, which reject oversized values.
+const HugeHeaderBytes = 8 << 10
+
+// Stats counts what the consumer side saw, over the process's life.
+type Stats struct {
+	Messages         uint64 // messages that got a consumer span (or a batch link attempt)
+	NoTraceContext   uint64 // without any trace header: a new trace was started
+	InvalidContext   uint64 // with trace headers the tracer could not extract: a new trace was started
+	DuplicateHeaders uint64 // with a trace or flow id header present more than once
+	HugeHeaders      uint64 // with a header value of HugeHeaderBytes or more
+	ForeignHeaders   uint64 // with uber-trace-id, B3 or ot-tracer-* headers
+	InvalidFlowID    uint64 // with an invalid or repeated X-Flow-ID (replaced by a new flow id)
+	HandlerErrors    uint64 // handler calls that returned an error or panicked
+	DeadLettered     uint64 // messages handed to the dead-letter writer
+	LinksDropped     uint64 // batch links beyond the cap
+}
+
+var stats struct {
+	messages, noCtx, invalidCtx, dup, huge, foreign, invalidFID atomic.Uint64
+	handlerErrs, deadLettered, linksDropped                     atomic.Uint64
+}
+
+// ReadStats returns the package's counters.
+func ReadStats() Stats {
+	return Stats{
+		Messages:         stats.messages.Load(),
+		NoTraceContext:   stats.noCtx.Load(),
+		InvalidContext:   stats.invalidCtx.Load(),
+		DuplicateHeaders: stats.dup.Load(),
+		HugeHeaders:      stats.huge.Load(),
+		ForeignHeaders:   stats.foreign.Load(),
+		InvalidFlowID:    stats.invalidFID.Load(),
+		HandlerErrors:    stats.handlerErrs.Load(),
+		DeadLettered:     stats.deadLettered.Load(),
+		LinksDropped:     stats.linksDropped.Load(),
+	}
+}
+
+// headerInfo is what one pass over a consumed message's headers found.
+type headerInfo struct {
+	traceHeader bool // some trace context header is present
+	dup         bool
+	huge        bool
+	foreign     bool
+}
+
+// known trace-related header names, lower case, indexed for duplicate checks.
+var traceKeys = [...]string{
+	"traceparent", "tracestate", "baggage", "x-flow-id",
+	"uber-trace-id", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled",
+	"ot-tracer-traceid", "ot-tracer-spanid",
+}
+
+func inspect(hs []kafka.Header) headerInfo {
+	var info headerInfo
+	var seen uint32
+	for _, h := range hs {
+		if len(h.Value) >= HugeHeaderBytes || len(h.Key) >= HugeHeaderBytes {
+			info.huge = true
+		}
+		for i, k := range traceKeys {
+			if !strings.EqualFold(h.Key, k) {
+				continue
+			}
+			if seen&(1<<i) != 0 {
+				info.dup = true
+			}
+			seen |= 1 << i
+			switch k {
+			case "traceparent", "uber-trace-id", "b3", "x-b3-traceid", "ot-tracer-traceid":
+				info.traceHeader = true
+			}
+			if i >= 4 {
+				info.foreign = true
+			}
+			break
+		}
+	}
+	return info
+}
+
+// extracted is the producer context of a consumed message.
+type extracted struct {
+	sc    opentracing.SpanContext // nil when none
+	valid bool                    // sc holds a trace (not only baggage)
+}
+
+// extract reads the trace context of m and counts what it found.
+func extract(tr opentracing.Tracer, m *kafka.Message) (extracted, *HeaderCarrier) {
+	carrier := NewHeaderCarrier(&m.Headers) // read only: never copies
+	info := inspect(m.Headers)
+	sc, err := tr.Extract(opentracing.TextMap, carrier)
+	var ex extracted
+	if err == nil && sc != nil {
+		ex.sc = sc
+		ex.valid = true
+		if fsc, ok := sc.(*tracer.SpanContext); ok {
+			ex.valid = fsc.IsValid()
+		}
+	}
+	stats.messages.Add(1)
+	switch {
+	case !info.traceHeader && !ex.valid:
+		stats.noCtx.Add(1)
+	case !ex.valid:
+		stats.invalidCtx.Add(1)
+	}
+	if info.dup {
+		stats.dup.Add(1)
+	}
+	if info.huge {
+		stats.huge.Add(1)
+	}
+	if info.foreign {
+		stats.foreign.Add(1)
+	}
+	return ex, carrier
+}
+
+// consumerFlowID returns the flow id of a consumed message: the span's
+// baggage (flowtrace's propagator read X-Flow-ID), else a valid single
+// X-Flow-ID header, else a new one. An invalid header is counted and
+// recorded, sanitised, on the span.
+func consumerFlowID(span opentracing.Span, c *HeaderCarrier) string {
+	if fid := span.BaggageItem(flowid.BaggageKey); flowid.Valid(fid) {
+		return fid
+	}
+	v := c.Values(flowid.Header)
+	if len(v) == 1 && flowid.Valid(v[0]) {
+		return v[0]
+	}
+	if len(v) > 0 {
+		stats.invalidFID.Add(1)
+		span.SetTag(TagFlowIDInvalid, flowid.Sanitize(v[0]))
+	}
+	return flowid.New()
+}
+
+// setFlowID puts the flow id into the span's baggage and, for tracers other
+// than flowtrace's (which tags its flow_id baggage itself), a tag.
+func setFlowID(span opentracing.Span, fid string, isFlowtrace bool) {
+	if span.BaggageItem(flowid.BaggageKey) != fid {
+		span.SetBaggageItem(flowid.BaggageKey, fid)
+	}
+	if !isFlowtrace {
+		span.SetTag(flowid.BaggageKey, fid)
+	}
+}
+
+// commonTags sets the tags every span of the package has.
+func commonTags(span opentracing.Span, op, topic string) {
+	span.SetTag(TagMessagingSystem, "kafka")
+	span.SetTag(TagMessagingOperation, op)
+	if topic != "" {
+		span.SetTag(TagDestination, topic)
+	}
+}
+
+// messageTags sets the per-message tags.
+func (c *config) messageTags(span opentracing.Span, m *kafka.Message) {
+	span.SetTag(TagBodySize, len(m.Value))
+	if c.recordKey && m.Key != nil {
+		span.SetTag(TagMessageKey, SanitizeKey(m.Key))
+	}
+}
+
+// markError marks span as failed with err's message.
+func markError(span opentracing.Span, err error) {
+	ext.Error.Set(span, true)
+	span.LogFields(log.String("event", "error"), log.String("message", err.Error()))
+}
+
+// MaxKeyTagLen is the longest message key tag, in bytes.
+const MaxKeyTagLen = 256
+
+// SanitizeKey returns a form of a message key safe to record: printable
+// ASCII kept (backslash doubled), any other byte written as \xNN, cut to
+// MaxKeyTagLen bytes ending in "..." when cut.
+func SanitizeKey(k []byte) string {
+	const hex = "0123456789abcdef"
+	const ellipsis = "..."
+	full := 0
+	for _, c := range k {
+		full += escLen(c)
+	}
+	limit := MaxKeyTagLen
+	if full > MaxKeyTagLen {
+		limit = MaxKeyTagLen - len(ellipsis)
+	}
+	b := make([]byte, 0, min(full, MaxKeyTagLen))
+	for _, c := range k {
+		n := escLen(c)
+		if len(b)+n > limit {
+			break
+		}
+		switch n {
+		case 1:
+			b = append(b, c)
+		case 2:
+			b = append(b, '\\', '\\')
+		default:
+			b = append(b, '\\', 'x', hex[c>>4], hex[c&0x0f])
+		}
+	}
+	if full > MaxKeyTagLen {
+		b = append(b, ellipsis...)
+	}
+	return string(b)
+}
+
+func escLen(c byte) int {
+	switch {
+	case c == '\\':
+		return 2
+	case 0x20 <= c && c < 0x7f:
+		return 1
+	}
+	return 4
+}
+
+// StartSpanFromMessage starts a consumer span named "process <topic>" for
+// m, following from (or, with WithLinkOnly, linked to) the producer's span,
+// and returns it with a context holding the span and the flow id. The caller
+// finishes the span. Consume does this for each message; use it when
+// driving a kafka.Reader by hand. Only WithTracer, WithLinkOnly and
+// WithMessageKey apply.
+func StartSpanFromMessage(ctx context.Context, m kafka.Message, opts ...Option) (opentracing.Span, context.Context) {
+	c := newConfig(opts)
+	return c.startConsumer(ctx, &m, "process", "")
+}
+
+func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group string) (opentracing.Span, context.Context) {
+	tr := c.tracerOrGlobal()
+	_, isFlowtrace := tr.(*tracer.Tracer)
+	ex, carrier := extract(tr, m)
+	var refs [2]opentracing.StartSpanOption
+	refs[0] = ext.SpanKindConsumer
+	n := 1
+	if ex.sc != nil {
+		if c.linkOnly {
+			if ex.valid {
+				refs[1] = tracer.LinkTo(ex.sc)
+				n = 2
+			}
+		} else {
+			refs[1] = opentracing.FollowsFrom(ex.sc)
+			n = 2
+		}
+	}
+	span := tr.StartSpan(spanName(op, m.Topic), refs[:n]...)
+	commonTags(span, op, m.Topic)
+	span.SetTag(TagPartition, m.Partition)
+	span.SetTag(TagOffset, m.Offset)
+	if group != "" {
+		span.SetTag(TagConsumerGroup, group)
+	}
+	c.messageTags(span, m)
+	fid := consumerFlowID(span, carrier)
+	setFlowID(span, fid, isFlowtrace)
+	ctx = opentracing.ContextWithSpan(ctx, span)
+	ctx = flowid.ContextWith(ctx, fid)
+	return span, ctx
+}
+
+// spanName returns "<op> <topic>"; topics are names an operator created,
+// so the set stays bounded.
+func spanName(op, topic string) string {
+	if topic == "" {
+		return op
+	}
+	return op + " " + topic
+}

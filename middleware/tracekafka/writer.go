@@ -1,0 +1,164 @@
+package tracekafka
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/tracer"
+)
+
+// Writer is a traced *kafka.Writer: a producer span per message, trace
+// context and flow id injected into a copy of each message's headers.
+type Writer struct {
+	w        *kafka.Writer
+	cfg      *config
+	sendName string // "send <w.Topic>", precomputed
+}
+
+// NewWriter wraps w. It installs its own w.Completion, which finishes each
+// message's span when kafka-go reports the message written (with its
+// partition and offset) or failed, and then calls the Completion w had
+// before: call NewWriter before the first write and do not change
+// w.Completion afterwards. Inside that Completion, messages carry the
+// WriterData the caller set and the headers that were sent.
+//
+// Give w its own &kafka.Transport{} when goroutine leaks matter (goleak):
+// Close closes its idle connections.
+func NewWriter(w *kafka.Writer, opts ...Option) *Writer {
+	tw := &Writer{w: w, cfg: newConfig(opts), sendName: spanName("send", w.Topic)}
+	user := w.Completion
+	w.Completion = func(msgs []kafka.Message, err error) {
+		for i := range msgs {
+			if p, ok := msgs[i].WriterData.(*pending); ok {
+				// With RequireNone (kafka-go's default) the broker does
+				// not answer: the partition is known, the offset is not.
+				p.finish(&msgs[i], err, err == nil, w.RequiredAcks != kafka.RequireNone)
+				msgs[i].WriterData = p.user
+			}
+		}
+		if user != nil {
+			user(msgs, err)
+		}
+	}
+	return tw
+}
+
+// Unwrap returns the wrapped writer.
+func (w *Writer) Unwrap() *kafka.Writer { return w.w }
+
+// Close flushes pending asynchronous writes (their spans finish), closes
+// the writer and, when it has a *kafka.Transport, its idle connections.
+func (w *Writer) Close() error {
+	err := w.w.Close()
+	if t, ok := w.w.Transport.(*kafka.Transport); ok && t != nil {
+		t.CloseIdleConnections()
+	}
+	return err
+}
+
+// pending is the span of one message in flight.
+type pending struct {
+	span opentracing.Span
+	user any // the caller's WriterData
+	done atomic.Bool
+}
+
+// finish finishes the span once; written says whether m holds the
+// partition, acked whether it holds the broker's offset.
+func (p *pending) finish(m *kafka.Message, err error, written, acked bool) {
+	if !p.done.CompareAndSwap(false, true) {
+		return
+	}
+	if written && m != nil {
+		p.span.SetTag(TagPartition, m.Partition)
+		if acked {
+			p.span.SetTag(TagOffset, m.Offset)
+		}
+	}
+	if err != nil {
+		markError(p.span, err)
+	}
+	p.span.Finish()
+}
+
+// WriteMessages starts a producer span per message ("send <topic>", child
+// of the span in ctx), injects the span's trace context and the flow id
+// into a copy of each message's headers, and writes the copies. The
+// caller's messages and their Headers slices are not modified. The flow id
+// is the one of ctx (flowid.FromContext), else a new one.
+//
+// Spans finish when kafka-go acknowledges or fails each message: within
+// this call for a synchronous writer (per-message errors taken from
+// kafka.WriteErrors), from the completion callback for an asynchronous one.
+// Errors are returned as kafka-go returned them.
+func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	if len(msgs) == 0 {
+		return w.w.WriteMessages(ctx)
+	}
+	tr := w.cfg.tracerOrGlobal()
+	_, isFlowtrace := tr.(*tracer.Tracer)
+	var parent opentracing.SpanContext
+	if sp := opentracing.SpanFromContext(ctx); sp != nil {
+		parent = sp.Context()
+	}
+	fid := flowid.FromContext(ctx)
+	if !flowid.Valid(fid) {
+		fid = flowid.New()
+	}
+
+	out := make([]kafka.Message, len(msgs))
+	copy(out, msgs)
+	pend := make([]pending, len(msgs))
+	carriers := make([]HeaderCarrier, len(msgs))
+	for i := range out {
+		m := &out[i]
+		topic := m.Topic
+		name := w.sendName
+		if topic == "" {
+			topic = w.w.Topic
+		} else {
+			name = spanName("send", topic)
+		}
+		var span opentracing.Span
+		if parent != nil {
+			span = tr.StartSpan(name, ext.SpanKindProducer, opentracing.ChildOf(parent))
+		} else {
+			span = tr.StartSpan(name, ext.SpanKindProducer)
+		}
+		commonTags(span, "publish", topic)
+		w.cfg.messageTags(span, m)
+		setFlowID(span, fid, isFlowtrace)
+
+		c := &carriers[i]
+		c.h = &m.Headers
+		_ = tr.Inject(span.Context(), opentracing.TextMap, c)
+		if !isFlowtrace {
+			c.Set(flowid.Header, fid)
+		}
+		pend[i] = pending{span: span, user: m.WriterData}
+		m.WriterData = &pend[i]
+	}
+
+	err := w.w.WriteMessages(ctx, out...)
+	if w.w.Async && err == nil {
+		return nil // the completion callback finishes the spans
+	}
+	var werrs kafka.WriteErrors
+	if !errors.As(err, &werrs) || len(werrs) != len(pend) {
+		werrs = nil
+	}
+	for i := range pend {
+		e := err
+		if werrs != nil {
+			e = werrs[i]
+		}
+		pend[i].finish(nil, e, false, false)
+	}
+	return err
+}
