@@ -1,0 +1,366 @@
+// Command shop is the org's world in miniature: an edge gateway, a catalog
+// (HTTP), a cart and an order service (gRPC), an orders topic on an
+// in-process Kafka broker and a payment consumer, each its own process, all
+// on 127.0.0.1. A load generator drives browse, add-to-cart and checkout
+// traffic; at the end the demo prints one checkout trace, the service
+// diagram, the golden signals and a traffic estimate, and writes the spans
+// to a file that `flowtrace deps|red|slo|estimate` read.
+//
+// Each service re-executes this binary with its own environment
+// (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, the collector endpoint), so
+// flowtrace configures itself exactly as in production. With
+// OTEL_EXPORTER_OTLP_ENDPOINT set, spans go to that collector instead of
+// the embedded receiver.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/flowtrace/flowtrace/internal/kafkatest"
+	"github.com/flowtrace/flowtrace/internal/waterfall"
+	"github.com/flowtrace/flowtrace/tracetest"
+)
+
+func main() {
+	if role := os.Getenv(envRole); role != "" {
+		if err := runService(role); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", role, err)
+			os.Exit(1)
+		}
+		return
+	}
+	var opts options
+	flag.DurationVar(&opts.duration, "duration", 4*time.Second, "how long the load generator runs")
+	flag.IntVar(&opts.rate, "rate", 60, "requests per second the load generator sends")
+	flag.StringVar(&opts.out, "out", "shop-spans.jsonl", "where to write the collected spans (OTLP JSON lines)")
+	flag.StringVar(&opts.forecast, "forecast", "browse=30000/s,add-to-cart=4000/s,checkout=1200/s", "edge forecast for the traffic estimate")
+	flag.Parse()
+	if err := run(context.Background(), opts, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "shop:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	duration time.Duration
+	rate     int
+	out      string
+	forecast string
+}
+
+// service is one child process.
+type service struct {
+	role, name, team string
+	cmd              *exec.Cmd
+	addr             string
+	done             chan error
+}
+
+func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
+	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+	var rcv *tracetest.Receiver
+	if endpoint == "" {
+		var err error
+		if rcv, err = tracetest.NewReceiver(); err != nil {
+			return err
+		}
+		defer rcv.Close()
+		endpoint = rcv.GRPCEndpoint()
+		fmt.Fprintf(stderr, "embedded OTLP receiver on %s\n", endpoint)
+	}
+	broker, err := kafkatest.Start(1, ordersTopic)
+	if err != nil {
+		return fmt.Errorf("starting the Kafka broker: %w", err)
+	}
+	defer broker.Close()
+	fmt.Fprintf(stderr, "in-process Kafka broker on %s\n", broker.Addr())
+
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	env := map[string]string{envBrokers: broker.Addr()}
+	var started []*service
+	defer func() { stopAll(started, stderr) }()
+	// Callees first, so that each caller learns its callees' addresses.
+	for _, s := range []*service{
+		{role: "payment", name: "payment", team: "payments"},
+		{role: "order", name: "order", team: "checkout"},
+		{role: "cart", name: "cart", team: "checkout"},
+		{role: "catalog", name: "catalog", team: "discovery"},
+		{role: "edge", name: "edge", team: "edge"},
+	} {
+		if err := start(ctx, self, s, endpoint, env, stderr); err != nil {
+			return err
+		}
+		started = append(started, s)
+		env["SHOP_"+strings.ToUpper(s.role)+"_ADDR"] = s.addr
+	}
+	edge := "http://" + env["SHOP_EDGE_ADDR"]
+	sent, failed := generateLoad(ctx, edge, opts, stderr)
+	fmt.Fprintf(stdout, "load: %d requests, %d failed (injected faults)\n", sent, failed)
+
+	// Let the payment consumer drain the topic, then stop every service so
+	// each flushes its spans.
+	time.Sleep(300 * time.Millisecond)
+	stopAll(started, stderr)
+	started = nil
+
+	if rcv == nil {
+		fmt.Fprintf(stdout, "spans were exported to %s: look them up there (for Jaeger, http://localhost:16686)\n", endpoint)
+		return nil
+	}
+	if err := writeSpans(opts.out, rcv.Batches()); err != nil {
+		return err
+	}
+	spans := rcv.Spans()
+	fmt.Fprintf(stdout, "collected %d spans from 5 services; written to %s\n\n", len(spans), opts.out)
+	return report(stdout, spans, opts)
+}
+
+func start(ctx context.Context, self string, s *service, endpoint string, env map[string]string, stderr io.Writer) error {
+	s.cmd = exec.CommandContext(ctx, self)
+	s.cmd.Env = append(os.Environ(),
+		envRole+"="+s.role,
+		"OTEL_SERVICE_NAME="+s.name,
+		"OTEL_RESOURCE_ATTRIBUTES=team="+s.team+",deployment.environment=demo",
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint,
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+		"OTEL_BSP_SCHEDULE_DELAY=200",
+	)
+	for k, v := range env {
+		s.cmd.Env = append(s.cmd.Env, k+"="+v)
+	}
+	stdout, err := s.cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	s.cmd.Stderr = &prefixed{w: stderr, prefix: "[" + s.name + "] "}
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", s.name, err)
+	}
+	s.done = make(chan error, 1)
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if addr, ok := strings.CutPrefix(sc.Text(), "ready "); ok {
+				ready <- addr
+			}
+		}
+		s.done <- s.cmd.Wait()
+	}()
+	select {
+	case s.addr = <-ready:
+		return nil
+	case err := <-s.done:
+		return fmt.Errorf("%s exited before it was ready: %v", s.name, err)
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return fmt.Errorf("%s did not start within 20s", s.name)
+	}
+}
+
+// stopAll stops callers first, so no request is cut off mid-way, and waits
+// for each process to flush its spans and exit.
+func stopAll(services []*service, stderr io.Writer) {
+	for i := len(services) - 1; i >= 0; i-- {
+		s := services[i]
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-s.done:
+			if err != nil {
+				fmt.Fprintf(stderr, "%s exited: %v\n", s.name, err)
+			}
+		case <-time.After(10 * time.Second):
+			_ = s.cmd.Process.Kill()
+			fmt.Fprintf(stderr, "%s did not stop within 10s; killed\n", s.name)
+		}
+	}
+}
+
+type prefixed struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixed) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line != "" {
+			fmt.Fprint(p.w, p.prefix+line)
+		}
+	}
+	return len(b), nil
+}
+
+// generateLoad sends a mix of user operations at opts.rate for
+// opts.duration, drawing a progress bar on stderr.
+func generateLoad(ctx context.Context, edge string, opts options, stderr io.Writer) (sent, failed int64) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	total := int64(opts.rate) * int64(opts.duration/time.Second)
+	if total < 1 {
+		total = 1
+	}
+	var done, errs atomic.Int64
+	tick := time.NewTicker(time.Second / time.Duration(max(opts.rate, 1)))
+	defer tick.Stop()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	stopBar := make(chan struct{})
+	barDone := make(chan struct{})
+	tty := isTerminal(stderr)
+	go func() {
+		defer close(barDone)
+		if !tty {
+			<-stopBar
+			fmt.Fprintf(stderr, "load: %d/%d requests sent\n", done.Load(), total)
+			return
+		}
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			drawBar(stderr, done.Load(), total)
+			select {
+			case <-stopBar:
+				drawBar(stderr, done.Load(), total)
+				fmt.Fprintln(stderr)
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	for i := int64(0); i < total; i++ {
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int64) {
+			defer func() { <-sem; wg.Done(); done.Add(1) }()
+			if err := userRequest(ctx, client, edge, i); err != nil {
+				errs.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(stopBar)
+	<-barDone
+	return total, errs.Load()
+}
+
+func drawBar(w io.Writer, done, total int64) {
+	const width = 40
+	n := int(done * width / total)
+	fmt.Fprintf(w, "\rload [%s%s] %d/%d", strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total)
+}
+
+// isTerminal reports whether w is a character device, where a redrawn
+// progress bar makes sense; logs get one line at the end instead.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// userRequest is one user operation: mostly browsing, some carts, a few
+// checkouts, from the web and the app.
+func userRequest(ctx context.Context, client *http.Client, edge string, i int64) error {
+	method, path := http.MethodGet, "/browse"
+	switch p := rand.IntN(100); {
+	case p < 15:
+		method, path = http.MethodPost, "/checkout"
+	case p < 40:
+		method, path = http.MethodPost, "/cart/add"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, fmt.Sprintf("%s%s?user=u%d", edge, path, i%50), nil)
+	if err != nil {
+		return err
+	}
+	source := "web"
+	if i%3 == 0 {
+		source = "app"
+	}
+	req.Header.Set("X-Traffic-Source", source)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode >= 400 {
+		return errors.New(resp.Status)
+	}
+	return nil
+}
+
+// writeSpans writes the collected batches as OTLP JSON lines, the format of
+// flowtrace's console exporter, which the flowtrace CLI reads.
+func writeSpans(path string, batches []ptrace.Traces) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	var m ptrace.JSONMarshaler
+	w := bufio.NewWriter(f)
+	for _, b := range batches {
+		line, err := m.MarshalTraces(b)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		w.Write(line)
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// report prints one checkout trace as a waterfall, then what the analysis
+// tools make of the whole run.
+func report(w io.Writer, spans []tracetest.Span, opts options) error {
+	byTrace := map[string][]tracetest.Span{}
+	for _, s := range spans {
+		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
+	}
+	var best []tracetest.Span
+	for _, t := range byTrace {
+		for _, s := range t {
+			if s.Attributes["critical_operation"] == "checkout" && len(t) > len(best) {
+				best = t
+			}
+		}
+	}
+	if best != nil {
+		fmt.Fprintln(w, "One checkout, end to end (edge → cart → order → Kafka → payment):")
+		if err := waterfall.Write(w, best, waterfall.Options{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
