@@ -1,0 +1,34 @@
+//go:build !race
+
+package semconv_test
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/opentracing/opentracing-go/ext"
+
+	"github.com/flowtrace/flowtrace/semconv"
+)
+
+// TestCheckTagAllocs pins the hot path: a valid known tag costs no
+// allocation in either mode, and neither does a repeated unknown key.
+func TestCheckTagAllocs(t *testing.T) {
+	for _, mode := range []semconv.Mode{semconv.Warn, semconv.Strict} {
+		e := semconv.NewEnforcer(nil, mode, semconv.WithLogger(slog.New(slog.DiscardHandler)))
+		var status any = 200
+		var kind any = ext.SpanKindRPCServerEnum
+		n := testing.AllocsPerRun(1000, func() {
+			e.CheckTag("http.method", "GET")
+			e.CheckTag("http.status_code", status)
+			e.CheckTag("critical_operation", "checkout")
+			e.CheckTag("span.kind", kind)
+			e.CheckTag("http.request.header.x-tenant", "acme")
+			e.CheckTag("no.such.key", status)
+		})
+		if n != 0 {
+			t.Errorf("%s: %v allocations per run, want 0", mode, n)
+		}
+		e.Close()
+	}
+}
