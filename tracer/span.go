@@ -32,6 +32,8 @@ type Span struct {
 	violations int
 	data       SpanData
 	attrBuf    [8]Attribute
+	// eventBuf holds the first event: most spans log at most once.
+	eventBuf [1]Event
 }
 
 var _ opentracing.Span = (*Span)(nil)
@@ -240,12 +242,25 @@ func (s *Span) encodeEvent(at time.Time, fields []log.Field) eventEncoder {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	enc := eventEncoder{span: s, attrs: make([]Attribute, 0, len(fields)), name: "log", at: at}
+	// Field.Marshal takes an interface, which would move a local encoder to
+	// the heap on every event; encoders are pooled instead. They are ours
+	// alone: nothing a user holds points into one once this returns.
+	enc := encoderPool.Get().(*eventEncoder)
+	*enc = eventEncoder{span: s, attrs: make([]Attribute, 0, len(fields)), name: "log", at: at}
 	for _, f := range fields {
-		f.Marshal(&enc)
+		f.Marshal(enc)
 	}
-	return enc
+	out := *enc
+	if !out.lazy {
+		// A lazy logger is user code that was handed the encoder and might
+		// keep it: such an encoder is left to the garbage collector.
+		*enc = eventEncoder{}
+		encoderPool.Put(enc)
+	}
+	return out
 }
+
+var encoderPool = sync.Pool{New: func() any { return new(eventEncoder) }}
 
 func (s *Span) addEventLocked(enc eventEncoder) {
 	if limit := s.tracer.cfg.limits.EventCount; limit > 0 && len(s.data.Events) >= limit {
@@ -260,11 +275,15 @@ func (s *Span) addEventLocked(enc eventEncoder) {
 			s.data.StatusMessage = enc.message
 		}
 	}
+	if s.data.Events == nil {
+		s.data.Events = s.eventBuf[:0]
+	}
 	s.data.Events = append(s.data.Events, Event{Time: enc.at, Name: enc.name, Attributes: enc.attrs})
 }
 
 type eventEncoder struct {
 	span    *Span
+	lazy    bool
 	at      time.Time
 	attrs   []Attribute
 	name    string
@@ -305,7 +324,10 @@ func (e *eventEncoder) EmitObject(key string, value any) {
 	}
 	e.add(key, value)
 }
-func (e *eventEncoder) EmitLazyLogger(value log.LazyLogger) { value(e) }
+func (e *eventEncoder) EmitLazyLogger(value log.LazyLogger) {
+	e.lazy = true
+	value(e)
+}
 
 func (s *Span) addLink(sc propagation.SpanContext, typ string) {
 	if limit := s.tracer.cfg.limits.LinkCount; limit > 0 && len(s.data.Links) >= limit {
