@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"sync"
 
 	"github.com/opentracing/opentracing-go"
+	"go.opentelemetry.io/otel"
 
 	"github.com/flowtrace/flowtrace/config"
 	"github.com/flowtrace/flowtrace/export"
@@ -27,10 +29,31 @@ type Tracing struct {
 	shutdownErr error
 }
 
+// otelErrors is the OpenTelemetry error handler Start installs. It is
+// process-wide: the OpenTelemetry libraries have one global handler.
+var otelErrors = export.NewErrorHandler(log.New(os.Stderr, "flowtrace: ", log.LstdFlags), export.DefaultErrorLogInterval)
+
 // Start reads the environment and the platform, builds the tracer and its
 // export pipeline, installs the tracer as the OpenTracing global (unless
 // config.WithoutGlobalTracer is given) and prints one line with the
 // effective configuration, plus one line per malformed setting.
+//
+// Globals: besides the OpenTracing tracer, Start sets exactly one global,
+// and only when it builds an OTLP exporter: the OpenTelemetry error handler
+// (otel.SetErrorHandler), whatever config.WithoutGlobalTracer says. The
+// OTLP clients report some errors only there; flowtrace's handler writes
+// them to standard error at most once per 10 s with a count, so an error
+// storm cannot flood the service's logs, and counts them in
+// Stats.OpenTelemetry. It is shared by every Tracing in the process. A
+// program that wants its own handler sets it after Start.
+//
+// Accounting: OTLP partial successes (the collector accepted a batch except
+// some spans) are counted per Tracing in Stats.Export.DroppedRejected, and
+// Stats.Export.Exported counts only accepted spans. The OTLP clients of
+// otlptrace v1.47.0 return partial successes from each upload, which is
+// where flowtrace counts them; the handler also recognises them, and
+// counts those it sees (from other OpenTelemetry components in the process)
+// in Stats.OpenTelemetry only.
 //
 // Start never fails: what cannot be set up degrades to something safe (a
 // default, or no export) and is reported in that output. Call Shutdown
@@ -67,6 +90,9 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 			fmt.Fprintf(out, "flowtrace: warning: %v; spans are not exported\n", err)
 			tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.NonRecording())
 			break
+		}
+		if _, ok := exp.(*export.OTLPExporter); ok {
+			otel.SetErrorHandler(otelErrors)
 		}
 		t.batcher = export.NewBatcher(exp,
 			export.WithMaxQueueSize(cfg.MaxQueueSize),
@@ -153,15 +179,25 @@ func (t *Tracing) Tracer() *tracer.Tracer { return t.tracer }
 // Config returns the effective configuration.
 func (t *Tracing) Config() config.Config { return t.config }
 
-// Stats counts spans through the whole pipeline.
+// Stats counts spans through the whole pipeline. After Shutdown has
+// returned, every sampled span finished is exported or dropped:
+//
+//	Tracer.Finished = Export.Exported + Export.Dropped()
+//
+// with Export.Dropped() split by reason: DroppedQueueFull, DroppedExportFailed,
+// DroppedRejected (partial success) and DroppedShutdown.
 type Stats struct {
 	Tracer tracer.Stats
 	Export export.Stats
+	// OpenTelemetry counts the errors the OpenTelemetry libraries reported
+	// to the global error handler Start installs. It is process-wide, shared
+	// by every Tracing, and not part of the identity above.
+	OpenTelemetry export.ErrorHandlerStats
 }
 
 // Stats returns the tracer's and the export queue's counters.
 func (t *Tracing) Stats() Stats {
-	s := Stats{Tracer: t.tracer.Stats()}
+	s := Stats{Tracer: t.tracer.Stats(), OpenTelemetry: otelErrors.Stats()}
 	if t.batcher != nil {
 		s.Export = t.batcher.Stats()
 	}
@@ -177,6 +213,7 @@ func (t *Tracing) ForceFlush(ctx context.Context) error { return t.tracer.ForceF
 func (t *Tracing) Shutdown(ctx context.Context) error {
 	t.once.Do(func() {
 		err := t.tracer.Shutdown(ctx)
+		otelErrors.Flush()
 		for _, c := range t.closers {
 			err = errors.Join(err, c.Close())
 		}

@@ -148,18 +148,25 @@ func WithErrorLogInterval(d time.Duration) BatcherOption {
 // are ignored):
 //
 //	offered  = Enqueued + DroppedQueueFull + DroppedAfterShutdown
-//	Enqueued = Exported + DroppedExportFailed + DroppedAtShutdown
+//	Enqueued = Exported + DroppedExportFailed + DroppedRejected + DroppedAtShutdown
 //	QueueLen = QueueBytes = 0
+//
+// so offered = Exported + Dropped().
 type Stats struct {
 	// Enqueued counts spans accepted by OnEnd.
 	Enqueued int64
-	// Exported counts spans whose Export returned nil.
+	// Exported counts spans the receiver accepted: those of an Export that
+	// returned nil, plus those of an Export that returned a RejectedError
+	// (an OTLP partial success) minus the spans it rejected.
 	Exported int64
 	// DroppedQueueFull counts spans refused because the queue was full (in
 	// spans or bytes).
 	DroppedQueueFull int64
 	// DroppedExportFailed counts spans whose Export returned an error.
 	DroppedExportFailed int64
+	// DroppedRejected counts spans the receiver rejected in an otherwise
+	// successful export (OTLP partial success, see RejectedError).
+	DroppedRejected int64
 	// DroppedShutdown is DroppedAfterShutdown + DroppedAtShutdown.
 	DroppedShutdown int64
 	// DroppedAfterShutdown counts spans offered after Shutdown began.
@@ -175,7 +182,7 @@ type Stats struct {
 
 // Dropped returns the sum of all drop counters.
 func (s Stats) Dropped() int64 {
-	return s.DroppedQueueFull + s.DroppedExportFailed + s.DroppedShutdown
+	return s.DroppedQueueFull + s.DroppedExportFailed + s.DroppedRejected + s.DroppedShutdown
 }
 
 type queued struct {
@@ -210,6 +217,7 @@ type Batcher struct {
 	exported         atomic.Int64
 	droppedFull      atomic.Int64
 	droppedFailed    atomic.Int64
+	droppedRejected  atomic.Int64
 	droppedAfterStop atomic.Int64
 	droppedAtStop    atomic.Int64
 	queueLen         atomic.Int64
@@ -299,6 +307,7 @@ func (b *Batcher) Stats() Stats {
 		Exported:             b.exported.Load(),
 		DroppedQueueFull:     b.droppedFull.Load(),
 		DroppedExportFailed:  b.droppedFailed.Load(),
+		DroppedRejected:      b.droppedRejected.Load(),
 		DroppedAfterShutdown: b.droppedAfterStop.Load(),
 		DroppedAtShutdown:    b.droppedAtStop.Load(),
 		QueueLen:             b.queueLen.Load(),
@@ -389,6 +398,21 @@ func (b *Batcher) settle(n, size int64, counter *atomic.Int64) bool {
 	return true
 }
 
+// settlePartial records a partially successful export of n held spans, of
+// which rejected were refused; it reports false once the Batcher was
+// abandoned.
+func (b *Batcher) settlePartial(n, rejected, size int64) bool {
+	b.acct.Lock()
+	defer b.acct.Unlock()
+	if b.abandoned {
+		return false
+	}
+	b.exported.Add(n - rejected)
+	b.droppedRejected.Add(rejected)
+	b.release(n, size)
+	return true
+}
+
 // run is the Batcher's one goroutine.
 func (b *Batcher) run() {
 	defer close(b.done)
@@ -469,6 +493,14 @@ func (b *Batcher) export(batch []*tracer.SpanData, size int64) error {
 		b.settle(n, size, &b.exported)
 		return nil
 	}
+	if rej := (*RejectedError)(nil); errors.As(err, &rej) {
+		rejected := min(max(rej.Rejected, 0), n)
+		if b.settlePartial(n, rejected, size) && rejected > 0 {
+			b.errLog.record(err, rejected)
+			return err
+		}
+		return nil
+	}
 	if b.settle(n, size, &b.droppedFailed) {
 		b.errLog.record(err, n)
 	}
@@ -507,6 +539,6 @@ func (l *rateLimitedLog) flush() {
 }
 
 func (l *rateLimitedLog) report() {
-	l.logger.Printf("export failed %d time(s), %d span(s) dropped; last error: %v", l.failed, l.dropped, l.lastErr)
+	l.logger.Printf("export failed %d time(s), %d span(s) dropped; last error: %s", l.failed, l.dropped, quoteError(l.lastErr))
 	l.failed, l.dropped, l.lastErr = 0, 0, nil
 }

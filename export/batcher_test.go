@@ -23,7 +23,7 @@ func shutdown(t *testing.T, b *Batcher, d time.Duration) error {
 func requireAccounted(t *testing.T, st Stats, offered int64) {
 	t.Helper()
 	require.Equal(t, offered, st.Enqueued+st.DroppedQueueFull+st.DroppedAfterShutdown, "%+v", st)
-	require.Equal(t, st.Enqueued, st.Exported+st.DroppedExportFailed+st.DroppedAtShutdown, "%+v", st)
+	require.Equal(t, st.Enqueued, st.Exported+st.DroppedExportFailed+st.DroppedRejected+st.DroppedAtShutdown, "%+v", st)
 	require.Equal(t, st.DroppedAfterShutdown+st.DroppedAtShutdown, st.DroppedShutdown)
 	require.Equal(t, offered, st.Exported+st.Dropped(), "%+v", st)
 	require.Zero(t, st.QueueLen, "%+v", st)

@@ -25,7 +25,10 @@
 // export bounded by WithExportTimeout (default 30 s). A failed export drops
 // its spans; failures are logged at most once per WithErrorLogInterval
 // (default 10 s) with the count of failures and dropped spans since the last
-// line. [Batcher.Stats] returns the counters; see [Stats] for the
+// line, the error text quoted and truncated. An export the collector
+// accepted except some spans (an OTLP partial success, see [RejectedError])
+// counts those spans as DroppedRejected and only the accepted ones as
+// Exported. [Batcher.Stats] returns the counters; see [Stats] for the
 // invariants that hold after Shutdown.
 //
 // Shutdown exports what is queued and returns by its context's deadline even
@@ -38,8 +41,12 @@
 //     [NewOTLPClient], [NewOTLPGRPC] or [NewOTLPHTTP] build one from
 //     [OTLPSettings], with retries bounded by the export timeout. Every string
 //     is made valid UTF-8 on the way, so one bad span cannot fail a batch.
+//     OTLP/HTTP responses are read up to [MaxOTLPResponseBytes].
 //   - [NewConsole] writes OTLP/JSON, one request per line.
 //   - [NewDiscard] drops everything (the "none" exporter).
+//
+// [ErrorHandler] is a rate-limited OpenTelemetry error handler; flowtrace.Start
+// installs one.
 //
 // # Environment
 //

@@ -100,7 +100,10 @@ func (e *OTLPExporter) start(ctx context.Context) error {
 }
 
 // Export converts and uploads spans. It returns the client's error, which
-// includes retries the client made within its timeout.
+// includes retries the client made within its timeout, except that an OTLP
+// partial success (the clients return it as an error from UploadTraces) is
+// returned as a *RejectedError, so the Batcher counts the rejected spans as
+// DroppedRejected and the rest as Exported.
 func (e *OTLPExporter) Export(ctx context.Context, spans []*tracer.SpanData) error {
 	if err := e.start(ctx); err != nil {
 		return err
@@ -111,7 +114,11 @@ func (e *OTLPExporter) Export(ctx context.Context, spans []*tracer.SpanData) err
 	if rs == nil {
 		return nil
 	}
-	return e.client.UploadTraces(ctx, rs)
+	err := e.client.UploadTraces(ctx, rs)
+	if n, msg, ok := AsPartialSuccess(err); ok {
+		return &RejectedError{Rejected: n, Message: msg}
+	}
+	return err
 }
 
 // Shutdown stops the client, if it was started. Later Exports fail.
@@ -137,6 +144,13 @@ const (
 
 // DefaultOTLPTimeout bounds one export, retries included.
 const DefaultOTLPTimeout = 10 * time.Second
+
+// MaxOTLPResponseBytes bounds how much of an OTLP/HTTP response body is
+// read, success or error. A larger body fails the export ("response body
+// too large") instead of growing memory (CVE-2026-39882). otlptracehttp
+// v1.47.0 already defaults to 4 MiB; flowtrace pins a smaller bound so an
+// upgrade cannot loosen it. OTLP responses are a few bytes to a few KiB.
+const MaxOTLPResponseBytes = 64 << 10
 
 // OTLPSettings are explicit settings for an OTLP client. The clients from
 // go.opentelemetry.io/otel also read OTEL_EXPORTER_OTLP_* themselves; every
@@ -310,6 +324,7 @@ func NewOTLPHTTP(s OTLPSettings) (otlptrace.Client, error) {
 		otlptracehttp.WithURLPath(path),
 		otlptracehttp.WithTimeout(s.timeout()),
 		otlptracehttp.WithHTTPClient(&http.Client{Transport: transport, Timeout: s.timeout()}),
+		otlptracehttp.WithMaxResponseSize(MaxOTLPResponseBytes),
 		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
 			Enabled: true, InitialInterval: initial, MaxInterval: maxInterval, MaxElapsedTime: maxElapsed,
 		}),
