@@ -202,6 +202,7 @@ type Batcher struct {
 	exp Exporter
 
 	queue   chan queued
+	wake    chan struct{}
 	flushCh chan flushRequest
 	stopCh  chan struct{}
 	done    chan struct{}
@@ -246,6 +247,7 @@ func NewBatcher(exp Exporter, opts ...BatcherOption) *Batcher {
 		cfg:     cfg,
 		exp:     exp,
 		queue:   make(chan queued, cfg.maxQueueSize),
+		wake:    make(chan struct{}, 1),
 		flushCh: make(chan flushRequest),
 		stopCh:  make(chan struct{}),
 		done:    make(chan struct{}),
@@ -274,7 +276,8 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 		b.droppedAfterStop.Add(1)
 		return
 	}
-	if b.queueLen.Add(1) > int64(b.cfg.maxQueueSize) {
+	held := b.queueLen.Add(1)
+	if held > int64(b.cfg.maxQueueSize) {
 		b.queueLen.Add(-1)
 		b.droppedFull.Add(1)
 		return
@@ -288,6 +291,16 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 	select {
 	case b.queue <- queued{span: s, size: size}:
 		b.enqueued.Add(1)
+		// The worker sleeps until a batch is full (or its timer fires): a
+		// wake-up per span would cost the service a scheduler round trip
+		// on every Finish. held counts the queue and the worker's partial
+		// batch, so no full batch goes unnoticed.
+		if held >= int64(b.cfg.maxBatchSize) {
+			select {
+			case b.wake <- struct{}{}:
+			default:
+			}
+		}
 	default:
 		// Unreachable while queueLen bounds the channel; kept as a guard.
 		b.release(1, size)
@@ -450,16 +463,32 @@ func (b *Batcher) run() {
 		}
 	}
 
+	// take moves what is queued now into the batch, exporting each batch
+	// that fills; a partial batch waits for the timer or a flush.
+	take := func() (exported bool) {
+		for {
+			select {
+			case q := <-b.queue:
+				batch = append(batch, q.span)
+				batchBytes += q.size
+				if len(batch) == cap(batch) {
+					_ = exportBatch()
+					exported = true
+				}
+			default:
+				return exported
+			}
+		}
+	}
+
 	for {
 		select {
-		case q := <-b.queue:
-			batch = append(batch, q.span)
-			batchBytes += q.size
-			if len(batch) == cap(batch) {
-				_ = exportBatch()
+		case <-b.wake:
+			if take() {
 				resetTimer(timer, b.cfg.scheduleDelay)
 			}
 		case <-timer.C:
+			take()
 			_ = exportBatch()
 			timer.Reset(b.cfg.scheduleDelay)
 		case req := <-b.flushCh:
