@@ -1,0 +1,15 @@
+// Package analysis is the home of flowtrace's trace-analysis tools; it has
+// no API of its own. The tools read the neutral model of package
+// analysis/trace, fed by analysis/source (OTLP files, Jaeger):
+//
+//   - analysis/deps: the service dependency graph (Mermaid, DOT, SVG)
+//   - analysis/red: rate, errors and duration per service and operation
+//   - analysis/slo: SLO compliance and multi-window multi-burn-rate alerts
+//   - analysis/triage: the service and team closest to an SLO breach's cause
+//   - analysis/estimate: per-service load from an edge traffic forecast
+//
+// cmd/flowtrace is their command-line front end. testdata/shop.jsonl is the
+// recorded span file the golden tests read; while it is the synthetic one
+// (package analysis/internal/shopdata), `go test ./analysis -update`
+// regenerates it.
+package analysis

@@ -1,0 +1,22 @@
+// Package estimate turns an edge traffic forecast into the load each
+// service, operation and Kafka topic behind the edge will receive.
+//
+// A forecast names a rate per critical user operation
+// ("checkout=1200/s,browse=30000/s"; units /s, /m or /h). A key matches the
+// traces whose critical_operation is that key; when no trace has it, the
+// traces whose root span has that name.
+//
+// For each key, with every span and trace weighted by
+// 1/sampling.probability:
+//
+//	fan-out(service, op) = weighted server+consumer spans of (service, op)
+//	                       / weighted matching traces
+//	fan-out(topic)       = weighted Kafka producer spans to topic
+//	                       / weighted matching traces
+//	expected rate        = forecast rate × fan-out
+//
+// and the expected rates of all keys add up. Each estimate says how many
+// traces it rests on and warns below [MinTraces].
+//
+// The package reads no environment variables.
+package estimate

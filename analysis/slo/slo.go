@@ -1,0 +1,233 @@
+package slo
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/flowtrace/flowtrace/analysis/internal/stats"
+	"github.com/flowtrace/flowtrace/analysis/trace"
+)
+
+// Event is one SLO event: a span that was good or bad.
+type Event struct {
+	Time   time.Time // span end
+	Weight float64
+	Bad    bool
+	Trace  *trace.Trace
+	Span   *trace.Span
+}
+
+// Events returns the events of s in traces, in trace order.
+func Events(s SLO, traces []*trace.Trace) []Event {
+	var out []Event
+	add := func(t *trace.Trace, sp *trace.Span) {
+		bad := sp.Error || (s.Latency > 0 && sp.Duration() > s.Latency)
+		out = append(out, Event{Time: sp.End, Weight: t.SpanWeight(sp), Bad: bad, Trace: t, Span: sp})
+	}
+	for _, t := range traces {
+		if s.CriticalOperation != "" {
+			if r := t.Root(); r != nil && t.CriticalOperation() == s.CriticalOperation {
+				add(t, r)
+			}
+			continue
+		}
+		for _, sp := range t.Spans {
+			if sp.Name == s.Operation && (s.Service == "" || sp.Service == s.Service) {
+				add(t, sp)
+			}
+		}
+	}
+	return out
+}
+
+// BurnRate returns how fast a bad ratio spends the error budget of target:
+// (bad/total) / (1-target). It is 0 when total is 0.
+func BurnRate(bad, total, target float64) float64 {
+	if total <= 0 {
+		return 0
+	}
+	return (bad / total) / (1 - target)
+}
+
+// burns reports whether rate reaches threshold, tolerating float rounding
+// (0.0144/(1-0.999) is 14.399999999999991).
+func burns(rate, threshold float64) bool { return rate >= threshold*(1-1e-9) }
+
+// Alert is the evaluation of one alert rule.
+type Alert struct {
+	Severity  string        `json:"severity"`
+	Long      time.Duration `json:"long_ns"`
+	Short     time.Duration `json:"short_ns"`
+	Threshold float64       `json:"burn_rate_threshold"`
+	LongBurn  float64       `json:"long_burn_rate"`
+	ShortBurn float64       `json:"short_burn_rate"`
+	Firing    bool          `json:"firing"`
+}
+
+// Result is one SLO's evaluation.
+type Result struct {
+	Name      string        `json:"name"`
+	Selector  string        `json:"selector"`
+	Target    float64       `json:"target"`
+	Window    time.Duration `json:"window_ns"`
+	Latency   time.Duration `json:"latency_ns,omitempty"`
+	Events    int           `json:"events"` // observed, in the SLO window
+	Total     float64       `json:"weighted_total"`
+	Good      float64       `json:"weighted_good"`
+	Compliant float64       `json:"compliance"` // Good/Total; 1 with no events
+	// BudgetLeft is the fraction of the error budget not spent:
+	// 1 - (bad ratio)/(1-target); negative when overspent.
+	BudgetLeft float64 `json:"error_budget_remaining"`
+	// Breaching is true when compliance is below target.
+	Breaching bool    `json:"breaching"`
+	Alerts    []Alert `json:"alerts"`
+}
+
+// Firing reports whether any alert fires.
+func (r Result) Firing() bool {
+	for _, a := range r.Alerts {
+		if a.Firing {
+			return true
+		}
+	}
+	return false
+}
+
+// Report is the evaluation of every SLO at one time.
+type Report struct {
+	Now     time.Time `json:"evaluated_at"`
+	Results []Result  `json:"slos"`
+}
+
+// Firing reports whether any alert of any SLO fires.
+func (r *Report) Firing() bool {
+	for _, x := range r.Results {
+		if x.Firing() {
+			return true
+		}
+	}
+	return false
+}
+
+// Evaluate evaluates cfg at now (use [Latest] for recorded data).
+func Evaluate(cfg *Config, traces []*trace.Trace, now time.Time) *Report {
+	rep := &Report{Now: now}
+	for _, s := range cfg.SLOs {
+		rep.Results = append(rep.Results, evaluate(s, cfg.Alerts, Events(s, traces), now))
+	}
+	return rep
+}
+
+// sum returns weighted bad and total of events in (now-w, now].
+func sum(evs []Event, now time.Time, w time.Duration) (bad, total float64, n int) {
+	from := now.Add(-w)
+	for _, e := range evs {
+		if e.Time.After(from) && !e.Time.After(now) {
+			total += e.Weight
+			n++
+			if e.Bad {
+				bad += e.Weight
+			}
+		}
+	}
+	return bad, total, n
+}
+
+func evaluate(s SLO, rules []AlertRule, evs []Event, now time.Time) Result {
+	r := Result{Name: s.Name, Selector: selector(s), Target: s.Target, Window: s.Window, Latency: s.Latency}
+	bad, total, n := sum(evs, now, s.Window)
+	r.Events, r.Total, r.Good = n, stats.Round(total, 6), stats.Round(total-bad, 6)
+	r.Compliant, r.BudgetLeft = 1, 1
+	if total > 0 {
+		r.Compliant = stats.Round((total-bad)/total, 6)
+		r.BudgetLeft = stats.Round(1-BurnRate(bad, total, s.Target), 6)
+		r.Breaching = (total-bad)/total < s.Target
+	}
+	for _, rule := range rules {
+		lb, lt, _ := sum(evs, now, rule.Long)
+		sb, st, _ := sum(evs, now, rule.Short)
+		a := Alert{Severity: rule.Severity, Long: rule.Long, Short: rule.Short, Threshold: rule.BurnRate,
+			LongBurn: BurnRate(lb, lt, s.Target), ShortBurn: BurnRate(sb, st, s.Target)}
+		a.Firing = burns(a.LongBurn, rule.BurnRate) && burns(a.ShortBurn, rule.BurnRate)
+		a.LongBurn, a.ShortBurn = stats.Round(a.LongBurn, 4), stats.Round(a.ShortBurn, 4)
+		r.Alerts = append(r.Alerts, a)
+	}
+	return r
+}
+
+func selector(s SLO) string {
+	var b strings.Builder
+	if s.CriticalOperation != "" {
+		b.WriteString("critical_operation=" + s.CriticalOperation)
+	} else {
+		svc := s.Service
+		if svc == "" {
+			svc = "*"
+		}
+		b.WriteString(svc + " " + s.Operation)
+	}
+	if s.Latency > 0 {
+		b.WriteString(fmt.Sprintf(", latency <= %s", s.Latency))
+	}
+	return b.String()
+}
+
+// Latest returns the latest span end in traces: the evaluation time that
+// makes a recorded file evaluate the same way every time.
+func Latest(traces []*trace.Trace) time.Time {
+	_, end := trace.Window(traces)
+	return end
+}
+
+// WriteText writes a human-readable report.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "evaluated at %s\n", r.Now.UTC().Format(time.RFC3339Nano))
+	for _, x := range r.Results {
+		fmt.Fprintf(&b, "\nSLO %s (%s)\n", x.Name, x.Selector)
+		fmt.Fprintf(&b, "  target %s over %s: %d events (weighted %g), good %g\n", pct(x.Target), fmtWindow(x.Window), x.Events, x.Total, x.Good)
+		state := "ok"
+		if x.Breaching {
+			state = "BREACHING"
+		}
+		fmt.Fprintf(&b, "  compliance %s, error budget left %s: %s\n", pct(x.Compliant), pct(x.BudgetLeft), state)
+		for _, a := range x.Alerts {
+			fire := "ok"
+			if a.Firing {
+				fire = "FIRING"
+			}
+			fmt.Fprintf(&b, "  %-6s burn >= %-4g  %4s: %8.2f  %4s: %8.2f  %s\n", a.Severity, a.Threshold,
+				fmtWindow(a.Long), a.LongBurn, fmtWindow(a.Short), a.ShortBurn, fire)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func pct(x float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", 100*x), "0"), ".") + "%"
+}
+
+func fmtWindow(d time.Duration) string {
+	day := 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
+	}
+	switch {
+	case d > 0 && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d > 0 && d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+// WriteJSON writes the report as indented JSON; durations in nanoseconds.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

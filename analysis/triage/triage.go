@@ -1,0 +1,168 @@
+package triage
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowtrace/flowtrace/analysis/internal/stats"
+	"github.com/flowtrace/flowtrace/analysis/slo"
+	"github.com/flowtrace/flowtrace/analysis/trace"
+)
+
+// Kind of cause.
+const (
+	KindError   = "error"
+	KindLatency = "latency"
+)
+
+// Cause is a span blamed for one bad event.
+type Cause struct {
+	Span *trace.Span
+	Kind string // KindError or KindLatency
+	// SelfTime is the cause's self-time within the event, for latency.
+	SelfTime time.Duration
+}
+
+// Find returns the span that explains a bad event span ev in t (see the
+// package documentation). failed says whether the event failed; otherwise
+// it was slow.
+func Find(t *trace.Trace, ev *trace.Span, failed bool) Cause {
+	best := Cause{Span: ev, Kind: KindLatency}
+	bestDepth := -1
+	if failed {
+		best.Kind = KindError
+	}
+	t.Walk(ev, func(s *trace.Span, depth int) bool {
+		if s.Start.After(ev.End) {
+			return false
+		}
+		if failed {
+			if !s.Error || slices.ContainsFunc(t.Children(s), func(c *trace.Span) bool { return c.Error && !c.Start.After(ev.End) }) {
+				return true
+			}
+			if depth > bestDepth {
+				best, bestDepth = Cause{Span: s, Kind: KindError}, depth
+			}
+			return true
+		}
+		self := t.SelfTimeWithin(s, ev.Start, ev.End)
+		if self > best.SelfTime || (self == best.SelfTime && depth > bestDepth) {
+			best, bestDepth = Cause{Span: s, Kind: KindLatency, SelfTime: self}, depth
+		}
+		return true
+	})
+	return best
+}
+
+// Culprit is a cause aggregated over bad events.
+type Culprit struct {
+	Service   string   `json:"service"`
+	Operation string   `json:"operation"`
+	Team      string   `json:"team"`
+	Kind      string   `json:"kind"`
+	Events    int      `json:"events"`   // observed bad events blamed on it
+	Weighted  float64  `json:"weighted"` // the same, weighted
+	Share     float64  `json:"share"`    // of the weighted bad events
+	Examples  []string `json:"example_trace_ids"`
+}
+
+// Report is the triage of one SLO.
+type Report struct {
+	SLO       string    `json:"slo"`
+	Selector  string    `json:"selector"`
+	BadEvents int       `json:"bad_events"`
+	Culprits  []Culprit `json:"culprits"` // most to least blamed
+}
+
+// Top returns the most blamed culprit, or nil with no bad events.
+func (r *Report) Top() *Culprit {
+	if len(r.Culprits) == 0 {
+		return nil
+	}
+	return &r.Culprits[0]
+}
+
+// Analyze triages the bad events of s in its window ending at now.
+func Analyze(s slo.SLO, traces []*trace.Trace, now time.Time) *Report {
+	rep := &Report{SLO: s.Name, Selector: selectorOf(s)}
+	type key struct{ svc, op, team, kind string }
+	accs := map[key]*Culprit{}
+	var total float64
+	from := now.Add(-s.Window)
+	for _, ev := range slo.Events(s, traces) {
+		if !ev.Bad || !ev.Time.After(from) || ev.Time.After(now) {
+			continue
+		}
+		c := Find(ev.Trace, ev.Span, ev.Span.Error)
+		k := key{c.Span.Service, c.Span.Name, c.Span.Team(), c.Kind}
+		a := accs[k]
+		if a == nil {
+			a = &Culprit{Service: k.svc, Operation: k.op, Team: k.team, Kind: k.kind}
+			accs[k] = a
+		}
+		a.Events++
+		a.Weighted += ev.Weight
+		if len(a.Examples) < 3 {
+			a.Examples = append(a.Examples, ev.Trace.ID)
+		}
+		total += ev.Weight
+		rep.BadEvents++
+	}
+	for _, a := range accs {
+		a.Share = stats.Round(stats.Ratio(a.Weighted, total), 4)
+		a.Weighted = stats.Round(a.Weighted, 6)
+		rep.Culprits = append(rep.Culprits, *a)
+	}
+	slices.SortFunc(rep.Culprits, func(a, b Culprit) int {
+		return cmp.Or(cmp.Compare(b.Weighted, a.Weighted), cmp.Compare(b.Events, a.Events),
+			strings.Compare(a.Service, b.Service), strings.Compare(a.Operation, b.Operation), strings.Compare(a.Kind, b.Kind))
+	})
+	return rep
+}
+
+func selectorOf(s slo.SLO) string {
+	if s.CriticalOperation != "" {
+		return "critical_operation=" + s.CriticalOperation
+	}
+	return strings.TrimSpace(s.Service + " " + s.Operation)
+}
+
+// WriteText writes reports in human-readable form.
+func WriteText(w io.Writer, reps []*Report) error {
+	var b strings.Builder
+	for i, r := range reps {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "SLO %s (%s): %d bad events\n", r.SLO, r.Selector, r.BadEvents)
+		top := r.Top()
+		if top == nil {
+			b.WriteString("  nothing to triage\n")
+			continue
+		}
+		team := top.Team
+		if team == "" {
+			team = "(no team attribute)"
+		}
+		fmt.Fprintf(&b, "  most likely cause: %s %q (%s), %.0f%% of bad events: page team %s\n",
+			top.Service, top.Operation, top.Kind, 100*top.Share, team)
+		for _, c := range r.Culprits {
+			fmt.Fprintf(&b, "  %5.1f%%  %4d events  %-7s  %-10s %-24q team=%s  e.g. %s\n", 100*c.Share, c.Events, c.Kind,
+				c.Service, c.Operation, c.Team, strings.Join(c.Examples, ","))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes reports as indented JSON.
+func WriteJSON(w io.Writer, reps []*Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(reps)
+}
