@@ -28,10 +28,16 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/flowtrace/flowtrace/analysis/deps"
+	"github.com/flowtrace/flowtrace/analysis/estimate"
+	"github.com/flowtrace/flowtrace/analysis/red"
+	"github.com/flowtrace/flowtrace/analysis/source"
+	"github.com/flowtrace/flowtrace/analysis/trace"
 	"github.com/flowtrace/flowtrace/internal/kafkatest"
 	"github.com/flowtrace/flowtrace/internal/waterfall"
 	"github.com/flowtrace/flowtrace/tracetest"
@@ -131,7 +137,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	}
 	spans := rcv.Spans()
 	fmt.Fprintf(stdout, "collected %d spans from 5 services; written to %s\n\n", len(spans), opts.out)
-	return report(stdout, spans, opts)
+	return report(stdout, spans, rcv.Batches(), opts)
 }
 
 func start(ctx context.Context, self string, s *service, endpoint string, env map[string]string, stderr io.Writer) error {
@@ -342,8 +348,8 @@ func writeSpans(path string, batches []ptrace.Traces) error {
 }
 
 // report prints one checkout trace as a waterfall, then what the analysis
-// tools make of the whole run.
-func report(w io.Writer, spans []tracetest.Span, opts options) error {
+// tools (the same code as `flowtrace deps|red|estimate`) make of the run.
+func report(w io.Writer, spans []tracetest.Span, batches []ptrace.Traces, opts options) error {
 	byTrace := map[string][]tracetest.Span{}
 	for _, s := range spans {
 		byTrace[s.TraceID] = append(byTrace[s.TraceID], s)
@@ -358,9 +364,83 @@ func report(w io.Writer, spans []tracetest.Span, opts options) error {
 	}
 	if best != nil {
 		fmt.Fprintln(w, "One checkout, end to end (edge → cart → order → Kafka → payment):")
-		if err := waterfall.Write(w, best, waterfall.Options{}); err != nil {
+		if err := waterfall.Write(w, best, waterfall.Options{Tags: []string{"critical_operation", "http.status_code", "rpc.grpc.status_code", "messaging.destination.name", "flow_id"}}); err != nil {
 			return err
 		}
 	}
+
+	var all []*trace.Span
+	for _, b := range batches {
+		s, err := source.FromPtrace(b)
+		if err != nil {
+			return err
+		}
+		all = append(all, s...)
+	}
+	traces := trace.Assemble(all)
+
+	fmt.Fprintln(w, "Service dependencies (flowtrace deps):")
+	g := deps.Build(traces)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  from\tto\ttype\tcalls\terrors\tp50\tp99")
+	for _, e := range g.Edges {
+		to := e.To.Name
+		if e.To.Kind == deps.Topic {
+			to = "topic " + to
+		}
+		from := e.From.Name
+		if e.From.Kind == deps.Topic {
+			from = "topic " + from
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%.1f%%\t%s\t%s\n", from, to, e.Type, e.Calls, 100*e.ErrorRatio,
+			e.P50.Round(10*time.Microsecond), e.P99.Round(10*time.Microsecond))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\n  as Mermaid (paste into any Markdown viewer):")
+	if err := g.Mermaid(&indented{w: w, prefix: "    "}); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w, "\nGolden signals per service and operation (flowtrace red):")
+	if err := red.Compute(traces).WriteTable(&indented{w: w, prefix: "  "}); err != nil {
+		return err
+	}
+
+	demand, err := estimate.ParseForecast(opts.forecast)
+	if err != nil {
+		return fmt.Errorf("--forecast: %w", err)
+	}
+	fmt.Fprintf(w, "\nTraffic estimate for the forecast %s (flowtrace estimate):\n", opts.forecast)
+	if err := estimate.Compute(traces, demand).WriteText(&indented{w: w, prefix: "  "}); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nThe spans are in %s; try:\n  go run ./cmd/flowtrace deps --format mermaid %s\n  go run ./cmd/flowtrace slo --slos analysis/testdata/slos.yaml %s\n", opts.out, opts.out, opts.out)
 	return nil
+}
+
+// indented prefixes every line written through it.
+type indented struct {
+	w      io.Writer
+	prefix string
+	mid    bool
+}
+
+func (i *indented) Write(b []byte) (int, error) {
+	for _, c := range b {
+		if !i.mid {
+			if _, err := io.WriteString(i.w, i.prefix); err != nil {
+				return 0, err
+			}
+			i.mid = true
+		}
+		if _, err := i.w.Write([]byte{c}); err != nil {
+			return 0, err
+		}
+		if c == '\n' {
+			i.mid = false
+		}
+	}
+	return len(b), nil
 }
