@@ -33,9 +33,66 @@ func FromBaggage(span opentracing.Span) Routing {
 	}
 }
 
+// FromSpanContext reads the critical operation and traffic source from the
+// baggage of sc, typically a context just extracted from a request, before
+// any span starts. A nil sc gives the zero Routing.
+func FromSpanContext(sc opentracing.SpanContext) Routing {
+	var r Routing
+	if sc == nil {
+		return r
+	}
+	sc.ForeachBaggageItem(func(k, v string) bool {
+		switch k {
+		case CriticalOperationKey:
+			r.CriticalOperation = v
+		case TrafficSourceKey:
+			r.TrafficSource = v
+		}
+		return true
+	})
+	return r
+}
+
+// Valid returns r with the fields that the default registry does not
+// allow (see ValidCriticalOperation and ValidTrafficSource) cleared.
+func (r Routing) Valid() Routing {
+	if r.CriticalOperation != "" && !ValidCriticalOperation(r.CriticalOperation) {
+		r.CriticalOperation = ""
+	}
+	if r.TrafficSource != "" && !ValidTrafficSource(r.TrafficSource) {
+		r.TrafficSource = ""
+	}
+	return r
+}
+
+// ValidCriticalOperation reports whether name is an allowed value of the
+// critical_operation tag in the default registry (by default a lower-case
+// name of at most 64 bytes such as "checkout" or "add-to-cart").
+func ValidCriticalOperation(name string) bool {
+	return name != "" && Default().ValidString(CriticalOperationKey, name)
+}
+
+// ValidTrafficSource reports whether s is an allowed value of the
+// traffic_source tag in the default registry (web, app, push, load-test,
+// internal, unknown).
+func ValidTrafficSource(s string) bool {
+	return s != "" && Default().ValidString(TrafficSourceKey, s)
+}
+
 // IsLoadTest reports whether the request is load-test traffic, which SLOs
 // leave out.
 func (r Routing) IsLoadTest() bool { return r.TrafficSource == TrafficSourceLoadTest }
+
+// Tag sets the non-empty fields as tags on span, without touching its
+// baggage: what a service that inherited them does.
+func (r Routing) Tag(span opentracing.Span) {
+	if r.CriticalOperation != "" {
+		CriticalOperation.Set(span, r.CriticalOperation)
+	}
+	if r.TrafficSource != "" {
+		TrafficSource.Set(span, r.TrafficSource)
+	}
+}
 
 // Apply puts the non-empty fields into span's baggage and sets them as
 // tags, so that they travel downstream and mark this span. Only an edge

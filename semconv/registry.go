@@ -166,6 +166,14 @@ func (r *Registry) lookup(key string) *Definition {
 	return nil
 }
 
+// ValidString reports whether v is an allowed value of the string tag key:
+// in its enum, or matching its pattern. It is false for keys that are not
+// in r and for tags of other types.
+func (r *Registry) ValidString(key, v string) bool {
+	d := r.lookup(key)
+	return d != nil && d.Type == TypeString && d.validString(v)
+}
+
 // Definitions returns every definition, sorted by key.
 func (r *Registry) Definitions() []Definition {
 	out := make([]Definition, len(r.defs))
@@ -424,6 +432,7 @@ var reservedNames = map[string]bool{
 	"DefaultName": true, "Definition": true, "DeprecatedKey": true, "Deprecated": true, "EnumConstant": true,
 	"Enforcer": true, "EnvMode": true, "EnvRegistry": true, "Experimental": true, "Extend": true,
 	"FloatField": true, "FloatTag": true, "FlowIDKey": true, "FromBaggage": true, "FromEnv": true,
+	"FromSpanContext": true, "ValidCriticalOperation": true, "ValidTrafficSource": true,
 	"InLog": true, "InTag": true, "IntField": true, "IntTag": true, "InvalidValue": true, "KindName": true,
 	"Levenshtein": true, "Load": true, "LoadError": true, "LoadFile": true, "Misplaced": true,
 	"MissingRequired": true, "Mode": true, "ModeFromEnv": true, "NewEnforcer": true, "NewPolicy": true,

@@ -275,7 +275,8 @@ const (
 
 	// TrafficSource is the stable tag "traffic_source" (string). Where the request
 	// came from; also a baggage item set only by the edge. load-test traffic is
-	// left out of SLOs. Allowed: web, app, push, load-test, internal.
+	// left out of SLOs; unknown means the edge could not tell (an unrecognised
+	// value). Allowed: web, app, push, load-test, internal, unknown.
 	TrafficSource StringTag = "traffic_source"
 
 	// UserAgent is the stable tag "user_agent" (string). The User-Agent header of
@@ -339,4 +340,5 @@ const (
 	TrafficSourcePush     = "push"
 	TrafficSourceLoadTest = "load-test"
 	TrafficSourceInternal = "internal"
+	TrafficSourceUnknown  = "unknown"
 )

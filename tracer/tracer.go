@@ -89,7 +89,7 @@ func WithLimits(l Limits) Option {
 }
 
 // WithBaggageTags names baggage items that are copied as tags onto every
-// sampled span (default: flow_id).
+// sampled span (default: flow_id, critical_operation, traffic_source).
 func WithBaggageTags(keys ...string) Option {
 	return optionFunc(func(c *config) { c.baggageTag = append([]string(nil), keys...) })
 }
@@ -127,7 +127,7 @@ func New(opts ...Option) *Tracer {
 		propagator: propagation.Default(),
 		limits:     DefaultLimits(),
 		recording:  true,
-		baggageTag: []string{FlowIDKey},
+		baggageTag: []string{FlowIDKey, "critical_operation", "traffic_source"},
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -262,7 +262,7 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 		TraceID: sc.wire.TraceID, Name: operationName, Parent: parentWire, ParentRemote: remote,
 	})
 	if p, ok := tags[string(samplingPriority)]; ok {
-		decision.Sampled = priorityWantsSampling(p, decision.Sampled)
+		decision = applyPriority(decision, p)
 	}
 	if decision.Sampled {
 		sc.wire.Flags |= propagation.FlagSampled

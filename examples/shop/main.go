@@ -79,6 +79,9 @@ type service struct {
 }
 
 func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
+	// The children's output and ours share stderr: one lock for all.
+	raw := stderr
+	stderr = &prefixed{mu: &stderrMu, w: raw}
 	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
 	var rcv *tracetest.Receiver
 	if endpoint == "" {
@@ -112,7 +115,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		{role: "catalog", name: "catalog", team: "discovery"},
 		{role: "edge", name: "edge", team: "edge"},
 	} {
-		if err := start(ctx, self, s, endpoint, env, stderr); err != nil {
+		if err := start(ctx, self, s, endpoint, env, raw); err != nil {
 			return err
 		}
 		started = append(started, s)
@@ -157,7 +160,7 @@ func start(ctx context.Context, self string, s *service, endpoint string, env ma
 	if err != nil {
 		return err
 	}
-	s.cmd.Stderr = &prefixed{w: stderr, prefix: "[" + s.name + "] "}
+	s.cmd.Stderr = &prefixed{mu: &stderrMu, w: stderr, prefix: "[" + s.name + "] "}
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", s.name, err)
 	}
@@ -201,11 +204,15 @@ func stopAll(services []*service, stderr io.Writer) {
 	}
 }
 
+// prefixed writes a child's stderr line by line under a name; all children
+// share one lock since they share the writer.
 type prefixed struct {
-	mu     sync.Mutex
+	mu     *sync.Mutex
 	w      io.Writer
 	prefix string
 }
+
+var stderrMu sync.Mutex
 
 func (p *prefixed) Write(b []byte) (int, error) {
 	p.mu.Lock()

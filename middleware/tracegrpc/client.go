@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
 
@@ -84,12 +85,25 @@ func (c *config) streamClient(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 // context whose outgoing metadata is a copy carrying both.
 func (c *config) startClient(ctx context.Context, method string, cc *grpc.ClientConn) (context.Context, opentracing.Span) {
 	tr := c.getTracer()
-	var opts [2]opentracing.StartSpanOption
+	var opts [3]opentracing.StartSpanOption
 	opts[0] = ext.SpanKindRPCClient
 	n := 1
+	var parentCtx opentracing.SpanContext
 	if parent := opentracing.SpanFromContext(ctx); parent != nil {
-		opts[1] = opentracing.ChildOf(parent.Context())
-		n = 2
+		parentCtx = parent.Context()
+		opts[n] = opentracing.ChildOf(parentCtx)
+		n++
+	}
+	// A client can be the edge of a critical operation too: the rule
+	// applies when the caller's context carries none yet.
+	var routing edge.Decision
+	if c.critical != nil {
+		rules := edge.Rules{Critical: func() string { return c.critical(method) }, Limit: c.criticalLimit}
+		routing = rules.Decide(parentCtx)
+		if routing.Force {
+			opts[n] = edge.ForceSampling
+			n++
+		}
 	}
 	name, service, rpcMethod := splitMethod(method)
 	span := tr.StartSpan(name, opts[:n]...)
@@ -113,7 +127,7 @@ func (c *config) startClient(ctx context.Context, method string, cc *grpc.Client
 			id = flowid.New()
 		}
 	}
-	c.setFlowAndCritical(span, id, method)
+	setFlowAndRouting(span, id, routing, true)
 
 	carrier := MetadataCarrier(md)
 	_ = tr.Inject(span.Context(), opentracing.HTTPHeaders, carrier)

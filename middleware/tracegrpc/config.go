@@ -5,6 +5,10 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/flowtrace/flowtrace/middleware/internal/edge"
+	"github.com/flowtrace/flowtrace/semconv"
 )
 
 // config is built once per interceptor by newConfig; interceptors never
@@ -14,6 +18,8 @@ type config struct {
 	filter        func(ctx context.Context, fullMethod string) bool
 	public        bool
 	critical      func(fullMethod string) string
+	criticalLimit *edge.Limiter // nil: force sampling of every critical call
+	traffic       func(ctx context.Context, fullMethod string) string
 	errorCodes    *codeSet // nil: the side's default set
 	messageEvents bool
 	recovery      bool
@@ -81,20 +87,69 @@ func WithFilter(f func(ctx context.Context, fullMethod string) bool) Option {
 // untrusted clients call): the server span starts a new trace, linked to the
 // incoming span context with tracer.LinkTo instead of being its child;
 // incoming baggage is not inherited; and the incoming flow id is replaced by
-// a new one (recorded, sanitised, as the tag flow_id.incoming). Ignored on
-// the client side.
+// a new one (recorded, sanitised, as the tag flow_id.incoming). Incoming
+// critical_operation and traffic_source baggage is discarded with the rest:
+// only this server's rules ([WithCriticalOperation], [WithTrafficSource],
+// by default [DefaultTrafficSource]) set them. Ignored on the client side.
 func WithPublicEndpoint() Option {
 	return optionFunc(func(c *config) { c.public = true })
 }
 
 // WithCriticalOperation names the critical user operation a method belongs
-// to: when f returns a non-empty name, it is set as the baggage item and tag
-// critical_operation, so that every downstream span of the call carries it.
-// A nil f is ignored.
+// to, decided before the span starts (on the client side, for calls whose
+// context carries no critical operation yet). A non-empty name that the
+// semconv registry allows (by default ^[a-z][a-z0-9-]{0,63}$; others are
+// ignored) forces the span to be sampled (the OpenTracing sampling.priority
+// start tag; see [WithCriticalSampling] for a cap) and is set as the
+// baggage item and tag critical_operation, so that every downstream span
+// of the call carries it. A call that arrives with a valid
+// critical_operation baggage item from a trusted caller keeps it; at a
+// public endpoint incoming baggage is never trusted. A nil f is ignored.
 func WithCriticalOperation(f func(fullMethod string) string) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {
 			c.critical = f
+		}
+	})
+}
+
+// WithCriticalSampling caps the calls of each critical operation (see
+// [WithCriticalOperation]) that are forced into sampling at perSecond (a
+// token bucket per operation name holding one second's worth; at most 256
+// names have a bucket of their own). Calls over the cap still carry the
+// operation in baggage and tags and are sampled or not by the tracer's own
+// sampler. Default: no cap. A perSecond that is not a positive number
+// removes the cap.
+func WithCriticalSampling(perSecond float64) Option {
+	return optionFunc(func(c *config) { c.criticalLimit = edge.NewLimiter(perSecond, 0, nil) })
+}
+
+// TrafficSourceMetadataKey is the metadata key [DefaultTrafficSource] reads.
+const TrafficSourceMetadataKey = "x-traffic-source"
+
+// DefaultTrafficSource is the traffic source rule of a public endpoint
+// without [WithTrafficSource]: the x-traffic-source metadata (web, app,
+// push, load-test or internal, as the semconv registry lists them), or
+// "unknown" when it is absent or not allowed. The value is taken as is:
+// let the gateway in front of the edge set it, or pass a rule of your own.
+func DefaultTrafficSource(ctx context.Context, _ string) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md[TrafficSourceMetadataKey]; len(v) == 1 && semconv.ValidTrafficSource(v[0]) {
+		return v[0]
+	}
+	return semconv.TrafficSourceUnknown
+}
+
+// WithTrafficSource sets the rule that tells where a call came from
+// (server only; ctx is the incoming context): f's result, when the semconv
+// registry allows it, else "unknown", is set as the baggage item and tag
+// traffic_source. A call that arrives with a valid traffic_source baggage
+// item from a trusted caller keeps it. A public endpoint applies
+// [DefaultTrafficSource] when no rule is given; other servers apply none.
+func WithTrafficSource(f func(ctx context.Context, fullMethod string) string) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.traffic = f
 		}
 	})
 }

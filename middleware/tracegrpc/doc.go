@@ -39,6 +39,14 @@
 // makes the server a trust boundary: a new trace linked to the caller's,
 // no inherited baggage, a new flow id.
 //
+// [WithCriticalOperation], [WithCriticalSampling] and [WithTrafficSource]
+// (a public endpoint applies [DefaultTrafficSource], the x-traffic-source
+// metadata) decide before the span starts whether the call belongs to a
+// critical user operation, which forces sampling, and where it came from;
+// both are set as baggage items (critical_operation, traffic_source) and
+// tags. Values inherited from a trusted caller's baggage win and are
+// tagged on every server and client span. See package middleware.
+//
 // A span is an error for the status codes of [WithErrorCodes]; by default a
 // server span for Unknown, DeadlineExceeded, Unimplemented, Internal,
 // Unavailable and DataLoss, a client span for every code but OK. A panic in

@@ -19,6 +19,7 @@ import (
 
 	"github.com/flowtrace/flowtrace/middleware/tracegrpc"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 	"github.com/flowtrace/flowtrace/tracetest"
 )
@@ -211,7 +212,7 @@ func TestInvalidFlowIDReplaced(t *testing.T) {
 	assert.Equal(t, got[0], e.echo.last().FlowID)
 	s := flush(1)[0]
 	assert.Equal(t, got[0], s.Attributes[flowid.BaggageKey])
-	assert.Equal(t, flowid.Sanitize(bad), s.Attributes[tracegrpc.TagFlowIDInvalid])
+	assert.Equal(t, flowid.Sanitize(bad), s.Attributes[semconv.FlowIDInvalid.Key()])
 }
 
 func TestDeadlineExceeded(t *testing.T) {
@@ -413,7 +414,7 @@ func TestPublicEndpoint(t *testing.T) {
 	assert.Equal(t, c.TraceID, s.Links[0].TraceID)
 	assert.Equal(t, c.SpanID, s.Links[0].SpanID)
 	assert.Equal(t, newFlow[0], s.Attributes[flowid.BaggageKey])
-	assert.Equal(t, "untrusted-flow", s.Attributes[tracegrpc.TagFlowIDIncoming])
+	assert.Equal(t, "untrusted-flow", s.Attributes[semconv.FlowIDIncoming.Key()])
 }
 
 func TestCriticalOperation(t *testing.T) {

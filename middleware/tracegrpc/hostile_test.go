@@ -12,8 +12,8 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
-	"github.com/flowtrace/flowtrace/middleware/tracegrpc"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 )
 
 // rawResult is what a raw HTTP/2 call saw.
@@ -143,7 +143,7 @@ func TestHostileMetadata(t *testing.T) {
 	}
 	var invalid []string
 	for _, s := range spans {
-		if v, ok := s.Attributes[tracegrpc.TagFlowIDInvalid].(string); ok {
+		if v, ok := s.Attributes[semconv.FlowIDInvalid.Key()].(string); ok {
 			invalid = append(invalid, v)
 		}
 	}

@@ -7,14 +7,15 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/opentracing/opentracing-go/log"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -90,11 +91,11 @@ func (c *config) streamServer(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 // recovered records a panic on span. With WithRecovery it returns the
 // error the call fails with; otherwise it finishes the span and panics on.
 func (c *config) recovered(span opentracing.Span, r any) error {
-	ext.Error.Set(span, true)
+	semconv.Error.Set(span, true)
 	span.LogFields(
-		log.String("event", "panic"),
-		log.String("message", fmt.Sprint(r)),
-		log.String("stack", string(debug.Stack())),
+		semconv.Event.Field("panic"),
+		semconv.Message.Field(fmt.Sprint(r)),
+		semconv.Stack.Field(string(debug.Stack())),
 	)
 	err := status.Error(codes.Internal, "internal error")
 	if c.recovery {
@@ -115,17 +116,28 @@ func (c *config) startServer(ctx context.Context, fullMethod string) (context.Co
 	}
 	rawFlow := md[flowid.MetadataKey]
 
+	// Critical operation and traffic source are decided before the span
+	// starts, so that a critical call can force sampling.
+	var routing edge.Decision
+	if c.public || c.critical != nil || c.traffic != nil {
+		routing = c.routingRules(ctx, fullMethod).Decide(incoming)
+	}
+
 	name, service, method := splitMethod(fullMethod)
-	var opts [2]opentracing.StartSpanOption
+	var opts [3]opentracing.StartSpanOption
 	n := 1
 	opts[0] = ext.SpanKindRPCServer
 	if incoming != nil {
 		if c.public {
-			opts[1] = tracer.LinkTo(incoming)
+			opts[n] = tracer.LinkTo(incoming)
 		} else {
-			opts[1] = opentracing.ChildOf(incoming)
+			opts[n] = opentracing.ChildOf(incoming)
 		}
-		n = 2
+		n++
+	}
+	if routing.Force {
+		opts[n] = edge.ForceSampling
+		n++
 	}
 	span := tr.StartSpan(name, opts[:n]...)
 
@@ -140,14 +152,14 @@ func (c *config) startServer(ctx context.Context, fullMethod string) (context.Co
 	case c.public:
 		id = flowid.New()
 		if len(rawFlow) > 0 {
-			span.SetTag(TagFlowIDIncoming, flowid.Sanitize(rawFlow[0]))
+			semconv.FlowIDIncoming.Set(span, flowid.Sanitize(rawFlow[0]))
 		}
 	case len(rawFlow) == 1 && flowid.Valid(rawFlow[0]):
 		id = rawFlow[0]
 	case len(rawFlow) > 0:
 		// Empty, too long, bad characters or several values: replace it.
 		id = flowid.New()
-		span.SetTag(TagFlowIDInvalid, flowid.Sanitize(rawFlow[0]))
+		semconv.FlowIDInvalid.Set(span, flowid.Sanitize(rawFlow[0]))
 	default:
 		if incoming != nil {
 			id = baggageFlowID(incoming)
@@ -156,11 +168,28 @@ func (c *config) startServer(ctx context.Context, fullMethod string) (context.Co
 			id = flowid.New()
 		}
 	}
-	c.setFlowAndCritical(span, id, fullMethod)
+	setFlowAndRouting(span, id, routing, !c.public)
 
 	ctx = opentracing.ContextWithSpan(ctx, span)
 	ctx = flowid.ContextWith(ctx, id)
 	return ctx, span, id
+}
+
+// routingRules returns the critical-operation and traffic-source rules of
+// a call; the rule functions run only when Decide needs them.
+func (c *config) routingRules(ctx context.Context, fullMethod string) *edge.Rules {
+	rules := &edge.Rules{Public: c.public, Limit: c.criticalLimit}
+	if c.critical != nil {
+		rules.Critical = func() string { return c.critical(fullMethod) }
+	}
+	traffic := c.traffic
+	if traffic == nil && c.public {
+		traffic = DefaultTrafficSource
+	}
+	if traffic != nil {
+		rules.Traffic = func() string { return traffic(ctx, fullMethod) }
+	}
+	return rules
 }
 
 // baggageFlowID returns the valid flow_id baggage item of sc, or "".

@@ -6,30 +6,14 @@ import (
 	"strings"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 	"github.com/opentracing/opentracing-go/log"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
-)
-
-// Tag keys the interceptors write. The rpc.* names follow the OpenTelemetry
-// RPC conventions; component and peer.address the OpenTracing ones.
-const (
-	TagRPCSystem         = "rpc.system"           // "grpc"
-	TagRPCService        = "rpc.service"          // "package.Service"
-	TagRPCMethod         = "rpc.method"           // "Method"
-	TagGRPCStatusCode    = "rpc.grpc.status_code" // int: the numeric codes.Code
-	TagPeerAddress       = "peer.address"         // server: remote address; client: cc.Target()
-	TagCriticalOperation = "critical_operation"   // also a baggage item
-	// TagFlowIDInvalid holds, sanitised, an invalid incoming flow id that the
-	// server replaced.
-	TagFlowIDInvalid = "flow_id.invalid"
-	// TagFlowIDIncoming holds, sanitised, the flow id an untrusted caller sent
-	// to a public endpoint.
-	TagFlowIDIncoming = "flow_id.incoming"
+	"github.com/flowtrace/flowtrace/semconv"
 )
 
 // OtherMethod names the span of a call whose method name is malformed or
@@ -59,29 +43,28 @@ func splitMethod(full string) (name, service, method string) {
 
 // startSpanTags sets the tags common to client and server spans.
 func (c *config) startSpanTags(span opentracing.Span, service, method, peerAddr string) {
-	span.SetTag(string(ext.Component), "grpc")
-	span.SetTag(TagRPCSystem, "grpc")
+	semconv.Component.Set(span, "grpc")
+	semconv.RPCSystem.Set(span, "grpc")
 	if service != "" {
-		span.SetTag(TagRPCService, service)
-		span.SetTag(TagRPCMethod, method)
+		semconv.RPCService.Set(span, service)
+		semconv.RPCMethod.Set(span, method)
 	}
 	if peerAddr != "" {
-		span.SetTag(TagPeerAddress, peerAddr)
+		semconv.PeerAddress.Set(span, peerAddr)
 	}
 }
 
-// setFlowAndCritical puts the flow id (and the critical operation, when the
-// option names one) into the span's baggage and tags.
-func (c *config) setFlowAndCritical(span opentracing.Span, id, fullMethod string) {
+// setFlowAndRouting puts the flow id into the span's baggage and tags,
+// applies the values the call's routing decision set itself (baggage and
+// tags) and tags those the span inherited.
+func setFlowAndRouting(span opentracing.Span, id string, routing edge.Decision, inherit bool) {
 	if span.BaggageItem(flowid.BaggageKey) != id {
 		span.SetBaggageItem(flowid.BaggageKey, id)
 	}
-	span.SetTag(flowid.BaggageKey, id)
-	if c.critical != nil {
-		if op := c.critical(fullMethod); op != "" {
-			span.SetBaggageItem(TagCriticalOperation, op)
-			span.SetTag(TagCriticalOperation, op)
-		}
+	semconv.FlowID.Set(span, id)
+	routing.Own.Apply(span)
+	if inherit {
+		edge.TagFromBaggage(span)
 	}
 }
 
@@ -108,10 +91,10 @@ func (c *config) finishSpan(span opentracing.Span, err error, server bool) {
 	if st != nil {
 		code = st.Code()
 	}
-	span.SetTag(TagGRPCStatusCode, int(code))
+	semconv.RPCGRPCStatusCode.Set(span, int(code))
 	if c.isError(code, server) {
-		ext.Error.Set(span, true)
-		span.LogFields(log.String("event", "error"), log.String("message", code.String()+": "+st.Message()))
+		semconv.Error.Set(span, true)
+		span.LogFields(semconv.Event.Field("error"), semconv.Message.Field(code.String()+": "+st.Message()))
 	}
 	span.Finish()
 }
@@ -119,21 +102,21 @@ func (c *config) finishSpan(span opentracing.Span, err error, server bool) {
 // messageEvent logs one sent or received message.
 func messageEvent(span opentracing.Span, typ string, id int, m any) {
 	fields := [4]log.Field{
-		log.String("event", "message"),
-		log.String("message.type", typ),
-		log.Int("message.id", id),
+		semconv.Event.Field("message"),
+		semconv.MessageType.Field(typ),
+		semconv.MessageID.Field(id),
 	}
 	n := 3
 	switch v := m.(type) {
 	case proto.Message:
-		fields[3] = log.Int("message.uncompressed_size", proto.Size(v))
+		fields[3] = semconv.MessageUncompressedSize.Field(proto.Size(v))
 		n = 4
 	case []byte:
-		fields[3] = log.Int("message.uncompressed_size", len(v))
+		fields[3] = semconv.MessageUncompressedSize.Field(len(v))
 		n = 4
 	case *[]byte:
 		if v != nil {
-			fields[3] = log.Int("message.uncompressed_size", len(*v))
+			fields[3] = semconv.MessageUncompressedSize.Field(len(*v))
 			n = 4
 		}
 	}
@@ -141,6 +124,6 @@ func messageEvent(span opentracing.Span, typ string, id int, m any) {
 }
 
 const (
-	msgSent     = "SENT"
-	msgReceived = "RECEIVED"
+	msgSent     = semconv.MessageTypeSent
+	msgReceived = semconv.MessageTypeReceived
 )

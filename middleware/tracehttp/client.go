@@ -12,9 +12,10 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/opentracing/opentracing-go/log"
 
+	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -82,35 +83,47 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	_, isFlowtrace := tr.(*tracer.Tracer)
 
 	mi := methodIndex(req.Method)
-	var sp opentracing.Span
-	name := t.spanName(mi, req)
+	var opts [2]opentracing.StartSpanOption
+	n := 0
+	var parentCtx opentracing.SpanContext
 	if parent != nil {
-		sp = tr.StartSpan(name, opentracing.ChildOf(parent.Context()))
-	} else {
-		sp = tr.StartSpan(name)
+		parentCtx = parent.Context()
+		opts[n] = opentracing.ChildOf(parentCtx)
+		n++
 	}
+	// A client can be the edge of a critical operation too (a batch job):
+	// the rule applies when the caller's context carries none yet.
+	var routing edge.Decision
+	if cfg.critical != nil {
+		rules := edge.Rules{Critical: func() string { return cfg.critical(req) }, Limit: cfg.criticalLimit}
+		routing = rules.Decide(parentCtx)
+		if routing.Force {
+			opts[n] = edge.ForceSampling
+			n++
+		}
+	}
+	sp := tr.StartSpan(t.spanName(mi, req), opts[:n]...)
 	ext.SpanKindRPCClient.Set(sp)
-	ext.Component.Set(sp, componentName)
-	ext.HTTPMethod.Set(sp, methodName(mi))
+	semconv.Component.Set(sp, componentName)
+	semconv.HTTPMethod.Set(sp, methodName(mi))
 	if mi == len(knownMethods) {
-		sp.SetTag(TagMethodOriginal, sanitizeText(req.Method, maxMethodLen))
+		semconv.HTTPMethodOriginal.Set(sp, sanitizeText(req.Method, maxMethodLen))
 	}
 	if req.URL != nil {
-		ext.HTTPUrl.Set(sp, safeURL(req.URL))
+		semconv.HTTPURL.Set(sp, safeURL(req.URL))
 		if host := req.URL.Hostname(); host != "" {
 			if h, ok := sanitizeHost(host); ok {
-				ext.PeerHostname.Set(sp, h)
+				semconv.PeerHostname.Set(sp, h)
 			}
 		}
 		if port := req.URL.Port(); port != "" {
 			if p, err := strconv.ParseUint(port, 10, 16); err == nil {
-				ext.PeerPort.Set(sp, uint16(p))
+				semconv.PeerPort.Set(sp, int(p))
 			}
 		}
 	}
-	if cfg.critical != nil {
-		setCriticalOperation(sp, cfg.critical(req))
-	}
+	routing.Own.Apply(sp)
+	edge.TagFromBaggage(sp)
 	if cfg.tags != nil {
 		for k, v := range cfg.tags(req) {
 			sp.SetTag(k, v)
@@ -131,19 +144,19 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
-		ext.Error.Set(sp, true)
-		sp.LogFields(log.String("event", "error"), log.String("message", safeError(err)))
+		semconv.Error.Set(sp, true)
+		sp.LogFields(semconv.Event.Field("error"), semconv.Message.Field(safeError(err)))
 		sp.Finish()
 		return resp, err
 	}
-	ext.HTTPStatusCode.Set(sp, uint16(resp.StatusCode)) //nolint:gosec // status codes are 3 digits
+	semconv.HTTPStatusCode.Set(sp, resp.StatusCode)
 	if t.errorStatus(resp.StatusCode) {
-		ext.Error.Set(sp, true)
+		semconv.Error.Set(sp, true)
 	}
 	if fid == "" {
 		// The server made one up and echoed it: record it for correlation.
 		if v := resp.Header[flowIDHeaderKey]; len(v) == 1 && flowid.Valid(v[0]) {
-			sp.SetTag(flowid.BaggageKey, v[0])
+			semconv.FlowID.Set(sp, v[0])
 		}
 	}
 	if resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols {
@@ -199,7 +212,7 @@ func clientFlowID(ctx context.Context, sp opentracing.Span, h http.Header, isFlo
 	}
 	if !isFlowtrace {
 		// flowtrace's tracer tags its flow_id baggage item itself.
-		sp.SetTag(flowid.BaggageKey, fid)
+		semconv.FlowID.Set(sp, fid)
 	}
 	return fid
 }
@@ -303,11 +316,11 @@ func (b *tracedBody) end(err error) {
 		return
 	}
 	if err != nil && err != io.EOF {
-		ext.Error.Set(b.sp, true)
-		b.sp.LogFields(log.String("event", "error"), log.String("message", safeError(err)))
+		semconv.Error.Set(b.sp, true)
+		b.sp.LogFields(semconv.Event.Field("error"), semconv.Message.Field(safeError(err)))
 	}
 	if n := b.n.Load(); n > 0 {
-		b.sp.SetTag(TagResponseSize, n)
+		semconv.HTTPResponseSize.Set(b.sp, int(n))
 	}
 	b.sp.Finish()
 }

@@ -5,6 +5,9 @@ import (
 	"net/textproto"
 
 	"github.com/opentracing/opentracing-go"
+
+	"github.com/flowtrace/flowtrace/middleware/internal/edge"
+	"github.com/flowtrace/flowtrace/semconv"
 )
 
 // Option configures NewHandler, NewTransport and WrapClient. One option type
@@ -24,6 +27,8 @@ type config struct {
 	nameFormatter func(method, route string, r *http.Request) string
 	tags          func(*http.Request) opentracing.Tags
 	critical      func(*http.Request) string
+	criticalLimit *edge.Limiter // nil: force sampling of every critical request
+	traffic       func(*http.Request) string
 	errorStatus   func(int) bool
 	recorded      []recordedHeader
 	redacted      map[string]bool // canonical header names never recorded
@@ -87,7 +92,11 @@ func WithFilter(f func(r *http.Request) bool) Option {
 // incoming trace context, baggage and flow id are not trusted. Each request
 // starts a new root trace with a new flow id; a valid incoming span context
 // is kept only as a link (flowtrace's tracer; other tracers ignore links),
-// and a valid incoming flow id as the tag flow_id.incoming.
+// and a valid incoming flow id as the tag flow_id.incoming. In particular
+// incoming critical_operation and traffic_source baggage is discarded: only
+// this edge's rules ([WithCriticalOperation], [WithTrafficSource], by
+// default [DefaultTrafficSource]) set them, so no outside client can tag
+// itself out of the SLOs.
 func WithPublicEndpoint() Option {
 	return optionFunc(func(c *config) { c.public = true })
 }
@@ -128,19 +137,82 @@ func WithTags(f func(r *http.Request) opentracing.Tags) Option {
 	})
 }
 
-// CriticalOperationKey is the baggage item and tag that name the critical
-// user operation a request belongs to.
-const CriticalOperationKey = "critical_operation"
-
 // WithCriticalOperation names the critical user operation a request belongs
-// to ("checkout"): a non-empty result is set as the baggage item and tag
-// critical_operation, so it travels to every downstream hop. Names that are
-// not valid flow-id-like tokens (1-128 bytes of [A-Za-z0-9._~+/=:-]) are
-// ignored.
+// to ("checkout"), decided from the request before its span starts (on the
+// client side, for requests whose context carries no critical operation
+// yet). A non-empty name that the semconv registry allows (by default
+// ^[a-z][a-z0-9-]{0,63}$; others are ignored):
+//
+//   - forces the span to be sampled, through the OpenTracing
+//     sampling.priority start tag, which flowtrace's tracer and other
+//     OpenTracing tracers honour; downstream services follow the sampled
+//     flag. [WithCriticalSampling] caps how many requests a second are
+//     forced;
+//   - is set as the baggage item critical_operation, so it travels to
+//     every downstream service (HTTP, gRPC, Kafka), and as a tag.
+//
+// A request that arrives with a valid critical_operation baggage item from
+// a trusted caller keeps it: f is not called. At a public endpoint
+// ([WithPublicEndpoint]) incoming baggage is never trusted, so only f
+// decides. A typical f looks the route up:
+//
+//	tracehttp.WithCriticalOperation(func(r *http.Request) string {
+//		_, pattern := mux.Handler(r)
+//		return map[string]string{"POST /checkout": "checkout"}[pattern]
+//	})
 func WithCriticalOperation(f func(r *http.Request) string) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {
 			c.critical = f
+		}
+	})
+}
+
+// WithCriticalSampling caps the requests of each critical operation (see
+// [WithCriticalOperation]) that are forced into sampling at perSecond (a
+// token bucket per operation name holding one second's worth; at most 256
+// names have a bucket of their own, later ones share one). Requests over
+// the cap still carry the operation in baggage and tags, and are sampled
+// or not by the tracer's own sampler. Default: no cap, every critical
+// request is sampled. A perSecond that is not a positive number removes
+// the cap.
+func WithCriticalSampling(perSecond float64) Option {
+	return optionFunc(func(c *config) { c.criticalLimit = edge.NewLimiter(perSecond, 0, nil) })
+}
+
+// TrafficSourceHeader is the request header [DefaultTrafficSource] reads.
+const TrafficSourceHeader = "X-Traffic-Source"
+
+// DefaultTrafficSource is the traffic source rule of a public endpoint
+// without [WithTrafficSource]: the X-Traffic-Source header (web, app, push,
+// load-test or internal, as the semconv registry lists them), "web" when
+// the header is absent. A value the registry does not allow is recorded as
+// "unknown". The header is taken as is: let the load balancer or gateway
+// in front of the edge set it (and strip what clients send), or pass a
+// rule of your own.
+func DefaultTrafficSource(r *http.Request) string {
+	v := r.Header[TrafficSourceHeader]
+	switch {
+	case len(v) == 0:
+		return semconv.TrafficSourceWeb
+	case len(v) == 1 && semconv.ValidTrafficSource(v[0]):
+		return v[0]
+	}
+	return semconv.TrafficSourceUnknown
+}
+
+// WithTrafficSource sets the rule that tells where a request came from
+// (server only): f's result, when the semconv registry allows it (web, app,
+// push, load-test, internal), else "unknown", is set as the baggage item
+// traffic_source, so it travels to every downstream service, and as a tag,
+// so that load tests can be left out of SLOs. A request that arrives with
+// a valid traffic_source baggage item from a trusted caller keeps it. A
+// public endpoint ([WithPublicEndpoint]) applies [DefaultTrafficSource]
+// when no rule is given; other servers apply none.
+func WithTrafficSource(f func(r *http.Request) string) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.traffic = f
 		}
 	})
 }
@@ -175,7 +247,7 @@ func WithRecordedHeaders(names ...string) Option {
 				}
 				lower[i] = b
 			}
-			c.recorded = append(c.recorded, recordedHeader{canonical: canon, tag: "http.request.header." + string(lower)})
+			c.recorded = append(c.recorded, recordedHeader{canonical: canon, tag: semconv.HTTPRequestHeader.Key(string(lower))})
 		}
 	})
 }

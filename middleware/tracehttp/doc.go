@@ -26,7 +26,7 @@
 // between this one and the ServeMux that copies the request
 // (r.WithContext) hides the pattern, and the name stays "METHOD".
 //
-// Tags (OpenTracing ext names until semconv exists): span.kind=server,
+// Tags (semconv keys, set through its generated helpers): span.kind=server,
 // component=net/http, http.method (and http.method_original for _OTHER,
 // sanitised), http.url (escaped path only: never the query string),
 // http.route, http.scheme (from the connection, not from X-Forwarded-Proto),
@@ -68,7 +68,21 @@
 // [WithPublicEndpoint] ignores the incoming trace context, baggage and flow
 // id: every request starts a new trace and a new flow id. A valid incoming
 // span context is kept as a link ([tracer.LinkTo]; other tracers ignore
-// it), a valid incoming flow id as the tag flow_id.incoming.
+// it), a valid incoming flow id as the tag flow_id.incoming. Incoming
+// critical_operation and traffic_source baggage is discarded with the rest.
+//
+// # Critical operations and traffic source
+//
+// [WithCriticalOperation] names, from the request and before its span
+// starts, the critical user operation it belongs to; a critical request is
+// forced into sampling (sampling.priority), at most [WithCriticalSampling]
+// a second per operation when that cap is set. [WithTrafficSource] tells
+// where it came from; a public endpoint without it applies
+// [DefaultTrafficSource] (the X-Traffic-Source header, "web" when absent).
+// Both are set as baggage items (critical_operation, traffic_source), so
+// they travel to every downstream service, and as tags. Values inherited
+// from a trusted caller's baggage win and are tagged on server and client
+// spans. See package middleware.
 //
 // # Client
 //

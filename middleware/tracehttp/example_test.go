@@ -12,22 +12,31 @@ import (
 	"github.com/flowtrace/flowtrace/middleware/tracehttp"
 	"github.com/flowtrace/flowtrace/propagation"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
 // Wrap a ServeMux: spans are named by the matched pattern ("GET
-// /orders/{id}"), and the flow id is in every request's context.
+// /orders/{id}"), and the flow id is in every request's context. The edge
+// names the critical user operation of its routes; the name travels in
+// baggage to every downstream service.
 func Example_server() {
 	tr := tracer.New(tracer.WithPropagator(propagation.Default())) // add tracer.WithProcessor(...) to export
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		span := opentracing.SpanFromContext(r.Context())
-		span.SetTag("order.id", r.PathValue("id"))
-		fmt.Fprintf(w, "order %s, flow %s", r.PathValue("id"), flowid.FromContext(r.Context()))
+		fmt.Fprintf(w, "order %s, flow %s, %s", r.PathValue("id"), flowid.FromContext(r.Context()),
+			semconv.FromBaggage(span).CriticalOperation)
 	})
 	handler := tracehttp.NewHandler(mux,
 		tracehttp.WithTracer(tr),
+		tracehttp.WithCriticalOperation(func(r *http.Request) string {
+			if _, pattern := mux.Handler(r); pattern == "GET /orders/{id}" {
+				return "order-status"
+			}
+			return ""
+		}),
 		tracehttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/healthz" }),
 	)
 
@@ -38,7 +47,7 @@ func Example_server() {
 	fmt.Println(w.Body.String())
 	fmt.Println("X-Flow-ID:", w.Header().Get("X-Flow-ID"))
 	// Output:
-	// order 42, flow checkout-7
+	// order 42, flow checkout-7, order-status
 	// X-Flow-ID: checkout-7
 }
 

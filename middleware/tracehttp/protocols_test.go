@@ -150,8 +150,8 @@ func TestStreamingSSE(t *testing.T) {
 			cs := byKind(t, spans, tracer.KindClient)
 			ss := byKind(t, spans, tracer.KindServer)
 			require.Equal(t, cs.SpanContext.SpanID, ss.ParentSpanID)
-			requireAttr(t, cs, "http.response_size", int64(len("data: one\n\ndata: two\n\ndata: three\n\n")))
-			requireAttr(t, ss, "http.response_size", int64(len("data: one\n\ndata: two\n\ndata: three\n\n")))
+			requireAttr(t, cs, "http.response_size", len("data: one\n\ndata: two\n\ndata: three\n\n"))
+			requireAttr(t, ss, "http.response_size", len("data: one\n\ndata: two\n\ndata: three\n\n"))
 			require.False(t, strings.Contains(dump(ss), "TIMEOUT"))
 		})
 	}

@@ -13,29 +13,11 @@ import (
 	"github.com/felixge/httpsnoop"
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/opentracing/opentracing-go/log"
 
+	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
-)
-
-// Tag keys the middleware writes besides the OpenTracing ext ones.
-const (
-	TagRoute                = "http.route"
-	TagScheme               = "http.scheme"
-	TagHost                 = "http.host"
-	TagUserAgent            = "user_agent"
-	TagRequestContentLength = "http.request_content_length"
-	TagResponseSize         = "http.response_size"
-	TagMethodOriginal       = "http.method_original"
-	// TagFlowIDReplaced holds an invalid incoming flow id, made safe by
-	// flowid.Sanitize, that the middleware replaced.
-	TagFlowIDReplaced = "flow_id.replaced"
-	// TagFlowIDIncoming holds the valid incoming flow id that a public
-	// endpoint did not trust.
-	TagFlowIDIncoming = "flow_id.incoming"
-	// TagHijacked is true when the handler took over the connection.
-	TagHijacked = "http.hijacked"
 )
 
 const (
@@ -131,25 +113,41 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		incoming = nil
 	}
-	var sp opentracing.Span
+	// Critical operation and traffic source are decided before the span
+	// starts, so that a critical request can force sampling.
+	var routing edge.Decision
+	if cfg.public || cfg.critical != nil || cfg.traffic != nil {
+		routing = h.routingRules(r).Decide(incoming)
+	}
+	var opts [2]opentracing.StartSpanOption
+	n := 0
 	switch {
 	case incoming == nil:
-		sp = tr.StartSpan(h.spanName(mi, rn, r))
 	case cfg.public:
-		sp = tr.StartSpan(h.spanName(mi, rn, r), tracer.LinkTo(incoming))
+		opts[n] = tracer.LinkTo(incoming)
+		n++
 	default:
-		sp = tr.StartSpan(h.spanName(mi, rn, r), opentracing.ChildOf(incoming))
+		opts[n] = opentracing.ChildOf(incoming)
+		n++
 	}
+	if routing.Force {
+		opts[n] = edge.ForceSampling
+		n++
+	}
+	sp := tr.StartSpan(h.spanName(mi, rn, r), opts[:n]...)
 	rec := isRecording(sp)
 	if rec {
 		ext.SpanKindRPCServer.Set(sp)
-		ext.Component.Set(sp, componentName)
+		semconv.Component.Set(sp, componentName)
 		h.setRequestTags(sp, r, mi, rn)
 	}
 
 	fid := serverFlowID(sp, r.Header[flowIDHeaderKey], cfg.public, isFlowtrace)
-	if cfg.critical != nil {
-		setCriticalOperation(sp, cfg.critical(r))
+	routing.Own.Apply(sp)
+	if rec && !cfg.public {
+		// Inherited values: flowtrace's tracer tags its baggage itself,
+		// other tracers need the tags.
+		edge.TagFromBaggage(sp)
 	}
 	if rec && cfg.tags != nil {
 		for k, v := range cfg.tags(r) {
@@ -186,10 +184,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rn = h.names.forPattern(r2.Pattern)
 		sp.SetOperationName(h.spanName(mi, rn, r2))
 		if rn.route != "" {
-			sp.SetTag(TagRoute, rn.route)
+			semconv.HTTPRoute.Set(sp, rn.route)
 		}
 	}
 	h.finish(sp, st)
+}
+
+// routingRules returns the critical-operation and traffic-source rules for
+// r; the rule functions run only when Decide needs them.
+func (h *handler) routingRules(r *http.Request) *edge.Rules {
+	cfg := h.cfg
+	rules := &edge.Rules{Public: cfg.public, Limit: cfg.criticalLimit}
+	if cfg.critical != nil {
+		rules.Critical = func() string { return cfg.critical(r) }
+	}
+	switch {
+	case cfg.traffic != nil:
+		rules.Traffic = func() string { return cfg.traffic(r) }
+	case cfg.public:
+		rules.Traffic = func() string { return DefaultTrafficSource(r) }
+	}
+	return rules
 }
 
 // isRecording reports whether tags set on sp are kept: false for
@@ -204,29 +219,29 @@ func isRecording(sp opentracing.Span) bool {
 // setRequestTags records what the request says about itself, bounded and
 // without the query string.
 func (h *handler) setRequestTags(sp opentracing.Span, r *http.Request, mi int, rn *routeNames) {
-	ext.HTTPMethod.Set(sp, methodName(mi))
+	semconv.HTTPMethod.Set(sp, methodName(mi))
 	if mi == len(knownMethods) {
-		sp.SetTag(TagMethodOriginal, sanitizeText(r.Method, maxMethodLen))
+		semconv.HTTPMethodOriginal.Set(sp, sanitizeText(r.Method, maxMethodLen))
 	}
 	if r.URL != nil {
-		ext.HTTPUrl.Set(sp, truncate(r.URL.EscapedPath(), maxPathLen))
+		semconv.HTTPURL.Set(sp, truncate(r.URL.EscapedPath(), maxPathLen))
 	}
 	if rn != nil && rn.route != "" {
-		sp.SetTag(TagRoute, rn.route)
+		semconv.HTTPRoute.Set(sp, rn.route)
 	}
 	if r.TLS != nil {
-		sp.SetTag(TagScheme, "https")
+		semconv.HTTPScheme.Set(sp, semconv.HTTPSchemeHTTPS)
 	} else {
-		sp.SetTag(TagScheme, "http")
+		semconv.HTTPScheme.Set(sp, semconv.HTTPSchemeHTTP)
 	}
 	if host, ok := sanitizeHost(r.Host); ok {
-		sp.SetTag(TagHost, host)
+		semconv.HTTPHost.Set(sp, host)
 	}
 	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
-		sp.SetTag(TagUserAgent, sanitizeText(ua[0], maxUserAgentLen))
+		semconv.UserAgent.Set(sp, sanitizeText(ua[0], maxUserAgentLen))
 	}
 	if r.ContentLength > 0 {
-		sp.SetTag(TagRequestContentLength, r.ContentLength)
+		semconv.HTTPRequestContentLength.Set(sp, int(r.ContentLength))
 	}
 	setPeerTags(sp, r.RemoteAddr)
 }
@@ -247,11 +262,11 @@ func setPeerTags(sp opentracing.Span, addr string) {
 			return
 		}
 	}
-	ext.PeerAddress.Set(sp, addr)
+	semconv.PeerAddress.Set(sp, addr)
 	if strings.IndexByte(host, ':') >= 0 {
-		ext.PeerHostIPv6.Set(sp, host)
+		semconv.PeerHostIPv6.Set(sp, host)
 	} else {
-		ext.PeerHostIPv4.SetString(sp, host)
+		semconv.PeerHostIPv4.Set(sp, host)
 	}
 }
 
@@ -272,7 +287,7 @@ func serverFlowID(sp opentracing.Span, hdr []string, public, isFlowtrace bool) s
 	switch {
 	case public:
 		if hdrValid {
-			sp.SetTag(TagFlowIDIncoming, hdr[0])
+			semconv.FlowIDIncoming.Set(sp, hdr[0])
 		} else if len(hdr) > 0 {
 			replaced = hdr[0]
 		}
@@ -297,20 +312,12 @@ func serverFlowID(sp opentracing.Span, hdr []string, public, isFlowtrace bool) s
 	}
 	if !isFlowtrace {
 		// flowtrace's tracer tags its flow_id baggage item itself.
-		sp.SetTag(flowid.BaggageKey, fid)
+		semconv.FlowID.Set(sp, fid)
 	}
 	if replaced != "" {
-		sp.SetTag(TagFlowIDReplaced, flowid.Sanitize(replaced))
+		semconv.FlowIDReplaced.Set(sp, flowid.Sanitize(replaced))
 	}
 	return fid
-}
-
-func setCriticalOperation(sp opentracing.Span, name string) {
-	if name == "" || !flowid.Valid(name) {
-		return
-	}
-	sp.SetBaggageItem(CriticalOperationKey, name)
-	sp.SetTag(CriticalOperationKey, name)
 }
 
 func recordHeaders(sp opentracing.Span, cfg *config, h http.Header) {
@@ -347,19 +354,19 @@ func (h *handler) serveUntraced(w http.ResponseWriter, r *http.Request) {
 func (h *handler) finish(sp opentracing.Span, st *respState) {
 	switch {
 	case st.hijacked:
-		sp.SetTag(TagHijacked, true)
+		semconv.HTTPHijacked.Set(sp, true)
 	default:
 		status := st.status
 		if !st.wroteHeader {
 			status = http.StatusOK // what net/http sends when the handler wrote nothing
 		}
-		ext.HTTPStatusCode.Set(sp, uint16(status)) //nolint:gosec // status codes are 3 digits
+		semconv.HTTPStatusCode.Set(sp, status)
 		if h.errorStatus(status) {
-			ext.Error.Set(sp, true)
+			semconv.Error.Set(sp, true)
 		}
 	}
 	if st.written > 0 {
-		sp.SetTag(TagResponseSize, st.written)
+		semconv.HTTPResponseSize.Set(sp, int(st.written))
 	}
 	sp.Finish()
 }
@@ -377,21 +384,21 @@ func (h *handler) errorStatus(status int) bool {
 // as an "abort" event without a stack and does not mark the span as failed.
 func finishPanic(sp opentracing.Span, st *respState, p any) {
 	if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
-		sp.LogFields(log.String("event", "abort"), log.String("message", err.Error()))
+		sp.LogFields(semconv.Event.Field("abort"), semconv.Message.Field(err.Error()))
 	} else {
-		ext.Error.Set(sp, true)
+		semconv.Error.Set(sp, true)
 		sp.LogFields(
-			log.String("event", "error"),
-			log.String("error.kind", "panic"),
-			log.String("message", sanitizeText(fmt.Sprint(p), maxPanicLen)),
-			log.String("stack", truncate(string(debug.Stack()), maxStackLen)),
+			semconv.Event.Field("error"),
+			semconv.ErrorKind.Field("panic"),
+			semconv.Message.Field(sanitizeText(fmt.Sprint(p), maxPanicLen)),
+			semconv.Stack.Field(truncate(string(debug.Stack()), maxStackLen)),
 		)
 	}
 	if st.wroteHeader {
-		ext.HTTPStatusCode.Set(sp, uint16(st.status)) //nolint:gosec // status codes are 3 digits
+		semconv.HTTPStatusCode.Set(sp, st.status)
 	}
 	if st.written > 0 {
-		sp.SetTag(TagResponseSize, st.written)
+		semconv.HTTPResponseSize.Set(sp, int(st.written))
 	}
 	sp.Finish()
 }

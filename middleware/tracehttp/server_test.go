@@ -17,6 +17,7 @@ import (
 
 	"github.com/flowtrace/flowtrace/middleware/tracehttp"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -56,12 +57,12 @@ func TestServerSpan(t *testing.T) {
 	requireAttr(t, s, "http.method", "GET")
 	requireAttr(t, s, "http.route", "/users/{id}")
 	requireAttr(t, s, "http.url", "/users/42")
-	requireAttr(t, s, "http.status_code", uint16(200))
+	requireAttr(t, s, "http.status_code", 200)
 	requireAttr(t, s, "http.scheme", "http")
 	requireAttr(t, s, "http.host", strings.TrimPrefix(srv.URL, "http://"))
 	requireAttr(t, s, "user_agent", "probe/1.0")
 	requireAttr(t, s, "component", "net/http")
-	requireAttr(t, s, "http.response_size", int64(7))
+	requireAttr(t, s, "http.response_size", 7)
 	requireAttr(t, s, "peer.ipv4", "127.0.0.1")
 	requireAttr(t, s, "flow_id", fid)
 	require.Equal(t, tracer.StatusUnset, s.Status)
@@ -79,7 +80,7 @@ func TestServerSpan(t *testing.T) {
 	s = rec.wait(t, 1)[0]
 	require.Equal(t, "GET /fail", s.Name)
 	require.Equal(t, tracer.StatusError, s.Status)
-	requireAttr(t, s, "http.status_code", uint16(503))
+	requireAttr(t, s, "http.status_code", 503)
 
 	rec.reset()
 	resp, err := srv.Client().Post(srv.URL+"/users", "text/plain", strings.NewReader("hello"))
@@ -87,8 +88,8 @@ func TestServerSpan(t *testing.T) {
 	resp.Body.Close()
 	s = rec.wait(t, 1)[0]
 	require.Equal(t, "POST /users", s.Name)
-	requireAttr(t, s, "http.request_content_length", int64(5))
-	requireAttr(t, s, "http.status_code", uint16(201))
+	requireAttr(t, s, "http.request_content_length", 5)
+	requireAttr(t, s, "http.status_code", 201)
 }
 
 func TestServerErrorStatusOption(t *testing.T) {
@@ -230,14 +231,14 @@ func TestServerFlowID(t *testing.T) {
 	got, s := do("checkout-123")
 	require.Equal(t, "checkout-123", got)
 	requireAttr(t, s, "flow_id", "checkout-123")
-	_, replaced := attr(s, tracehttp.TagFlowIDReplaced)
+	_, replaced := attr(s, semconv.FlowIDReplaced.Key())
 	require.False(t, replaced)
 
 	// Absent: generated.
 	got, s = do()
 	require.True(t, flowid.Valid(got))
 	requireAttr(t, s, "flow_id", got)
-	_, replaced = attr(s, tracehttp.TagFlowIDReplaced)
+	_, replaced = attr(s, semconv.FlowIDReplaced.Key())
 	require.False(t, replaced)
 
 	// Invalid: replaced, and the old value recorded in a safe form.
@@ -253,7 +254,7 @@ func TestServerFlowID(t *testing.T) {
 		require.True(t, flowid.Valid(got), "%q", bad)
 		require.NotEqual(t, bad[0], got)
 		requireAttr(t, s, "flow_id", got)
-		v, ok := attr(s, tracehttp.TagFlowIDReplaced)
+		v, ok := attr(s, semconv.FlowIDReplaced.Key())
 		require.True(t, ok, "%q", bad)
 		require.NotContains(t, v, "\x1b")
 		require.LessOrEqual(t, len(v.(string)), flowid.SanitizeLen)
@@ -278,7 +279,7 @@ func TestServerPublicEndpoint(t *testing.T) {
 	require.Equal(t, "4bf92f3577b34da6a3ce929d0e0e4736", s.Links[0].SpanContext.TraceID.String())
 	require.Equal(t, "00f067aa0ba902b7", s.Links[0].SpanContext.SpanID.String())
 	requireAttr(t, s, "flow_id", fid)
-	requireAttr(t, s, tracehttp.TagFlowIDIncoming, "attacker-chosen")
+	requireAttr(t, s, semconv.FlowIDIncoming.Key(), "attacker-chosen")
 	_, ok := attr(s, "critical_operation")
 	require.False(t, ok)
 
@@ -425,7 +426,7 @@ func TestServerHijack(t *testing.T) {
 
 	s := rec.wait(t, 1)[0]
 	require.Equal(t, "GET /ws", s.Name)
-	requireAttr(t, s, tracehttp.TagHijacked, true)
+	requireAttr(t, s, semconv.HTTPHijacked.Key(), true)
 	_, ok := attr(s, "http.status_code")
 	require.False(t, ok)
 }
@@ -510,7 +511,7 @@ func TestServerNonFlowtraceTracer(t *testing.T) {
 	require.True(t, flowid.Valid(got))
 	spans = mt.FinishedSpans()
 	require.Equal(t, got, spans[1].Tag("flow_id"))
-	require.NotEmpty(t, spans[1].Tag(tracehttp.TagFlowIDReplaced))
+	require.NotEmpty(t, spans[1].Tag(semconv.FlowIDReplaced.Key()))
 }
 
 func TestServerGlobalTracerDefault(t *testing.T) {

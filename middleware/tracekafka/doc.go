@@ -37,6 +37,15 @@
 // A missing or invalid incoming flow id is replaced by a new one; an
 // invalid one is recorded sanitised as flow_id.invalid.
 //
+// # Critical operation and traffic source
+//
+// The critical_operation and traffic_source baggage items an edge set (see
+// package middleware) travel in the message headers with the rest of the
+// baggage and are tagged on producer and consumer spans. A consumer with
+// [WithLinkOnly] starts a new trace and inherits no baggage, so neither
+// travels across it; a ConsumeBatch span gets them only from the context
+// it is given.
+//
 // # Hostile messages
 //
 // Messages without headers, with garbage, duplicated or huge trace

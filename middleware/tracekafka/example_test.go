@@ -12,6 +12,7 @@ import (
 	"github.com/flowtrace/flowtrace/internal/kafkatest"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -57,7 +58,9 @@ func ExampleConsumeBatch() {
 	}
 	err := tracekafka.ConsumeBatch(context.Background(), r, 500, time.Second,
 		func(ctx context.Context, msgs []kafka.Message) error {
-			opentracing.SpanFromContext(ctx).LogKV("event", "bulk insert", "rows", len(msgs))
+			opentracing.SpanFromContext(ctx).LogFields(
+				semconv.Event.Field("bulk insert"),
+				semconv.Message.Field(fmt.Sprintf("%d rows", len(msgs))))
 			return nil
 		}, tracekafka.WithDeadLetter(dlq), tracekafka.WithMaxLinks(64))
 	log.Println(err)

@@ -9,10 +9,10 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/opentracing/opentracing-go/log"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -174,7 +174,7 @@ func (c *consumer) retry(ctx context.Context, span opentracing.Span, call func()
 			break
 		}
 		stats.handlerErrs.Add(1)
-		span.LogFields(log.String("event", "handler_error"), log.Int("attempt", attempt), log.String("message", err.Error()))
+		span.LogFields(semconv.Event.Field("handler_error"), semconv.Attempt.Field(attempt), semconv.Message.Field(err.Error()))
 		if attempt >= c.cfg.attempts {
 			setAttempts(span, attempt)
 			return err
@@ -195,7 +195,7 @@ func (c *consumer) retry(ctx context.Context, span opentracing.Span, call func()
 
 func setAttempts(span opentracing.Span, n int) {
 	if n > 1 {
-		span.SetTag(TagAttempts, n)
+		semconv.MessagingKafkaAttempts.Set(span, n)
 	}
 }
 
@@ -204,8 +204,8 @@ func guard(span opentracing.Span, call func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			stats.handlerErrs.Add(1)
-			ext.Error.Set(span, true)
-			span.LogFields(log.String("event", "error"), log.String("message", fmt.Sprint("panic: ", p)))
+			semconv.Error.Set(span, true)
+			span.LogFields(semconv.Event.Field("error"), semconv.Message.Field(fmt.Sprint("panic: ", p)))
 			span.Finish()
 			panic(p)
 		}
@@ -242,11 +242,11 @@ func (c *consumer) deadLetter(ctx context.Context, span opentracing.Span, cause 
 		out[i] = d
 	}
 	if err := c.cfg.deadLetter.WriteMessages(ctx, out...); err != nil {
-		span.LogFields(log.String("event", "error"), log.String("message", "dead letter: "+err.Error()))
+		span.LogFields(semconv.Event.Field("error"), semconv.Message.Field("dead letter: "+err.Error()))
 		return err
 	}
 	stats.deadLettered.Add(uint64(len(msgs)))
-	span.SetTag(TagDeadLettered, true)
+	semconv.MessagingKafkaDeadLettered.Set(span, true)
 	return nil
 }
 
@@ -343,15 +343,15 @@ func (c *consumer) processBatch(ctx context.Context, batch []kafka.Message, h Ba
 		links++
 		opts = append(opts, tracer.LinkTo(ex.sc))
 	}
-	span := tr.StartSpan(spanName("process", topic), opts...)
-	commonTags(span, "process", topic)
-	span.SetTag(TagBatchCount, len(batch))
+	span := tr.StartSpan(spanName(semconv.MessagingOperationProcess, topic), opts...)
+	commonTags(span, semconv.MessagingOperationProcess, topic)
+	semconv.MessagingBatchMessageCount.Set(span, len(batch))
 	if c.group != "" {
-		span.SetTag(TagConsumerGroup, c.group)
+		semconv.MessagingConsumerGroupName.Set(span, c.group)
 	}
 	if dropped > 0 {
 		stats.linksDropped.Add(uint64(dropped))
-		span.SetTag(TagLinksDropped, dropped)
+		semconv.MessagingKafkaBatchLinksDropped.Set(span, dropped)
 	}
 	fid := flowid.FromContext(ctx)
 	if !flowid.Valid(fid) {

@@ -7,29 +7,12 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
-	"github.com/opentracing/opentracing-go/log"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
-)
-
-// Tag keys the middleware writes. The messaging.* names follow the
-// OpenTelemetry messaging conventions.
-const (
-	TagMessagingSystem    = "messaging.system"              // "kafka"
-	TagMessagingOperation = "messaging.operation"           // "publish", "receive" or "process"
-	TagDestination        = "messaging.destination.name"    // topic
-	TagPartition          = "messaging.kafka.partition"     // int
-	TagOffset             = "messaging.kafka.offset"        // int64
-	TagMessageKey         = "messaging.kafka.message.key"   // only with WithMessageKey
-	TagBodySize           = "messaging.message.body.size"   // int: len(Value)
-	TagConsumerGroup      = "messaging.consumer.group.name" // reader's GroupID
-	TagBatchCount         = "messaging.batch.message_count" // int
-	TagLinksDropped       = "messaging.kafka.batch.links_dropped"
-	TagAttempts           = "messaging.kafka.attempts"      // int, when > 1
-	TagDeadLettered       = "messaging.kafka.dead_lettered" // true
-	TagFlowIDInvalid      = "flow_id.invalid"               // sanitised invalid incoming X-Flow-ID
 )
 
 // Headers written on dead letters.
@@ -175,43 +158,46 @@ func consumerFlowID(span opentracing.Span, c *HeaderCarrier) string {
 	}
 	if len(v) > 0 {
 		stats.invalidFID.Add(1)
-		span.SetTag(TagFlowIDInvalid, flowid.Sanitize(v[0]))
+		semconv.FlowIDInvalid.Set(span, flowid.Sanitize(v[0]))
 	}
 	return flowid.New()
 }
 
 // setFlowID puts the flow id into the span's baggage and, for tracers other
-// than flowtrace's (which tags its flow_id baggage itself), a tag.
+// than flowtrace's (which tags its flow_id baggage itself), a tag. It also
+// tags the critical operation and traffic source the span inherited in its
+// baggage from the producer (or the caller).
 func setFlowID(span opentracing.Span, fid string, isFlowtrace bool) {
 	if span.BaggageItem(flowid.BaggageKey) != fid {
 		span.SetBaggageItem(flowid.BaggageKey, fid)
 	}
 	if !isFlowtrace {
-		span.SetTag(flowid.BaggageKey, fid)
+		semconv.FlowID.Set(span, fid)
 	}
+	edge.TagFromBaggage(span)
 }
 
 // commonTags sets the tags every span of the package has.
 func commonTags(span opentracing.Span, op, topic string) {
-	span.SetTag(TagMessagingSystem, "kafka")
-	span.SetTag(TagMessagingOperation, op)
+	semconv.MessagingSystem.Set(span, "kafka")
+	semconv.MessagingOperation.Set(span, op)
 	if topic != "" {
-		span.SetTag(TagDestination, topic)
+		semconv.MessagingDestinationName.Set(span, topic)
 	}
 }
 
 // messageTags sets the per-message tags.
 func (c *config) messageTags(span opentracing.Span, m *kafka.Message) {
-	span.SetTag(TagBodySize, len(m.Value))
+	semconv.MessagingMessageBodySize.Set(span, len(m.Value))
 	if c.recordKey && m.Key != nil {
-		span.SetTag(TagMessageKey, SanitizeKey(m.Key))
+		semconv.MessagingKafkaMessageKey.Set(span, SanitizeKey(m.Key))
 	}
 }
 
 // markError marks span as failed with err's message.
 func markError(span opentracing.Span, err error) {
-	ext.Error.Set(span, true)
-	span.LogFields(log.String("event", "error"), log.String("message", err.Error()))
+	semconv.Error.Set(span, true)
+	span.LogFields(semconv.Event.Field("error"), semconv.Message.Field(err.Error()))
 }
 
 // MaxKeyTagLen is the longest message key tag, in bytes.
@@ -293,10 +279,10 @@ func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group 
 	}
 	span := tr.StartSpan(spanName(op, m.Topic), refs[:n]...)
 	commonTags(span, op, m.Topic)
-	span.SetTag(TagPartition, m.Partition)
-	span.SetTag(TagOffset, m.Offset)
+	semconv.MessagingKafkaPartition.Set(span, m.Partition)
+	semconv.MessagingKafkaOffset.Set(span, int(m.Offset))
 	if group != "" {
-		span.SetTag(TagConsumerGroup, group)
+		semconv.MessagingConsumerGroupName.Set(span, group)
 	}
 	c.messageTags(span, m)
 	fid := consumerFlowID(span, carrier)

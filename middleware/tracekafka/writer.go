@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -76,9 +77,9 @@ func (p *pending) finish(m *kafka.Message, err error, written, acked bool) {
 		return
 	}
 	if written && m != nil {
-		p.span.SetTag(TagPartition, m.Partition)
+		semconv.MessagingKafkaPartition.Set(p.span, m.Partition)
 		if acked {
-			p.span.SetTag(TagOffset, m.Offset)
+			semconv.MessagingKafkaOffset.Set(p.span, int(m.Offset))
 		}
 	}
 	if err != nil {
@@ -131,7 +132,7 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 		} else {
 			span = tr.StartSpan(name, ext.SpanKindProducer)
 		}
-		commonTags(span, "publish", topic)
+		commonTags(span, semconv.MessagingOperationPublish, topic)
 		w.cfg.messageTags(span, m)
 		setFlowID(span, fid, isFlowtrace)
 

@@ -1,0 +1,195 @@
+package edge
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/mocktracer"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flowtrace/flowtrace/semconv"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestLimiter(t *testing.T) {
+	type step struct {
+		after time.Duration // clock advance before the call
+		op    string
+		want  bool
+	}
+	for _, tc := range []struct {
+		name      string
+		perSecond float64
+		maxOps    int
+		steps     []step
+	}{
+		{"burst of one second then refused", 2, 0, []step{
+			{0, "checkout", true}, {0, "checkout", true}, {0, "checkout", false},
+		}},
+		{"refills at the rate", 2, 0, []step{
+			{0, "checkout", true}, {0, "checkout", true}, {0, "checkout", false},
+			{250 * time.Millisecond, "checkout", false}, // half a token
+			{250 * time.Millisecond, "checkout", true},  // one token
+			{0, "checkout", false},
+		}},
+		{"refill is capped at one second", 2, 0, []step{
+			{0, "a", true}, {time.Hour, "a", true}, {0, "a", true}, {0, "a", false},
+		}},
+		{"operations have separate buckets", 1, 0, []step{
+			{0, "checkout", true}, {0, "checkout", false},
+			{0, "add-to-cart", true}, {0, "add-to-cart", false},
+		}},
+		{"below one per second still allows one", 0.5, 0, []step{
+			{0, "a", true}, {time.Second, "a", false}, {time.Second, "a", true},
+		}},
+		{"names beyond the table share the overflow bucket", 1, 2, []step{
+			{0, "a", true}, {0, "b", true}, {0, "c", true}, {0, "d", false}, {0, "a", false},
+		}},
+		{"clock going back takes no tokens away nor adds any", 1, 0, []step{
+			{0, "a", true}, {-time.Minute, "a", false},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{t: time.Unix(1000, 0)}
+			l := NewLimiter(tc.perSecond, tc.maxOps, clk.now)
+			for i, s := range tc.steps {
+				clk.add(s.after)
+				require.Equal(t, s.want, l.Allow(s.op), "step %d (%+v)", i, s)
+			}
+		})
+	}
+}
+
+func TestLimiterNoCap(t *testing.T) {
+	for _, ps := range []float64{0, -1, math.NaN(), math.Inf(1)} {
+		l := NewLimiter(ps, 0, nil)
+		require.Nil(t, l, "%v", ps)
+		for range 1000 {
+			require.True(t, l.Allow("checkout"))
+		}
+		require.Zero(t, l.Operations())
+	}
+}
+
+func TestLimiterBoundedTable(t *testing.T) {
+	l := NewLimiter(1, 10, nil)
+	for i := range 1000 {
+		l.Allow(fmt.Sprintf("op-%d", i))
+	}
+	require.Equal(t, 10, l.Operations())
+}
+
+func TestLimiterConcurrent(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	l := NewLimiter(50, 4, clk.now)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allowed := 0
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				if l.Allow("checkout") {
+					mu.Lock()
+					allowed++
+					mu.Unlock()
+				}
+				l.Allow(fmt.Sprintf("op-%d", g))
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 50, allowed) // the clock stood still: one second's worth
+}
+
+// incoming returns an extracted-like context carrying baggage.
+func incoming(bag map[string]string) opentracing.SpanContext {
+	tr := mocktracer.New()
+	sp := tr.StartSpan("caller")
+	for k, v := range bag {
+		sp.SetBaggageItem(k, v)
+	}
+	return sp.Context()
+}
+
+func TestDecide(t *testing.T) {
+	hostile := map[string]string{"critical_operation": "free", "traffic_source": "load-test"}
+	trusted := map[string]string{"critical_operation": "checkout", "traffic_source": "app"}
+	invalid := map[string]string{"critical_operation": "Free Money!", "traffic_source": "bots"}
+	rule := func(v string) func() string { return func() string { return v } }
+	for _, tc := range []struct {
+		name  string
+		rules Rules
+		bag   map[string]string
+		want  Decision
+	}{
+		{"no rules, no baggage", Rules{}, nil, Decision{}},
+		{"no rules: trusted baggage is inherited", Rules{}, trusted,
+			Decision{Inherited: semconv.Routing{CriticalOperation: "checkout", TrafficSource: "app"}}},
+		{"public: baggage discarded, traffic unknown", Rules{Public: true}, hostile,
+			Decision{Own: semconv.Routing{TrafficSource: "unknown"}}},
+		{"public edge rules", Rules{Public: true, Critical: rule("checkout"), Traffic: rule("web")}, hostile,
+			Decision{Own: semconv.Routing{CriticalOperation: "checkout", TrafficSource: "web"}, Force: true}},
+		{"public, not a critical route", Rules{Public: true, Critical: rule(""), Traffic: rule("app")}, hostile,
+			Decision{Own: semconv.Routing{TrafficSource: "app"}}},
+		{"trusted baggage wins over the rules", Rules{Critical: rule("payment"), Traffic: rule("web")}, trusted,
+			Decision{Inherited: semconv.Routing{CriticalOperation: "checkout", TrafficSource: "app"}}},
+		{"invalid baggage is replaced by the rules", Rules{Critical: rule("payment"), Traffic: rule("push")}, invalid,
+			Decision{Own: semconv.Routing{CriticalOperation: "payment", TrafficSource: "push"}, Force: true}},
+		{"invalid rule results", Rules{Critical: rule("Not Valid"), Traffic: rule("robots")}, nil,
+			Decision{Own: semconv.Routing{TrafficSource: "unknown"}}},
+		{"rate cap exhausted: named, not forced",
+			Rules{Critical: rule("checkout"), Limit: exhausted("checkout")}, nil,
+			Decision{Own: semconv.Routing{CriticalOperation: "checkout"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var in opentracing.SpanContext
+			if tc.bag != nil {
+				in = incoming(tc.bag)
+			}
+			require.Equal(t, tc.want, tc.rules.Decide(in))
+		})
+	}
+}
+
+func exhausted(op string) *Limiter {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	l := NewLimiter(1, 0, clk.now)
+	l.Allow(op)
+	return l
+}
+
+func TestDecisionApply(t *testing.T) {
+	tr := mocktracer.New()
+	sp := tr.StartSpan("s").(*mocktracer.MockSpan)
+	sp.SetBaggageItem("traffic_source", "app")
+	Decision{
+		Own:       semconv.Routing{CriticalOperation: "checkout"},
+		Inherited: semconv.Routing{TrafficSource: "app"},
+	}.Apply(sp)
+	require.Equal(t, "checkout", sp.BaggageItem("critical_operation"))
+	require.Equal(t, "checkout", sp.Tag("critical_operation"))
+	require.Equal(t, "app", sp.Tag("traffic_source"))
+
+	child := tr.StartSpan("c", opentracing.ChildOf(sp.Context())).(*mocktracer.MockSpan)
+	TagFromBaggage(child)
+	require.Equal(t, "checkout", child.Tag("critical_operation"))
+	require.Equal(t, "app", child.Tag("traffic_source"))
+}
