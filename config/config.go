@@ -43,6 +43,7 @@ var (
 		SamplerAlwaysOn, SamplerAlwaysOff, SamplerTraceIDRatio,
 		SamplerParentBasedAlwaysOn, SamplerParentBasedAlwaysOff, SamplerParentBasedTraceIDRatio,
 	}
+	semconvModes       = []string{"off", "warn", "strict"}
 	propagatorNames    = []string{"tracecontext", "baggage", "b3", "b3multi", "jaeger", "flowid"}
 	defaultPropagators = []string{"tracecontext", "baggage", "flowid"}
 )
@@ -114,6 +115,12 @@ type Config struct {
 	MaxExportBatchSize int
 	// MaxQueueBytes bounds the export queue in (estimated) bytes.
 	MaxQueueBytes int
+	// SemconvMode is how tags are checked against the semantic conventions:
+	// "off" (default), "warn" or "strict" (see package semconv).
+	SemconvMode string
+	// SemconvRegistry is the path of an org's tag registry replacing the
+	// built-in one; "" means built in.
+	SemconvRegistry string
 	// SetGlobal says whether the tracer is installed as the OpenTracing
 	// global tracer (default true; see [WithoutGlobalTracer]).
 	SetGlobal bool
@@ -204,6 +211,7 @@ func defaults() *state {
 	return &state{
 		cfg: Config{
 			Exporter:                  ExporterOTLP,
+			SemconvMode:               "off",
 			Protocol:                  ProtocolGRPC,
 			Timeout:                   10 * time.Second,
 			Compression:               "none",

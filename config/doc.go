@@ -43,6 +43,8 @@
 //	FLOWTRACE_BSP_MAX_QUEUE_BYTES            8388608                     queue bound in bytes, [1024, 1073741824]
 //	FLOWTRACE_CLOUD_METADATA                 false                       true: ask AWS ECS/EC2 and GCE metadata services (≤1 s)
 //	FLOWTRACE_K8S_LABELS_FILE                /etc/podinfo/labels         downward-API labels file (absolute path)
+//	FLOWTRACE_SEMCONV_MODE                   off                         off, warn or strict: check span tags against the tag registry (package semconv)
+//	FLOWTRACE_SEMCONV_REGISTRY               built in                    path of an org tag registry (YAML) replacing the built-in one
 //
 // (*) Deviation from OpenTelemetry, whose default is http/protobuf: node-local
 // agents listen for gRPC on 4317. (**) OpenTelemetry's default is unlimited;

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/flowtrace/flowtrace/analysis/deps"
+)
+
+func init() {
+	register(command{name: "deps", summary: "service dependency diagram (Mermaid, DOT, SVG)", run: runDeps})
+}
+
+func runDeps(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("deps", "[flags] [files...]",
+		"Draws the service dependency graph: caller -> callee edges with call counts,\n"+
+			"error ratio and p50/p99 latency; HTTP, gRPC and Kafka (service -> topic -> service)\n"+
+			"edges are drawn differently. SVG needs Graphviz's dot in PATH.", stderr)
+	var in inputFlags
+	in.add(fs, "")
+	format := fs.String("format", "mermaid", "output `format`: mermaid, dot or svg")
+	dotTimeout := fs.Duration("dot-timeout", 30*time.Second, "with --format svg: how long dot may run")
+	files, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
+	}
+	switch *format {
+	case "mermaid", "dot", "svg":
+	default:
+		return fail(stderr, "deps", fmt.Errorf("%w: unknown --format %q (want mermaid, dot or svg)", errUsage, *format))
+	}
+	traces, err := in.load(context.Background(), files, stderr)
+	if err != nil {
+		return fail(stderr, "deps", err)
+	}
+	g := deps.Build(traces)
+	switch *format {
+	case "dot":
+		err = g.DOT(stdout)
+	case "svg":
+		err = g.SVG(context.Background(), stdout, *dotTimeout)
+	default:
+		err = g.Mermaid(stdout)
+	}
+	if err != nil {
+		return fail(stderr, "deps", err)
+	}
+	return exitOK
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The recorded span file, SLOs and golden outputs of package analysis.
+var (
+	testdata = filepath.Join("..", "..", "analysis", "testdata")
+	shopFile = filepath.Join(testdata, "shop.jsonl")
+	sloFile  = filepath.Join(testdata, "slos.yaml")
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCommands(t *testing.T) {
+	shop, slos := shopFile, sloFile
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		golden string // compare stdout with this golden file
+		stdout string // or require this substring
+	}{
+		{"deps mermaid", []string{"deps", shop}, exitOK, "deps.mmd", ""},
+		{"deps dot, flags after files", []string{"deps", shop, "--format", "dot", "--quiet"}, exitOK, "deps.dot", ""},
+		{"red table", []string{"red", "--format=table", shop}, exitOK, "red.txt", ""},
+		{"red csv", []string{"red", "--format", "csv", shop}, exitOK, "red.csv", ""},
+		{"red json", []string{"red", "--format", "json", shop}, exitOK, "red.json", ""},
+		{"slo", []string{"slo", "--slos", slos, shop}, exitOK, "slo.txt", ""},
+		{"slo check fires", []string{"slo", "--check", "--slos", slos, shop}, exitAlerts, "slo.txt", ""},
+		{"slo check quiet", []string{"slo", "--check", "--slos", slos, "--now", "2026-03-01T00:00:00Z", shop}, exitOK, "", "compliance 100%"},
+		{"slo with load tests", []string{"slo", "--include-load-test", "--slos", slos, shop}, exitOK, "", "SLO checkout-availability"},
+		{"triage", []string{"triage", "--slos", slos, shop}, exitOK, "", "page team catalog-team"},
+		{"triage by name", []string{"triage", "--slos", slos, "--name", "add-to-cart", shop}, exitOK, "", "nothing to triage"},
+		{"estimate", []string{"estimate", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=300000/m", shop}, exitOK, "estimate.txt", ""},
+		{"estimate json", []string{"estimate", "--format", "json", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=300000/m", shop}, exitOK, "estimate.json", ""},
+		{"help", []string{"help"}, exitOK, "", "estimate"},
+		{"new without a name", []string{"new"}, exitUsage, "", ""},
+		{"no args", nil, exitUsage, "", ""},
+		{"unknown command", []string{"frobnicate"}, exitUsage, "", ""},
+		{"no input", []string{"red"}, exitUsage, "", ""},
+		{"bad format", []string{"red", "--format", "xml", shop}, exitUsage, "", ""},
+		{"bad flag", []string{"red", "--nope", shop}, exitUsage, "", ""},
+		{"missing slos", []string{"slo", shop}, exitUsage, "", ""},
+		{"bad forecast", []string{"estimate", "--forecast", "checkout=fast", shop}, exitUsage, "", ""},
+		{"missing file", []string{"red", "does-not-exist.jsonl"}, exitError, "", ""},
+		{"files and jaeger", []string{"red", "--jaeger", "http://127.0.0.1:1", shop}, exitUsage, "", ""},
+		{"subcommand help", []string{"slo", "-h"}, exitOK, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstderr: %s", code, tc.code, stderr)
+			}
+			if tc.golden != "" {
+				want, err := os.ReadFile(filepath.Join(testdata, "golden", tc.golden))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if stdout != string(want) {
+					t.Errorf("stdout differs from %s:\n%s", tc.golden, stdout)
+				}
+			}
+			if !strings.Contains(stdout, tc.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.stdout, stdout)
+			}
+			if code != exitOK && code != exitAlerts && stderr == "" {
+				t.Error("failure without a message on stderr")
+			}
+		})
+	}
+}
+
+func TestBadInputNamesLine(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(f, []byte("{\"resourceSpans\":[]}\n{oops\n"), 0o644)
+	code, _, stderr := runCLI(t, "red", f)
+	if code != exitError || !strings.Contains(stderr, "bad.jsonl:2: invalid JSON") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	sl := filepath.Join(t.TempDir(), "slos.yaml")
+	os.WriteFile(sl, []byte("slos:\n  - name: x\n    critical_operation: c\n    target: 1.5\n    window: 1d\n"), 0o644)
+	code, _, stderr = runCLI(t, "slo", "--slos", sl, shopFile)
+	if code != exitError || !strings.Contains(stderr, "slos.yaml:4: slos[0].target") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestJaegerSource(t *testing.T) {
+	srv := newJaeger(t)
+	code, stdout, stderr := runCLI(t, "deps", "--jaeger", srv, "--quiet")
+	if code != exitOK || !strings.Contains(stdout, `svc_frontend -->|"http 1 calls, 100.0% err`) {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	code, stdout, _ = runCLI(t, "red", "--jaeger", srv, "--service", "frontend", "--format", "csv")
+	if code != exitOK || !strings.Contains(stdout, "catalog,GET /products,server,1") {
+		t.Errorf("exit %d\n%s", code, stdout)
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	for _, name := range []string{"deps", "red", "slo", "triage", "estimate", "new"} {
+		if _, ok := commands[name]; !ok {
+			t.Errorf("command %q not registered", name)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering a name twice should panic")
+		}
+	}()
+	register(command{name: "red"})
+}

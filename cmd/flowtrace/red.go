@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/flowtrace/flowtrace/analysis/red"
+)
+
+func init() {
+	register(command{name: "red", summary: "rate, errors and duration per service and operation", run: runRED})
+}
+
+func runRED(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("red", "[flags] [files...]",
+		"Prints the golden signals of every service operation (server and consumer spans):\n"+
+			"rate over the observed time window, errors, and p50/p90/p99 duration, all\n"+
+			"weighted by 1/sampling.probability.", stderr)
+	var in inputFlags
+	in.add(fs, "")
+	format := fs.String("format", "table", "output `format`: table, csv or json")
+	files, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
+	}
+	write := map[string]func(*red.Report, io.Writer) error{
+		"table": (*red.Report).WriteTable, "csv": (*red.Report).WriteCSV, "json": (*red.Report).WriteJSON,
+	}[*format]
+	if write == nil {
+		return fail(stderr, "red", fmt.Errorf("%w: unknown --format %q (want table, csv or json)", errUsage, *format))
+	}
+	traces, err := in.load(context.Background(), files, stderr)
+	if err != nil {
+		return fail(stderr, "red", err)
+	}
+	if err := write(red.Compute(traces), stdout); err != nil {
+		return fail(stderr, "red", err)
+	}
+	return exitOK
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/flowtrace/flowtrace/analysis/slo"
+	"github.com/flowtrace/flowtrace/analysis/trace"
+)
+
+func init() {
+	register(command{name: "slo", summary: "SLO compliance, error budget and burn-rate alerts", run: runSLO})
+}
+
+// sloFlags are shared by slo and triage.
+type sloFlags struct {
+	file string
+	now  string
+}
+
+func (f *sloFlags) add(fs *flag.FlagSet) {
+	fs.StringVar(&f.file, "slos", "", "SLO definitions (YAML) `file` (required)")
+	fs.StringVar(&f.now, "now", "", "evaluate at this RFC 3339 `time` (default: the latest span end in the data)")
+}
+
+func (f *sloFlags) load(traces []*trace.Trace) (*slo.Config, time.Time, error) {
+	if f.file == "" {
+		return nil, time.Time{}, fmt.Errorf("%w: --slos FILE is required", errUsage)
+	}
+	cfg, err := slo.LoadFile(f.file)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	now := slo.Latest(traces)
+	if f.now != "" {
+		if now, err = time.Parse(time.RFC3339Nano, f.now); err != nil {
+			return nil, time.Time{}, fmt.Errorf("%w: --now: %v", errUsage, err)
+		}
+	}
+	return cfg, now, nil
+}
+
+func runSLO(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("slo", "--slos FILE [flags] [files...]",
+		"Evaluates SLOs (per operation or critical user operation) on the traces:\n"+
+			"compliance, error budget left, and the SRE workbook's multi-window,\n"+
+			"multi-burn-rate alerts, relative to the latest span in the data.\n"+
+			"Load-test traffic is left out unless --include-load-test.\n"+
+			"With --check the exit code is 3 when an alert fires.", stderr)
+	var in inputFlags
+	in.add(fs, "load-test")
+	var sf sloFlags
+	sf.add(fs)
+	format := fs.String("format", "text", "output `format`: text or json")
+	check := fs.Bool("check", false, "exit with code 3 when any alert fires")
+	files, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
+	}
+	if *format != "text" && *format != "json" {
+		return fail(stderr, "slo", fmt.Errorf("%w: unknown --format %q (want text or json)", errUsage, *format))
+	}
+	if sf.file == "" {
+		return fail(stderr, "slo", fmt.Errorf("%w: --slos FILE is required", errUsage))
+	}
+	traces, err := in.load(context.Background(), files, stderr)
+	if err != nil {
+		return fail(stderr, "slo", err)
+	}
+	cfg, now, err := sf.load(traces)
+	if err != nil {
+		return fail(stderr, "slo", err)
+	}
+	rep := slo.Evaluate(cfg, traces, now)
+	if *format == "json" {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		return fail(stderr, "slo", err)
+	}
+	if *check && rep.Firing() {
+		fmt.Fprintln(stderr, "flowtrace slo: alert firing")
+		return exitAlerts
+	}
+	return exitOK
+}

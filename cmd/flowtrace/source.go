@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowtrace/flowtrace/analysis/source"
+	"github.com/flowtrace/flowtrace/analysis/trace"
+)
+
+// errUsage marks errors that are the user's flags or arguments.
+var errUsage = errors.New("usage")
+
+// inputFlags are the flags every analysis command shares.
+type inputFlags struct {
+	jaeger, service  string
+	limit            int
+	lookback         time.Duration
+	timeout          time.Duration
+	maxBytes         int64
+	quiet            bool
+	exclude          string
+	includeLoadTests bool
+}
+
+func (in *inputFlags) add(fs *flag.FlagSet, defaultExclude string) {
+	fs.StringVar(&in.jaeger, "jaeger", "", "read from the Jaeger query API at `URL` (e.g. http://127.0.0.1:16686) instead of files")
+	fs.StringVar(&in.service, "service", "", "with --jaeger: the service whose traces to fetch (default: every service)")
+	fs.IntVar(&in.limit, "limit", 500, "with --jaeger: maximum traces per service")
+	fs.DurationVar(&in.lookback, "lookback", time.Hour, "with --jaeger: how far back to look")
+	fs.DurationVar(&in.timeout, "timeout", 30*time.Second, "with --jaeger: timeout per request")
+	fs.Int64Var(&in.maxBytes, "max-bytes", 256<<20, "with --jaeger: maximum response size in bytes")
+	fs.BoolVar(&in.quiet, "quiet", false, "no progress on stderr")
+	fs.StringVar(&in.exclude, "exclude-traffic", defaultExclude, "leave out traces whose traffic_source is in this comma-separated `list`")
+	fs.BoolVar(&in.includeLoadTests, "include-load-test", false, "keep traffic_source=load-test traces even if --exclude-traffic lists them")
+}
+
+// parse parses flags that may come before or after positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// load reads the traces the flags and files name.
+func (in *inputFlags) load(ctx context.Context, files []string, stderr io.Writer) ([]*trace.Trace, error) {
+	if in.jaeger == "" && len(files) == 0 {
+		return nil, fmt.Errorf("%w: name trace files, or --jaeger URL", errUsage)
+	}
+	if in.jaeger != "" && len(files) > 0 {
+		return nil, fmt.Errorf("%w: give trace files or --jaeger, not both", errUsage)
+	}
+	progress := func(format string, a ...any) {
+		if !in.quiet {
+			fmt.Fprintf(stderr, "flowtrace: "+format+"\n", a...)
+		}
+	}
+	var spans []*trace.Span
+	if in.jaeger != "" {
+		j, err := source.NewJaeger(in.jaeger, source.WithTimeout(in.timeout), source.WithMaxResponseBytes(in.maxBytes))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		services := []string{in.service}
+		if in.service == "" {
+			if services, err = j.Services(ctx); err != nil {
+				return nil, err
+			}
+			services = slices.DeleteFunc(services, func(s string) bool { return s == "jaeger-query" || s == "jaeger" })
+		}
+		for _, svc := range services {
+			got, err := j.Traces(ctx, source.Query{Service: svc, Limit: in.limit, Lookback: in.lookback})
+			if err != nil {
+				return nil, err
+			}
+			progress("jaeger: %s: %d spans", svc, len(got))
+			spans = append(spans, got...)
+		}
+	} else {
+		for _, f := range files {
+			got, err := source.ReadFile(f, source.WithProgress(func(p source.Progress) {
+				if !p.Done {
+					progress("%s: %d MiB read, %d spans", p.Name, p.Bytes>>20, p.Spans)
+				}
+			}, 16<<20))
+			if err != nil {
+				return nil, err
+			}
+			spans = append(spans, got...)
+		}
+	}
+	traces := trace.Assemble(spans)
+	var exclude []string
+	for _, s := range strings.Split(in.exclude, ",") {
+		if s = strings.TrimSpace(s); s != "" && !(in.includeLoadTests && s == "load-test") {
+			exclude = append(exclude, s)
+		}
+	}
+	kept := trace.ExcludeTraffic(traces, exclude...)
+	if len(exclude) > 0 {
+		progress("%d spans in %d traces (%d traces with traffic_source %s left out)", len(spans), len(kept), len(traces)-len(kept), strings.Join(exclude, ","))
+	} else {
+		progress("%d spans in %d traces", len(spans), len(kept))
+	}
+	return kept, nil
+}
+
+// newFlagSet returns a flag set whose usage names the command.
+func newFlagSet(name, synopsis, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: flowtrace %s %s\n\n%s\n\nflags:\n", name, synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// fail prints err and returns the matching exit code.
+func fail(stderr io.Writer, name string, err error) int {
+	fmt.Fprintf(stderr, "flowtrace %s: %v\n", name, err)
+	if errors.Is(err, errUsage) {
+		return exitUsage
+	}
+	return exitError
+}
+
+// parseArgs parses flags; it returns ok=false and the exit code when the
+// command should stop (help asked, or bad flags).
+func parseArgs(fs *flag.FlagSet, args []string) (files []string, code int, ok bool) {
+	files, err := parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, exitOK, false
+	}
+	if err != nil {
+		return nil, exitUsage, false
+	}
+	return files, 0, true
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/flowtrace/flowtrace/analysis/slo"
+	"github.com/flowtrace/flowtrace/analysis/triage"
+)
+
+func init() {
+	register(command{name: "triage", summary: "find the service and team closest to an SLO breach's cause", run: runTriage})
+}
+
+func runTriage(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("triage", "--slos FILE [flags] [files...]",
+		"For each SLO that breaches its target or has a firing alert (or the one --name\n"+
+			"selects), walks its failing and slow traces to the deepest span whose own\n"+
+			"error or self-time explains the symptom, and names the service and owning\n"+
+			"team most often at the cause.", stderr)
+	var in inputFlags
+	in.add(fs, "load-test")
+	var sf sloFlags
+	sf.add(fs)
+	name := fs.String("name", "", "triage this SLO even if it is not breaching")
+	format := fs.String("format", "text", "output `format`: text or json")
+	files, code, ok := parseArgs(fs, args)
+	if !ok {
+		return code
+	}
+	if *format != "text" && *format != "json" {
+		return fail(stderr, "triage", fmt.Errorf("%w: unknown --format %q (want text or json)", errUsage, *format))
+	}
+	if sf.file == "" {
+		return fail(stderr, "triage", fmt.Errorf("%w: --slos FILE is required", errUsage))
+	}
+	traces, err := in.load(context.Background(), files, stderr)
+	if err != nil {
+		return fail(stderr, "triage", err)
+	}
+	cfg, now, err := sf.load(traces)
+	if err != nil {
+		return fail(stderr, "triage", err)
+	}
+	results := slo.Evaluate(cfg, traces, now).Results
+	var reps []*triage.Report
+	for i, s := range cfg.SLOs {
+		if (*name == "" && (results[i].Breaching || results[i].Firing())) || s.Name == *name {
+			reps = append(reps, triage.Analyze(s, traces, now))
+		}
+	}
+	if *name != "" && len(reps) == 0 {
+		return fail(stderr, "triage", fmt.Errorf("%w: no SLO named %q in %s", errUsage, *name, sf.file))
+	}
+	if len(reps) == 0 && *format == "text" {
+		fmt.Fprintln(stdout, "no SLO is breaching or alerting; nothing to triage (use --name to triage one anyway)")
+		return exitOK
+	}
+	if *format == "json" {
+		err = triage.WriteJSON(stdout, reps)
+	} else {
+		err = triage.WriteText(stdout, reps)
+	}
+	if err != nil {
+		return fail(stderr, "triage", err)
+	}
+	return exitOK
+}
