@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"os"
 	"sync"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/flowtrace/flowtrace/config"
 	"github.com/flowtrace/flowtrace/export"
 	"github.com/flowtrace/flowtrace/propagation"
+	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -79,6 +81,9 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 			LinkCount:            cfg.LinkCountLimit,
 		}),
 	}
+	if policy := t.tagPolicy(cfg, out); policy != nil {
+		tracerOpts = append(tracerOpts, tracer.WithTagPolicy(policy))
+	}
 	switch {
 	case cfg.Disabled:
 		tracerOpts = append(tracerOpts, tracer.WithSampler(tracer.ParentBased(tracer.AlwaysOff())), tracer.NonRecording())
@@ -109,6 +114,25 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 	}
 	fmt.Fprintln(out, cfg.Summary())
 	return t
+}
+
+// tagPolicy builds the semantic-convention enforcer FLOWTRACE_SEMCONV_MODE
+// asks for; with "off" there is none, and tags cost nothing extra.
+func (t *Tracing) tagPolicy(cfg config.Config, out io.Writer) tracer.TagPolicy {
+	mode, err := semconv.ParseMode(cfg.SemconvMode)
+	if err != nil || mode == semconv.Off || cfg.Disabled {
+		return nil
+	}
+	reg := semconv.Default()
+	if cfg.SemconvRegistry != "" {
+		if reg, err = semconv.LoadFile(cfg.SemconvRegistry); err != nil {
+			fmt.Fprintf(out, "flowtrace: warning: FLOWTRACE_SEMCONV_REGISTRY: %v; using the built-in registry\n", err)
+			reg = semconv.Default()
+		}
+	}
+	enf := semconv.NewEnforcer(reg, mode, semconv.WithLogger(slog.New(slog.NewTextHandler(out, nil))))
+	t.closers = append(t.closers, enf)
+	return enf
 }
 
 func (t *Tracing) exporter(cfg config.Config) (export.Exporter, error) {

@@ -186,3 +186,20 @@ func TestSamplerFromConfig(t *testing.T) {
 		require.Equal(t, tc.want, got.Description())
 	}
 }
+
+func TestStartEnforcesSemanticConventions(t *testing.T) {
+	rcv := newReceiver(t)
+	tracing := Start(context.Background(), isolated(map[string]string{"FLOWTRACE_SEMCONV_MODE": "strict"},
+		config.WithEndpoint(rcv.GRPCEndpoint()))...)
+	span := tracing.Tracer().StartSpan("op")
+	span.SetTag("http.status_code", "200") // coerced to an int
+	span.SetTag("http.staus_code", 200)    // unknown key: dropped
+	span.Finish()
+	require.NoError(t, shutdown(t, tracing, 5*time.Second))
+	spans := rcv.Spans()
+	require.Len(t, spans, 1)
+	require.Equal(t, int64(200), spans[0].Attributes["http.status_code"])
+	_, typo := spans[0].Attributes["http.staus_code"]
+	require.False(t, typo)
+	require.Equal(t, int64(2), spans[0].Attributes[tracer.ViolationsKey])
+}
