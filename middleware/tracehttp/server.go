@@ -160,7 +160,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	w.Header()[flowIDHeaderKey] = []string{fid}
 	ctx := opentracing.ContextWithSpan(r.Context(), sp)
-	ctx = flowid.ContextWith(ctx, fid)
+	if sp.BaggageItem(flowid.BaggageKey) != fid {
+		// flowid.FromContext reads the span's baggage; only a tracer
+		// without baggage (the no-op one) needs the id in the context too.
+		ctx = flowid.ContextWith(ctx, fid)
+	}
 	r2 := r.WithContext(ctx)
 
 	if !rec {
@@ -170,8 +174,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r2)
 		return
 	}
-	st := &respState{}
-	ww := st.wrap(w)
+	ww, st := wrapWriter(w)
 	defer func() {
 		if p := recover(); p != nil {
 			finishPanic(sp, st, p)
@@ -419,9 +422,7 @@ func (st *respState) wrap(w http.ResponseWriter) http.ResponseWriter {
 	return httpsnoop.Wrap(w, httpsnoop.Hooks{
 		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
 			return func(code int) {
-				if !st.wroteHeader && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
-					st.status, st.wroteHeader = code, true
-				}
+				st.header(code)
 				next(code)
 			}
 		},
@@ -459,6 +460,12 @@ func (st *respState) wrap(w http.ResponseWriter) http.ResponseWriter {
 			}
 		},
 	})
+}
+
+func (st *respState) header(code int) {
+	if !st.wroteHeader && (code < 100 || code > 199 || code == http.StatusSwitchingProtocols) {
+		st.status, st.wroteHeader = code, true
+	}
 }
 
 func (st *respState) wrote() {
