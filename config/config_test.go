@@ -445,7 +445,8 @@ func TestLoadRecoversFromPanickingLookup(t *testing.T) {
 }
 
 func TestNilContext(t *testing.T) {
-	c := Load(nil, hermetic(nil, nil)...) //nolint:staticcheck // Load accepts a nil context.
+	//lint:ignore SA1012 Load must survive a caller's nil context.
+	c := Load(nil, hermetic(nil, nil)...)
 	require.Equal(t, "inventory", c.ServiceName)
 }
 

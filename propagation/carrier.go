@@ -229,15 +229,3 @@ func (a *textMapAdapter) Keys() []string {
 	a.collect()
 	return append([]string(nil), a.keys...)
 }
-
-// valuesOf returns all field lines of key: every line when c is a
-// MultiValueCarrier, else Get's single value (nil when empty).
-func valuesOf(c Carrier, key string) []string {
-	if mv, ok := c.(MultiValueCarrier); ok {
-		return mv.Values(key)
-	}
-	if v := c.Get(key); v != "" {
-		return []string{v}
-	}
-	return nil
-}

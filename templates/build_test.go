@@ -294,6 +294,7 @@ func (w *logWatcher) String() string {
 // goTool returns the go command of the toolchain running this test.
 func goTool(t *testing.T) string {
 	t.Helper()
+	//lint:ignore SA1019 the test wants the toolchain that built it, which GOROOT names.
 	p := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(p); err == nil {
 		return p

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 CloseNotifier is deprecated, but a wrapper that drops it would hide an interface the wrapped writer has.
+
 package tracehttp
 
 import (
@@ -39,7 +41,7 @@ func interfacesOf(w http.ResponseWriter) int {
 	if _, ok := w.(flushErrorer); ok {
 		m |= ifFlushError
 	}
-	if _, ok := w.(http.CloseNotifier); ok { //nolint:staticcheck // kept so that wrapping hides nothing
+	if _, ok := w.(http.CloseNotifier); ok {
 		m |= ifCloseNotifier
 	}
 	if _, ok := w.(http.Hijacker); ok {
@@ -141,7 +143,7 @@ type http1Writer struct{ observed }
 
 func (w *http1Writer) Flush()                                       { w.w.(http.Flusher).Flush() }
 func (w *http1Writer) FlushError() error                            { return w.w.(flushErrorer).FlushError() }
-func (w *http1Writer) CloseNotify() <-chan bool                     { return w.w.(http.CloseNotifier).CloseNotify() } //nolint:staticcheck
+func (w *http1Writer) CloseNotify() <-chan bool                     { return w.w.(http.CloseNotifier).CloseNotify() }
 func (w *http1Writer) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.hijack() }
 func (w *http1Writer) ReadFrom(src io.Reader) (int64, error)        { return w.readFrom(src) }
 func (w *http1Writer) SetReadDeadline(t time.Time) error            { return w.w.(deadliner).SetReadDeadline(t) }
@@ -153,7 +155,7 @@ type http2Writer struct{ observed }
 
 func (w *http2Writer) Flush()                             { w.w.(http.Flusher).Flush() }
 func (w *http2Writer) FlushError() error                  { return w.w.(flushErrorer).FlushError() }
-func (w *http2Writer) CloseNotify() <-chan bool           { return w.w.(http.CloseNotifier).CloseNotify() } //nolint:staticcheck
+func (w *http2Writer) CloseNotify() <-chan bool           { return w.w.(http.CloseNotifier).CloseNotify() }
 func (w *http2Writer) SetReadDeadline(t time.Time) error  { return w.w.(deadliner).SetReadDeadline(t) }
 func (w *http2Writer) SetWriteDeadline(t time.Time) error { return w.w.(deadliner).SetWriteDeadline(t) }
 func (w *http2Writer) EnableFullDuplex() error            { return w.w.(fullDuplexEnabler).EnableFullDuplex() }

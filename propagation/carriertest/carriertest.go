@@ -87,20 +87,20 @@ func checks(opts []Option) []check {
 	cs := []check{
 		{"empty", func(c propagation.Carrier) error {
 			if v := c.Get("traceparent"); v != "" {
-				return fmt.Errorf("Get on empty carrier = %q, want \"\"", v)
+				return fmt.Errorf("carrier Get on empty carrier = %q, want \"\"", v)
 			}
 			if k := c.Keys(); len(k) != 0 {
-				return fmt.Errorf("Keys on empty carrier = %q, want none", k)
+				return fmt.Errorf("carrier Keys on empty carrier = %q, want none", k)
 			}
 			return nil
 		}},
 		{"get after set", func(c propagation.Carrier) error {
 			c.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 			if v := c.Get("traceparent"); v != "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" {
-				return fmt.Errorf("Get after Set = %q", v)
+				return fmt.Errorf("carrier Get after Set = %q", v)
 			}
 			if v := c.Get("tracestate"); v != "" {
-				return fmt.Errorf("Get of a key not set = %q", v)
+				return fmt.Errorf("carrier Get of a key not set = %q", v)
 			}
 			return nil
 		}},
@@ -108,14 +108,14 @@ func checks(opts []Option) []check {
 			c.Set("baggage", "a=1")
 			c.Set("baggage", "b=2")
 			if v := c.Get("baggage"); v != "b=2" {
-				return fmt.Errorf("Get after two Sets = %q, want the second value", v)
+				return fmt.Errorf("carrier Get after two Sets = %q, want the second value", v)
 			}
 			if n := count(c.Keys(), "baggage"); n != 1 {
-				return fmt.Errorf("Keys lists the key %d times after two Sets, want 1", n)
+				return fmt.Errorf("carrier Keys lists the key %d times after two Sets, want 1", n)
 			}
 			if mv, ok := c.(propagation.MultiValueCarrier); ok {
 				if v := mv.Values("baggage"); !slices.Equal(v, []string{"b=2"}) {
-					return fmt.Errorf("Values after two Sets = %q, want [b=2]", v)
+					return fmt.Errorf("carrier Values after two Sets = %q, want [b=2]", v)
 				}
 			}
 			return nil
@@ -128,15 +128,15 @@ func checks(opts []Option) []check {
 			keys := c.Keys()
 			for _, k := range want {
 				if n := count(keys, k); n != 1 {
-					return fmt.Errorf("Keys() = %q lists %q %d times, want once", keys, k, n)
+					return fmt.Errorf("carrier Keys() = %q lists %q %d times, want once", keys, k, n)
 				}
 			}
 			if len(keys) != len(want) {
-				return fmt.Errorf("Keys() = %q, want %d keys", keys, len(want))
+				return fmt.Errorf("carrier Keys() = %q, want %d keys", keys, len(want))
 			}
 			for _, k := range keys {
 				if v := c.Get(k); v == "" {
-					return fmt.Errorf("Get(%q) of a key from Keys = \"\"", k)
+					return fmt.Errorf("carrier Get(%q) of a key from Keys = \"\"", k)
 				}
 			}
 			return nil
@@ -145,7 +145,7 @@ func checks(opts []Option) []check {
 			c.Set("tracestate", "x=1")
 			c.Set("tracestate", "")
 			if v := c.Get("tracestate"); v != "" {
-				return fmt.Errorf("Get after Set to \"\" = %q", v)
+				return fmt.Errorf("carrier Get after Set to \"\" = %q", v)
 			}
 			return nil
 		}},
@@ -155,15 +155,15 @@ func checks(opts []Option) []check {
 			c.Set("X-Flow-ID", "abc")
 			for _, k := range []string{"x-flow-id", "X-FLOW-ID", "X-Flow-Id"} {
 				if v := c.Get(k); v != "abc" {
-					return fmt.Errorf("Get(%q) after Set(\"X-Flow-ID\") = %q", k, v)
+					return fmt.Errorf("carrier Get(%q) after Set(\"X-Flow-ID\") = %q", k, v)
 				}
 			}
 			c.Set("x-flow-id", "def")
 			if v := c.Get("X-Flow-ID"); v != "def" {
-				return fmt.Errorf("Set in another case did not replace: Get = %q", v)
+				return fmt.Errorf("carrier Set in another case did not replace: Get = %q", v)
 			}
 			if n := count(c.Keys(), "x-flow-id"); n != 1 {
-				return fmt.Errorf("Keys lists x-flow-id %d times after Sets in two cases, want 1", n)
+				return fmt.Errorf("carrier Keys lists x-flow-id %d times after Sets in two cases, want 1", n)
 			}
 			return nil
 		}})

@@ -96,9 +96,7 @@ func TestPropagatorExtract(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := propagation.HeaderCarrier{}
-			for _, v := range tt.header {
-				h["X-Flow-Id"] = append(h["X-Flow-Id"], v)
-			}
+			h["X-Flow-Id"] = append(h["X-Flow-Id"], tt.header...)
 			if tt.baggage != "" {
 				h.Set("baggage", tt.baggage)
 			}
