@@ -269,8 +269,19 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	} else {
 		sc.wire.Flags &^= propagation.FlagSampled
 	}
-	if !math.IsNaN(decision.Probability) && decision.Sampled {
+	switch {
+	case !decision.Sampled:
+	case !math.IsNaN(decision.Probability):
 		sc.probability = boxProbability(decision.Probability)
+		if decision.Probability < 1 && decision.Probability > 0 {
+			sc.wire.TraceState = withProbability(sc.wire.TraceState, decision.Probability)
+		}
+	case remote:
+		// The decision was the caller's: take its probability from the
+		// tracestate it sent, if it sent one.
+		if p, ok := probabilityFromTraceState(sc.wire.TraceState); ok {
+			sc.probability = boxProbability(p)
+		}
 	}
 
 	if !decision.Sampled || !t.cfg.recording {
