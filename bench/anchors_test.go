@@ -47,6 +47,15 @@ func flowtraceOTLP(tb testing.TB) (opentracing.Tracer, func()) {
 	return tr, func() { shutdown(tb, tr.Shutdown) }
 }
 
+// flowtraceNullExport is flowtrace's caller's path alone: the tracer and
+// the batcher's enqueue, with an exporter that drops spans unconverted.
+// flowtrace-otlp minus this is the cost of the OTLP conversion.
+func flowtraceNullExport(tb testing.TB) (opentracing.Tracer, func()) {
+	b := export.NewBatcher(export.NewDiscard(), export.WithMaxQueueSize(1<<16))
+	tr := tracer.New(tracer.WithProcessor(b))
+	return tr, func() { shutdown(tb, tr.Shutdown) }
+}
+
 func flowtraceUnsampled(testing.TB) (opentracing.Tracer, func()) {
 	return tracer.New(tracer.WithSampler(tracer.AlwaysOff())), func() {}
 }
@@ -107,6 +116,7 @@ var openTracingAnchors = []anchor{
 	{"jaeger-remote", jaegerRemote},
 	{"otel-bridge-otlp", otelBridge},
 	{"flowtrace-otlp", flowtraceOTLP},
+	{"flowtrace-nullexport", flowtraceNullExport},
 	{"flowtrace-unsampled", flowtraceUnsampled},
 }
 

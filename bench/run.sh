@@ -1,0 +1,51 @@
+#!/bin/sh
+# run.sh runs the whole comparison and writes ../docs/performance.md.
+#
+#   ./run.sh                 # COUNT=6 rounds (benchstat needs 6 for a 95% interval)
+#   COUNT=3 ./run.sh         # fewer rounds (say so when you publish)
+#   OUT=/tmp/perf.md ./run.sh
+#
+# Each round runs every benchmark once (-count 1), so that a burst of load
+# on a shared machine hits all tracers alike instead of one tracer's five
+# runs; the report takes medians over the rounds. Needs benchstat
+# (go install golang.org/x/perf/cmd/benchstat@latest); without it the
+# confidence intervals are left out. About 1.5 minutes per round on 2 cores.
+set -eu
+cd "$(dirname "$0")"
+COUNT=${COUNT:-6}
+BENCHTIME=${BENCHTIME:-1s}
+OUT=${OUT:-../docs/performance.md}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The raw output is kept beside this script: the numbers behind the report.
+raw=${RAW:-last-run.txt}
+
+go test -c -o "$work/bench.test" .
+: >"$raw"
+run() { # benchmark regexp, benchtime
+	"$work/bench.test" -test.run '^$' -test.bench "$1" -test.benchtime "$2" -test.count 1 | tee -a "$raw"
+}
+i=1
+while [ "$i" -le "$COUNT" ]; do
+	echo "== round $i of $COUNT" >&2
+	run '^Benchmark(Span|InjectExtract|HTTPServer|HTTPLoopback|GRPCUnary)$' "$BENCHTIME"
+	run '^BenchmarkKafka$' 10x
+	run '^BenchmarkExport$' 50000x
+	run '^BenchmarkFinishBlackholed$' 1x
+	i=$((i + 1))
+done
+
+stat=$work/benchstat.txt
+bs=$(command -v benchstat || echo "$(go env GOPATH)/bin/benchstat")
+if [ -x "$bs" ]; then
+	"$bs" "$raw" >"$stat"
+else
+	echo "benchstat not found: go install golang.org/x/perf/cmd/benchstat@latest" >&2
+	: >"$stat"
+fi
+rev=$(git rev-parse --short HEAD 2>/dev/null || true)
+if [ -n "$rev" ] && [ -n "$(git status --porcelain -- .. 2>/dev/null)" ]; then
+	rev="$rev with uncommitted changes"
+fi
+go run ./cmd/report -in "$raw" -benchstat "$stat" -count "$COUNT" -rev "$rev" -out "$OUT"
+echo "wrote $OUT" >&2
