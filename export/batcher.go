@@ -293,9 +293,12 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 		b.enqueued.Add(1)
 		// The worker sleeps until a batch is full (or its timer fires): a
 		// wake-up per span would cost the service a scheduler round trip
-		// on every Finish. held counts the queue and the worker's partial
-		// batch, so no full batch goes unnoticed.
-		if held >= int64(b.cfg.maxBatchSize) {
+		// on every Finish. held counts the queue, the worker's partial
+		// batch and the batch in export, so no full batch goes unnoticed.
+		// Every value of held is seen by exactly one offer, so poking on
+		// each multiple of the batch size is enough, and cheaper than
+		// poking on every span while a batch is being exported.
+		if held%int64(b.cfg.maxBatchSize) == 0 {
 			select {
 			case b.wake <- struct{}{}:
 			default:

@@ -172,7 +172,9 @@ func (s *Span) normalize(value any) any {
 	case bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
 		return value
 	case ext.SpanKindEnum:
-		return string(v)
+		// span.kind becomes the OTLP kind and is never stored; the converter
+		// writes any other use as text.
+		return value
 	case []byte:
 		return s.truncate(string(v), nil)
 	case error:
