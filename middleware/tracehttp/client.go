@@ -134,7 +134,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	fid := clientFlowID(ctx, sp, req.Header, isFlowtrace)
-	out := req.Clone(ctx)
+	// A shallow copy with its own headers is enough: only the headers are
+	// written, and the caller's request stays as it was (Clone would also
+	// copy the URL, trailers and forms on every call).
+	out := new(http.Request)
+	*out = *req
+	out.Header = req.Header.Clone()
+	if out.Header == nil {
+		out.Header = http.Header{}
+	}
 	_ = tr.Inject(sp.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(out.Header))
 	if fid != "" {
 		if v := out.Header[flowIDHeaderKey]; len(v) != 1 || v[0] != fid {
