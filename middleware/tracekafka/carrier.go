@@ -24,6 +24,20 @@ var _ propagation.MultiValueCarrier = (*HeaderCarrier)(nil)
 type HeaderCarrier struct {
 	h      *[]kafka.Header
 	copied bool
+	// vals holds the header values as strings, built on the first read and
+	// dropped by Set: propagators read several keys, and converting each
+	// value once saves an allocation per key and format.
+	vals []string
+}
+
+func (c *HeaderCarrier) values() []string {
+	if c.vals == nil && len(*c.h) > 0 {
+		c.vals = make([]string, len(*c.h))
+		for i, h := range *c.h {
+			c.vals[i] = string(h.Value)
+		}
+	}
+	return c.vals
 }
 
 // NewHeaderCarrier returns a carrier over *h. Set replaces *h by a new
@@ -40,9 +54,9 @@ func (c *HeaderCarrier) Headers() []kafka.Header { return *c.h }
 
 // Get returns the value of the first header named key (any case), or "".
 func (c *HeaderCarrier) Get(key string) string {
-	for _, h := range *c.h {
+	for i, h := range *c.h {
 		if strings.EqualFold(h.Key, key) {
-			return string(h.Value)
+			return c.values()[i]
 		}
 	}
 	return ""
@@ -50,10 +64,28 @@ func (c *HeaderCarrier) Get(key string) string {
 
 // Values returns the values of every header named key (any case).
 func (c *HeaderCarrier) Values(key string) []string {
-	var out []string
-	for _, h := range *c.h {
+	first, n := -1, 0
+	for i, h := range *c.h {
 		if strings.EqualFold(h.Key, key) {
-			out = append(out, string(h.Value))
+			if first < 0 {
+				first = i
+			}
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return nil
+	case n == 1:
+		// The usual case: a view of the cache, capacity-limited so that an
+		// append by the caller cannot write into it.
+		return c.values()[first : first+1 : first+1]
+	}
+	vals := c.values()
+	out := make([]string, 0, n)
+	for i, h := range *c.h {
+		if strings.EqualFold(h.Key, key) {
+			out = append(out, vals[i])
 		}
 	}
 	return out
@@ -62,6 +94,7 @@ func (c *HeaderCarrier) Values(key string) []string {
 // Set replaces all headers named key (any case) by one header key=value,
 // at the position of the first one, or appends it.
 func (c *HeaderCarrier) Set(key, value string) {
+	c.vals = nil
 	if !c.copied {
 		old := *c.h
 		// Room for the few headers a propagator writes, so that injecting
