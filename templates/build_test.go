@@ -129,11 +129,13 @@ func runService(ctx context.Context, t *testing.T, bin, name string, hasGRPC, ha
 	if hasKafka {
 		broker := kafkatest.NewBroker(t, name)
 		env = append(env, "KAFKA_BROKERS="+broker)
-		w := &kafka.Writer{Addr: kafka.TCP(broker), Topic: name, RequiredAcks: kafka.RequireOne, Transport: &kafka.Transport{}}
+		transport := &kafka.Transport{}
+		w := &kafka.Writer{Addr: kafka.TCP(broker), Topic: name, RequiredAcks: kafka.RequireOne, Transport: transport}
 		if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("k"), Value: []byte("hello")}); err != nil {
 			t.Fatal(err)
 		}
 		_ = w.Close()
+		transport.CloseIdleConnections()
 	}
 
 	cmd := exec.CommandContext(ctx, bin)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"go.uber.org/goleak"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,3 +122,5 @@ func TestRegistry(t *testing.T) {
 	}()
 	register(command{name: "red"})
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
