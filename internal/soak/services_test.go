@@ -148,11 +148,11 @@ type stack struct {
 	writer         interface {
 		WriteMessages(context.Context, ...kafka.Message) error
 	}
-	reader        *kafka.Reader
-	seen          []uint64 // bitset of processed ids; written by the consumer goroutine only
-	seq           atomic.Int64
-	stopConsumer  context.CancelFunc
-	consumerDone  chan error
+	reader       *kafka.Reader
+	seen         []uint64 // bitset of processed ids; written by the consumer goroutine only
+	seq          atomic.Int64
+	stopConsumer context.CancelFunc
+	consumerDone chan error
 }
 
 // newStack starts a stack; endpoint is the OTLP/gRPC endpoint of the
