@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 	"github.com/segmentio/kafka-go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -25,6 +24,7 @@ import (
 	"github.com/flowtrace/flowtrace/middleware/tracegrpc"
 	"github.com/flowtrace/flowtrace/middleware/tracehttp"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
+	"github.com/flowtrace/flowtrace/semconv"
 )
 
 // Environment the parent passes to each service process.
@@ -240,8 +240,8 @@ func runPayment(ctx context.Context) error {
 		if rand.IntN(25) == 0 && span != nil {
 			// A declined card is a business outcome, not a processing
 			// failure: mark the span, commit the message.
-			ext.Error.Set(span, true)
-			span.SetTag("payment.outcome", "declined")
+			semconv.Error.Set(span, true)
+			semconv.ErrorKind.Set(span, "card_declined")
 		}
 		return nil
 	})
