@@ -357,3 +357,16 @@ func TestUserCodeRunsOutsideTheSpanLock(t *testing.T) {
 		require.True(t, ok, k)
 	}
 }
+
+func TestStartTagOptionsKeepTheirOrder(t *testing.T) {
+	tr, rec := newRecorded()
+	tr.StartSpan("a", opentracing.Tag{Key: "k", Value: 1}, opentracing.Tags{"k": 2}).Finish()
+	tr.StartSpan("b", opentracing.Tags{"k": 1}, opentracing.Tag{Key: "k", Value: 2}, opentracing.Tag{Key: "j", Value: 3}).Finish()
+	spans := rec.all()
+	v, _ := attr(spans[0], "k")
+	require.Equal(t, 2, v, "a later Tags option wins over an earlier Tag")
+	v, _ = attr(spans[1], "k")
+	require.Equal(t, 2, v, "a later Tag option wins over an earlier Tags")
+	v, _ = attr(spans[1], "j")
+	require.Equal(t, 3, v)
+}

@@ -184,7 +184,11 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 		links     []opentracing.StartSpanOption
 		startTime time.Time
 		tags      opentracing.Tags
-		generic   *opentracing.StartSpanOptions
+		// Single Tag options (span.kind, component, ...) are kept on the
+		// stack; a map is made only for Tags options.
+		tagBuf  [4]opentracing.Tag
+		tagList = tagBuf[:0]
+		generic *opentracing.StartSpanOptions
 	)
 	// Known options are read directly: applying them through the interface
 	// would move the options struct to the heap on every span.
@@ -195,12 +199,14 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 		case opentracing.StartTime:
 			startTime = time.Time(o)
 		case opentracing.Tags:
+			// Keep the options' order: what came before goes in first.
+			for _, tag := range tagList {
+				tags = mergeTags(tags, opentracing.Tags{tag.Key: tag.Value})
+			}
+			tagList = tagList[:0]
 			tags = mergeTags(tags, o)
 		case opentracing.Tag:
-			if tags == nil {
-				tags = opentracing.Tags{}
-			}
-			tags[o.Key] = o.Value
+			tagList = append(tagList, o)
 		case linkOption:
 			links = append(links, o)
 		case nil:
@@ -263,6 +269,11 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	})
 	if p, ok := tags[string(samplingPriority)]; ok {
 		decision = applyPriority(decision, p)
+	}
+	for _, tag := range tagList {
+		if tag.Key == string(samplingPriority) {
+			decision = applyPriority(decision, tag.Value)
+		}
 	}
 	if decision.Sampled {
 		sc.wire.Flags |= propagation.FlagSampled
@@ -327,6 +338,9 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	}
 	for k, v := range tags {
 		s.setUserTagLocked(k, v)
+	}
+	for _, tag := range tagList {
+		s.setUserTagLocked(tag.Key, tag.Value)
 	}
 	return s
 }
