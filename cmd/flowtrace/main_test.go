@@ -2,17 +2,21 @@ package main
 
 import (
 	"bytes"
-	"go.uber.org/goleak"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // The recorded span file, SLOs and golden outputs of package analysis.
 var (
 	testdata = filepath.Join("..", "..", "analysis", "testdata")
 	shopFile = filepath.Join(testdata, "shop.jsonl")
+	// demoFile was recorded by the real demo: go run ./examples/shop -duration 3s -rate 80 -out analysis/testdata/demo.jsonl;
+	// its golden outputs (golden/demo-*) are the CLI's output on it, rewritten the same way when it is recorded again.
+	demoFile = filepath.Join(testdata, "demo.jsonl")
 	sloFile  = filepath.Join(testdata, "slos.yaml")
 )
 
@@ -45,6 +49,9 @@ func TestCommands(t *testing.T) {
 		{"triage by name", []string{"triage", "--slos", slos, "--name", "add-to-cart", shop}, exitOK, "", "nothing to triage"},
 		{"estimate", []string{"estimate", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=300000/m", shop}, exitOK, "estimate.txt", ""},
 		{"estimate json", []string{"estimate", "--format", "json", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=300000/m", shop}, exitOK, "estimate.json", ""},
+		{"demo deps", []string{"deps", "--quiet", demoFile}, exitOK, "demo-deps.mmd", "topic_orders"},
+		{"demo red", []string{"red", "--quiet", demoFile}, exitOK, "demo-red.txt", "payment"},
+		{"demo estimate", []string{"estimate", "--quiet", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=4000/s", demoFile}, exitOK, "demo-estimate.txt", "checkout at 1200/s"},
 		{"help", []string{"help"}, exitOK, "", "estimate"},
 		{"new without a name", []string{"new"}, exitUsage, "", ""},
 		{"no args", nil, exitUsage, "", ""},
