@@ -582,21 +582,7 @@ func (c *ChaosReceiver) servePartialHTTP(w http.ResponseWriter, req *http.Reques
 	resp := ptraceotlp.NewExportResponse()
 	resp.PartialSuccess().SetRejectedSpans(n)
 	resp.PartialSuccess().SetErrorMessage(b.message)
-	mediaType := rec.header.Get("Content-Type")
-	var out []byte
-	var err error
-	if mediaType == contentTypeJSON {
-		out, err = resp.MarshalJSON()
-	} else {
-		out, err = resp.MarshalProto()
-	}
-	if err != nil {
-		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", mediaType)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	writeExportResponse(w, rec.header.Get("Content-Type"), resp)
 }
 
 // discardWriter captures a response in memory.

@@ -358,8 +358,13 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	exportReq.Traces().MoveTo(td)
 	r.record(td)
 
-	resp := ptraceotlp.NewExportResponse()
+	writeExportResponse(w, mediaType, ptraceotlp.NewExportResponse())
+}
+
+// writeExportResponse answers an OTLP/HTTP export in the request's encoding.
+func writeExportResponse(w http.ResponseWriter, mediaType string, resp ptraceotlp.ExportResponse) {
 	var out []byte
+	var err error
 	if mediaType == contentTypeJSON {
 		out, err = resp.MarshalJSON()
 	} else {
