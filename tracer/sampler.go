@@ -172,8 +172,11 @@ func (s *rateLimited) ShouldSample(p SamplingParameters) SamplingDecision {
 	b := s.bucketFor(p.Name)
 	now := s.now()
 	b.mu.Lock()
+	// A bucket holds a second's worth of tokens, and at least one, so that
+	// rates below one per second still let a trace through now and then.
+	burst := math.Max(1, s.perSecond)
 	if b.last.IsZero() {
-		b.last, b.window, b.tokens, b.ratio = now, now, s.perSecond, 1
+		b.last, b.window, b.tokens, b.ratio = now, now, burst, 1
 	}
 	if now.Sub(b.window) >= time.Second {
 		if b.offered > 0 {
@@ -181,8 +184,11 @@ func (s *rateLimited) ShouldSample(p SamplingParameters) SamplingDecision {
 		}
 		b.window, b.offered, b.accepted = now, 0, 0
 	}
-	b.tokens = math.Min(s.perSecond, b.tokens+now.Sub(b.last).Seconds()*s.perSecond)
-	b.last = now
+	if elapsed := now.Sub(b.last); elapsed > 0 {
+		// A clock that steps back adds nothing rather than taking tokens.
+		b.tokens = math.Min(burst, b.tokens+elapsed.Seconds()*s.perSecond)
+		b.last = now
+	}
 	b.offered++
 	ok := b.tokens >= 1
 	if ok {

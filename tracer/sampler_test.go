@@ -78,3 +78,21 @@ func TestRateLimitedDisabled(t *testing.T) {
 	require.Equal(t, "always_on", RateLimited(0, 0, nil).Description())
 	require.Equal(t, "always_off", RateLimited(math.Inf(1), 0, AlwaysOff()).Description())
 }
+
+func TestRateLimitedSlowRatesAndClockSteps(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := RateLimited(0.5, 10, AlwaysOn()).(*rateLimited)
+	s.now = func() time.Time { return now }
+	sample := func() bool { return s.ShouldSample(SamplingParameters{Name: "nightly-report"}).Sampled }
+	require.True(t, sample(), "a rate below 1/s still lets the first trace through")
+	require.False(t, sample())
+	now = now.Add(time.Second)
+	require.False(t, sample(), "half a token after one second")
+	now = now.Add(time.Second)
+	require.True(t, sample(), "a whole token after two")
+
+	now = now.Add(-time.Hour)
+	require.False(t, sample(), "a clock stepping back adds no tokens")
+	now = now.Add(time.Hour + 2*time.Second)
+	require.True(t, sample(), "nor takes any away")
+}
