@@ -27,6 +27,7 @@ type Tracing struct {
 	batcher *export.Batcher
 	closers []io.Closer
 
+	out         io.Writer
 	once        sync.Once
 	shutdownErr error
 }
@@ -62,8 +63,8 @@ var otelErrors = export.NewErrorHandler(log.New(os.Stderr, "flowtrace: ", log.Ls
 // before the process exits so queued spans are flushed.
 func Start(ctx context.Context, opts ...config.Option) *Tracing {
 	cfg := config.Load(ctx, opts...)
-	t := &Tracing{config: cfg}
-	var out io.Writer = os.Stderr
+	t := &Tracing{config: cfg, out: os.Stderr}
+	out := t.out
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(out, "flowtrace: warning: %s\n", w)
 	}
@@ -238,6 +239,14 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 	t.once.Do(func() {
 		err := t.tracer.Shutdown(ctx)
 		otelErrors.Flush()
+		if t.batcher != nil {
+			// One line for whoever reads the logs of a service that stopped:
+			// did its last spans make it?
+			if st := t.batcher.Stats(); st.Dropped() > 0 {
+				fmt.Fprintf(t.out, "flowtrace: shut down: %d span(s) exported, %d dropped (queue full %d, export failed %d, rejected by the collector %d, at shutdown %d)\n",
+					st.Exported, st.Dropped(), st.DroppedQueueFull, st.DroppedExportFailed, st.DroppedRejected, st.DroppedShutdown)
+			}
+		}
 		for _, c := range t.closers {
 			err = errors.Join(err, c.Close())
 		}

@@ -3,6 +3,7 @@ package flowtrace
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -132,9 +133,12 @@ func TestBlackholedCollector(t *testing.T) {
 			require.LessOrEqual(t, st.QueueBytes, int64(65536))
 		}
 	}
+	var logged strings.Builder
+	tracing.out = &logged
 	start := time.Now()
 	_ = shutdown(t, tracing, 500*time.Millisecond)
 	require.Less(t, time.Since(start), 2*time.Second, "Shutdown returns by its deadline")
+	require.Contains(t, logged.String(), "dropped", "a service that stops says whether its last spans made it")
 	st := tracing.Stats()
 	require.Equal(t, uint64(n), st.Tracer.Finished)
 	require.Equal(t, int64(n), st.Export.Exported+st.Export.Dropped(), "every span is exported or counted as dropped")

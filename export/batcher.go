@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"os"
 	"runtime"
@@ -379,9 +380,13 @@ func (b *Batcher) Shutdown(ctx context.Context) error {
 		case <-b.done:
 			err = b.exp.Shutdown(ctx)
 		case <-ctx.Done():
+			held := b.queueLen.Load()
 			b.abandon()
 			b.cancel()
-			err = errors.Join(ctx.Err(), b.exp.Shutdown(ctx))
+			err = fmt.Errorf("flowtrace: shutdown deadline passed with %d span(s) not delivered: %w", held, ctx.Err())
+			if expErr := b.exp.Shutdown(ctx); expErr != nil && !errors.Is(expErr, ctx.Err()) {
+				err = errors.Join(err, expErr)
+			}
 		}
 		b.cancel()
 	})

@@ -149,6 +149,7 @@ func TestBatcherShutdownHungExporter(t *testing.T) {
 	start := time.Now()
 	err := shutdown(t, b, 100*time.Millisecond)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.ErrorContains(t, err, "not delivered", "the error says what was lost")
 	require.Less(t, time.Since(start), 2*time.Second)
 	st := b.Stats()
 	requireAccounted(t, st, 500)
