@@ -2,7 +2,7 @@
 // exports OTLP.
 //
 //	tracing := flowtrace.Start(ctx)
-//	defer tracing.Shutdown(context.Background())
+//	defer tracing.Close() // Shutdown with a 5 s deadline
 //
 // Start reads OTEL_* (then FLOWTRACE_*) environment variables and the
 // platform (Kubernetes downward API, container, process, Go build info,

@@ -11,7 +11,7 @@ import (
 
 func Example() {
 	tracing := flowtrace.Start(context.Background(), config.WithServiceName("checkout"), config.WithExporter(config.ExporterNone))
-	defer tracing.Shutdown(context.Background())
+	defer tracing.Close()
 
 	// Instrument against the OpenTracing API: the global tracer is flowtrace's.
 	span := opentracing.StartSpan("charge card")

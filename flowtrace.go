@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/opentracing/opentracing-go"
 	"go.opentelemetry.io/otel"
@@ -231,6 +232,17 @@ func (t *Tracing) Stats() Stats {
 
 // ForceFlush exports every span finished so far, within ctx's deadline.
 func (t *Tracing) ForceFlush(ctx context.Context) error { return t.tracer.ForceFlush(ctx) }
+
+// CloseTimeout bounds Close.
+const CloseTimeout = 5 * time.Second
+
+// Close is Shutdown with a deadline of CloseTimeout, for `defer
+// tracing.Close()` in main, the io.Closer habit of OpenTracing tracers.
+func (t *Tracing) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), CloseTimeout)
+	defer cancel()
+	return t.Shutdown(ctx)
+}
 
 // Shutdown flushes queued spans and stops the exporter. It returns by ctx's
 // deadline even if the collector hangs; spans it could not deliver are

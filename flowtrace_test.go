@@ -2,6 +2,7 @@ package flowtrace
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -206,4 +207,18 @@ func TestStartEnforcesSemanticConventions(t *testing.T) {
 	_, typo := spans[0].Attributes["http.staus_code"]
 	require.False(t, typo)
 	require.Equal(t, int64(2), spans[0].Attributes[tracer.ViolationsKey])
+}
+
+func TestCloseIsBoundedShutdown(t *testing.T) {
+	bh, err := tracetest.NewBlackhole()
+	require.NoError(t, err)
+	defer bh.Close()
+	tracing := Start(context.Background(), isolated(map[string]string{"OTEL_EXPORTER_OTLP_TIMEOUT": "60000"},
+		config.WithEndpoint(bh.Endpoint()))...)
+	tracing.out = io.Discard
+	tracing.Tracer().StartSpan("op").Finish()
+	start := time.Now()
+	require.Error(t, tracing.Close(), "the span could not be delivered")
+	require.Less(t, time.Since(start), CloseTimeout+time.Second)
+	require.Equal(t, tracing.Close(), tracing.Shutdown(context.Background()), "later calls return the first result")
 }
