@@ -21,6 +21,9 @@ import (
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
+// stderr is where Start reports; tests replace it.
+var stderr io.Writer = os.Stderr
+
 // Tracing is a started SDK: the tracer plus the pipeline behind it.
 type Tracing struct {
 	tracer  *tracer.Tracer
@@ -64,7 +67,7 @@ var otelErrors = export.NewErrorHandler(log.New(os.Stderr, "flowtrace: ", log.Ls
 // before the process exits so queued spans are flushed.
 func Start(ctx context.Context, opts ...config.Option) *Tracing {
 	cfg := config.Load(ctx, opts...)
-	t := &Tracing{config: cfg, out: os.Stderr}
+	t := &Tracing{config: cfg, out: stderr}
 	out := t.out
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(out, "flowtrace: warning: %s\n", w)

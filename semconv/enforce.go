@@ -453,7 +453,9 @@ func (e *Enforcer) logLoop() {
 
 func (e *Enforcer) write(r logRecord) {
 	attrs := []slog.Attr{
-		slog.String("key", r.key),
+		// Keys are the caller's input: bounded here, and quoted or escaped
+		// by the slog handler, so a key cannot forge log lines.
+		slog.String("key", boundedKey(r.key)),
 		slog.String("violation", r.violation.String()),
 		slog.Uint64("count", r.count),
 		slog.String("mode", e.mode.String()),
@@ -762,4 +764,13 @@ func (d *Definition) boolInEnum(b bool) checkResult {
 		}
 	}
 	return checkInvalid
+}
+
+// boundedKey cuts a tag key for a log line and keeps it valid UTF-8.
+func boundedKey(k string) string {
+	const max = 128
+	if len(k) > max {
+		k = k[:max] + "…"
+	}
+	return strings.ToValidUTF8(k, "\uFFFD")
 }
