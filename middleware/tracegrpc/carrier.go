@@ -1,6 +1,7 @@
 package tracegrpc
 
 import (
+	"context"
 	"strings"
 	"sync/atomic"
 
@@ -56,8 +57,11 @@ func (c MetadataCarrier) Get(key string) string {
 
 // Values returns the valid values of key. When all are valid the slice is
 // the metadata's own: callers must not change it.
-func (c MetadataCarrier) Values(key string) []string {
-	vs := c.raw(key)
+func (c MetadataCarrier) Values(key string) []string { return validValues(c.raw(key)) }
+
+// validValues returns vs without the values grpc-go would reject; vs itself
+// when all are valid.
+func validValues(vs []string) []string {
 	for i, v := range vs {
 		if !validValue(v) {
 			out := append([]string(nil), vs[:i]...)
@@ -175,4 +179,38 @@ func lower(s string) string {
 		}
 	}
 	return s
+}
+
+// incomingCarrier reads a server's incoming metadata key by key, without
+// the copy of all of it that metadata.FromIncomingContext makes; only Keys
+// (wanted by formats with key prefixes, such as Jaeger's uberctx-) copies.
+// It is read-only, with the same validation as MetadataCarrier.
+type incomingCarrier struct{ ctx context.Context }
+
+var _ propagation.MultiValueCarrier = incomingCarrier{}
+
+func (c incomingCarrier) raw(key string) []string {
+	k := lower(key)
+	if !validKey(k) {
+		return nil
+	}
+	return metadata.ValueFromIncomingContext(c.ctx, k)
+}
+
+func (c incomingCarrier) Get(key string) string {
+	for _, v := range c.raw(key) {
+		if validValue(v) {
+			return v
+		}
+	}
+	return ""
+}
+
+func (c incomingCarrier) Values(key string) []string { return validValues(c.raw(key)) }
+
+func (c incomingCarrier) Set(string, string) {}
+
+func (c incomingCarrier) Keys() []string {
+	md, _ := metadata.FromIncomingContext(c.ctx)
+	return MetadataCarrier(md).Keys()
 }

@@ -109,12 +109,18 @@ func (c *config) recovered(span opentracing.Span, r any) error {
 // settles the flow id; it returns the handler's context.
 func (c *config) startServer(ctx context.Context, fullMethod string) (context.Context, opentracing.Span, string) {
 	tr := c.getTracer()
-	md, _ := metadata.FromIncomingContext(ctx)
-	incoming, err := tr.Extract(opentracing.HTTPHeaders, MetadataCarrier(md))
+	// flowtrace's tracer reads only the keys its formats need; other
+	// tracers get the whole metadata to iterate.
+	var carrier any = incomingCarrier{ctx}
+	if _, ok := tr.(*tracer.Tracer); !ok {
+		md, _ := metadata.FromIncomingContext(ctx)
+		carrier = MetadataCarrier(md)
+	}
+	incoming, err := tr.Extract(opentracing.HTTPHeaders, carrier)
 	if err != nil {
 		incoming = nil
 	}
-	rawFlow := md[flowid.MetadataKey]
+	rawFlow := metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey)
 
 	// Critical operation and traffic source are decided before the span
 	// starts, so that a critical call can force sampling.
