@@ -21,6 +21,13 @@ func TestRegistry(t *testing.T) {
 	require.Panics(t, func() { Register("", B3{}) })
 	require.Panics(t, func() { Register("x-nil", nil) })
 	Register("test-custom", None{})
+	t.Cleanup(func() {
+		// The registry is process-wide: leave it as found, so that -count
+		// runs register the name again.
+		registry.Lock()
+		delete(registry.m, "test-custom")
+		registry.Unlock()
+	})
 	_, ok = Lookup("test-custom")
 	require.True(t, ok)
 }
