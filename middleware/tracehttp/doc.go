@@ -25,6 +25,9 @@
 // from r.Pattern of the request the middleware handed on; a middleware
 // between this one and the ServeMux that copies the request
 // (r.WithContext) hides the pattern, and the name stays "METHOD".
+// A CONNECT request that a ServeMux answers with a trailing-slash redirect
+// gets the name "CONNECT" and no http.route: for CONNECT, the mux reports
+// the redirect target (the request's own path plus "/") as the pattern.
 //
 // Tags (semconv keys, set through its generated helpers): span.kind=server,
 // component=net/http, http.method (and http.method_original for _OTHER,

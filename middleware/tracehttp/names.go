@@ -2,6 +2,7 @@ package tracehttp
 
 import (
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,33 @@ func routeFromPattern(p string) string {
 		p = p[i:]
 	}
 	return p
+}
+
+// redirectPattern reports whether p, the pattern a ServeMux gave for r, is
+// the target of a trailing-slash redirect rather than a registered pattern.
+// For CONNECT (and only CONNECT) ServeMux.Handler, and ServeHTTP in
+// Request.Pattern, return that target, which is the request's own path
+// plus "/": a span named after it would carry the raw path, one name per
+// request. Such a request is answered with a redirect, not by the route, so
+// its span gets no route at all.
+func redirectPattern(r *http.Request, p string) bool {
+	if r.Method != http.MethodConnect || r.URL == nil || len(p) < 2 || p[0] != '/' || p[len(p)-1] != '/' {
+		return false
+	}
+	return p == muxCleanPath(r.URL.Path)+"/"
+}
+
+// muxCleanPath is the path ServeMux builds its CONNECT redirect from: rooted
+// and cleaned, keeping a trailing slash.
+func muxCleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	c := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
 }
 
 // Bounds on recorded request values.

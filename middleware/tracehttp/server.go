@@ -87,10 +87,13 @@ func (h *handler) routeAtStart(r *http.Request) *routeNames {
 		return nil
 	}
 	if r.Pattern != "" {
+		if redirectPattern(r, r.Pattern) {
+			return nil
+		}
 		return h.names.forPattern(r.Pattern)
 	}
 	if h.mux != nil {
-		if _, p := h.mux.Handler(r); p != "" {
+		if _, p := h.mux.Handler(r); p != "" && !redirectPattern(r, p) {
 			return h.names.forPattern(p)
 		}
 	}
@@ -183,7 +186,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(ww, r2)
 
-	if rn == nil && r2.Pattern != "" {
+	if rn == nil && r2.Pattern != "" && !redirectPattern(r2, r2.Pattern) {
 		rn = h.names.forPattern(r2.Pattern)
 		sp.SetOperationName(h.spanName(mi, rn, r2))
 		if rn.route != "" {

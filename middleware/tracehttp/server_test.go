@@ -2,6 +2,7 @@ package tracehttp_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -522,4 +523,79 @@ func TestServerGlobalTracerDefault(t *testing.T) {
 	opentracing.SetGlobalTracer(tr)
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/users/1", nil))
 	require.Len(t, rec.all(), 1)
+}
+
+// TestServerCardinalityEveryMethod is the CONNECT case from the field: for
+// CONNECT, ServeMux.Handler returns the redirect target (the raw path plus
+// "/") as the pattern when a subtree pattern such as /users/{id}/ would
+// match after a trailing-slash redirect. Every method, through a real
+// server, with the mux wrapped directly, behind other middleware, and with
+// the pattern already on the request: span names and routes stay bounded.
+func TestServerCardinalityEveryMethod(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/users/{id}/", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc("/static/", func(w http.ResponseWriter, r *http.Request) {})
+	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE", "BREW"}
+	for _, wrap := range []struct {
+		name string
+		h    func(tr *tracer.Tracer) http.Handler
+	}{
+		{"mux", func(tr *tracer.Tracer) http.Handler { return tracehttp.NewHandler(mux, tracehttp.WithTracer(tr)) }},
+		{"behind middleware", func(tr *tracer.Tracer) http.Handler {
+			return tracehttp.NewHandler(http.HandlerFunc(mux.ServeHTTP), tracehttp.WithTracer(tr))
+		}},
+		{"pattern on the request", func(tr *tracer.Tracer) http.Handler {
+			outer := http.NewServeMux()
+			outer.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, r.Pattern = mux.Handler(r)
+				tracehttp.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), tracehttp.WithTracer(tr)).ServeHTTP(w, r)
+			}))
+			return outer
+		}},
+	} {
+		t.Run(wrap.name, func(t *testing.T) {
+			tr, rec := newTestTracer()
+			srv := startServer(t, wrap.h(tr))
+			c := srv.Client()
+			c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			const perMethod = 100
+			for _, m := range methods {
+				for i := 0; i < perMethod; i++ {
+					id := strconv.FormatUint(rand.Uint64(), 36) + "-" + strconv.Itoa(i)
+					path := "/users/" + id // no trailing slash: a redirect to /users/{id}/
+					switch i % 4 {
+					case 1, 3:
+						path = "/static/" + id
+					case 2:
+						path += "%2F" // a path that ends in "/" only once unescaped
+					}
+					req, err := http.NewRequest(m, srv.URL+path, nil)
+					require.NoError(t, err)
+					resp, err := c.Do(req)
+					require.NoError(t, err)
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+			spans := rec.wait(t, perMethod*len(methods))
+			distinct := map[string]int{}
+			routes := map[string]int{}
+			for _, s := range spans {
+				distinct[s.Name]++
+				if v, ok := attr(s, "http.route"); ok {
+					routes[fmt.Sprint(v)]++
+				}
+			}
+			t.Logf("%d distinct span names: %v; routes %v", len(distinct), distinct, routes)
+			// Each method: at most its bare name, one name per pattern.
+			require.LessOrEqual(t, len(distinct), 3*len(methods))
+			require.LessOrEqual(t, len(routes), 2)
+			for name := range distinct {
+				require.NotRegexp(t, `/users/[0-9a-z]+-[0-9]+`, name)
+			}
+			for route := range routes {
+				require.Contains(t, []string{"/users/{id}/", "/static/"}, route)
+			}
+		})
+	}
 }
