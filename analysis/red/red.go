@@ -37,10 +37,15 @@ type Report struct {
 	End    time.Time     `json:"window_end"`
 	Window time.Duration `json:"window_ns"`
 	Rows   []Row         `json:"rows"` // by service, then operation
+	// Integrity is what was broken or corrected in the data.
+	Integrity trace.Integrity `json:"integrity"`
 }
 
-// Compute computes RED rows from traces.
+// Compute computes RED rows from traces, after correcting each trace's
+// clock skew ([trace.CorrectAll]); the window is taken from the corrected
+// spans.
 func Compute(traces []*trace.Trace) *Report {
+	traces, integrity := trace.CorrectAll(traces)
 	type k struct{ svc, op string }
 	type acc struct {
 		kind    trace.Kind
@@ -68,7 +73,7 @@ func Compute(traces []*trace.Trace) *Report {
 			a.samples = append(a.samples, stats.Sample{Value: s.Duration(), Weight: w})
 		}
 	}
-	r := &Report{}
+	r := &Report{Integrity: integrity}
 	r.Start, r.End = trace.Window(traces)
 	r.Window = r.End.Sub(r.Start)
 	for key, a := range accs {
@@ -92,6 +97,9 @@ func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f'
 // WriteTable writes an aligned text table.
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "window %s .. %s (%s)\n", r.Start.UTC().Format(time.RFC3339), r.End.UTC().Format(time.RFC3339), r.Window.Round(time.Millisecond))
+	if note := r.Integrity.String(); note != "" {
+		fmt.Fprintf(w, "data: %s\n", note)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tOPERATION\tKIND\tSPANS\tRATE/s\tERRORS\tERR%\tP50 ms\tP90 ms\tP99 ms")
 	for _, x := range r.Rows {

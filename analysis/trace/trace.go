@@ -15,6 +15,7 @@ type Trace struct {
 	byID     map[string]*Span
 	children map[string][]*Span
 	roots    []*Span
+	root     *Span
 	weight   float64
 }
 
@@ -37,6 +38,7 @@ func New(id string, spans []*Span) *Trace {
 			t.roots = append(t.roots, s)
 		}
 	}
+	t.root = structuralRoot(t.roots)
 	t.weight = 1
 	for _, r := range append(append([]*Span(nil), t.roots...), t.Spans...) {
 		if _, ok := r.Probability(); ok {
@@ -81,16 +83,53 @@ func Assemble(spans []*Span) []*Trace {
 // Span returns the span with the given id, or nil.
 func (t *Trace) Span(id string) *Span { return t.byID[id] }
 
-// Roots returns the spans whose parent is absent from the trace, by start
-// time. A complete trace has one.
+// Roots returns the spans with no parent in the trace, by start time: the
+// root and the orphans ([Trace.Orphans]). A complete trace has one.
 func (t *Trace) Roots() []*Span { return t.roots }
 
-// Root returns the earliest root span, or nil for an empty trace.
-func (t *Trace) Root() *Span {
-	if len(t.roots) == 0 {
-		return nil
+// Root returns the trace's root, chosen by structure, not by time: a span
+// with no parent id (an orphan, whose parent id names a span missing from
+// the data, is never the root); of several, the one where a service
+// receives work (server or consumer: the edge), then the earliest. It is
+// nil when the trace holds only orphan fragments, so a fragment is not
+// mistaken for the request.
+func (t *Trace) Root() *Span { return t.root }
+
+// Orphans returns the spans whose parent id names a span that is not in
+// the trace (the parent was lost or not sampled), by start time. Each is
+// the top of a fragment.
+func (t *Trace) Orphans() []*Span {
+	var out []*Span
+	for _, s := range t.roots {
+		if !IsRootID(s.ParentID) {
+			out = append(out, s)
+		}
 	}
-	return t.roots[0]
+	return out
+}
+
+// IsRootID reports whether a parent span id means "no parent": empty or all
+// zeros (some sources write the zero id).
+func IsRootID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if id[i] != '0' {
+			return false
+		}
+	}
+	return true
+}
+
+func structuralRoot(roots []*Span) *Span {
+	var best *Span
+	for _, s := range roots { // in start order: the first of a kind wins
+		if !IsRootID(s.ParentID) {
+			continue
+		}
+		if best == nil || (s.Receives() && !best.Receives()) {
+			best = s
+		}
+	}
+	return best
 }
 
 // Children returns the children of s in start order.

@@ -47,8 +47,8 @@ func TestTraceHelpers(t *testing.T) {
 	if tr.CriticalOperation() != "checkout" || tr.TrafficSource() != "web" {
 		t.Errorf("critical op %q traffic %q", tr.CriticalOperation(), tr.TrafficSource())
 	}
-	if r := ts[1].Root(); r == nil || r.SpanID != "x" {
-		t.Errorf("orphan should be a root")
+	if r := ts[1].Roots(); len(r) != 1 || r[0].SpanID != "x" || ts[1].Root() != nil {
+		t.Errorf("an orphan is among Roots but is not the Root")
 	}
 	if got := trace.ExcludeTraffic(ts, "web"); len(got) != 1 || got[0].ID != "t2" {
 		t.Errorf("ExcludeTraffic: %d", len(got))

@@ -77,3 +77,14 @@ func Mk(traceID, id, parent, service, name string, kind trace.Kind, start, end i
 		Start: T0.Add(time.Duration(start) * time.Millisecond), End: T0.Add(time.Duration(end) * time.Millisecond),
 		Attributes: attrs, Resource: map[string]any{"service.name": service}}
 }
+
+// Model loads one of the hand-written OTLP files of testdata/model (broken
+// traces, clock skew, uninstrumented peers, links, retries) as traces.
+func Model(t testing.TB, name string) []*trace.Trace {
+	t.Helper()
+	spans, err := source.ReadFile(filepath.Join(Testdata(), "model", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trace.Assemble(spans)
+}
