@@ -27,16 +27,25 @@ const (
 	Call  EdgeType = "call" // anything else
 )
 
-// NodeKind distinguishes services from Kafka topics.
+// NodeKind distinguishes services from Kafka topics, uninstrumented peers
+// and the user.
 type NodeKind string
 
 // Node kinds.
 const (
 	Service NodeKind = "service"
 	Topic   NodeKind = "topic"
+	// Peer is a remote system that sends no spans (a database, a cache,
+	// a third-party API), known only from its callers' client spans.
+	Peer NodeKind = "peer"
+	// User stands for the uninstrumented callers of root server spans.
+	User NodeKind = "user"
 )
 
-// Node is a service or a topic.
+// UserNode is the caller of every root server span.
+var UserNode = Node{Name: "user", Kind: User}
+
+// Node is a service, a topic, an uninstrumented peer or the user.
 type Node struct {
 	Name string
 	Kind NodeKind
@@ -46,16 +55,37 @@ type Node struct {
 type Edge struct {
 	From, To   Node
 	Type       EdgeType
-	Calls      int     // observed spans
+	Calls      int     // observed spans (for a batch consumer: batches)
 	Errors     int     // observed failed calls
 	ErrorRatio float64 // weighted
 	P50, P99   time.Duration
+	// Messages is the number of messages a topic -> service edge
+	// delivered (a batch counts its messages); 0 on other edges.
+	Messages int
+	// Unpaired is how many of Calls are client spans without the callee's
+	// server span (it names a service of the data that did not record it).
+	Unpaired int
+}
+
+// Unresolved is calls that reach no node: client spans without a server
+// side that name only an address or an RPC interface no service serves.
+type Unresolved struct {
+	From  string // calling service
+	Peer  string // what the span names ("" when nothing)
+	Calls int
 }
 
 // Graph is a dependency graph. Nodes and Edges are sorted.
 type Graph struct {
 	Nodes []Node
 	Edges []Edge
+	// Unresolved lists unpaired calls drawn nowhere, by caller and peer.
+	Unresolved []Unresolved
+	// Integrity is what was broken or corrected in the data.
+	Integrity trace.Integrity
+	// Links counts span links followed to a span of the data, and
+	// DanglingLinks those whose target is not in the data.
+	Links, DanglingLinks int
 }
 
 type key struct {
@@ -64,18 +94,59 @@ type key struct {
 }
 
 type acc struct {
-	calls, errors int
-	wErr, wAll    float64
-	lat           []stats.Sample
+	calls, errors, messages, unpaired int
+	wErr, wAll                        float64
+	lat                               []stats.Sample
 }
 
-// Build derives the graph from traces (see the package documentation).
-func Build(traces []*trace.Trace) *Graph {
-	accs := map[key]*acc{}
-	add := func(from, to Node, typ EdgeType, failed bool, d time.Duration, w float64) {
-		if from == to {
-			return
+// Messages returns how many messages a consumer span handled: its
+// messaging.batch.message_count, else its number of links (a batch links
+// to each message's producer), else 1.
+func Messages(s *trace.Span) int {
+	n := 1
+	if v, ok := s.Attr("messaging.batch.message_count"); ok {
+		if c, ok := v.(int64); ok && c > 0 && c < 1<<31 {
+			n = int(c)
 		}
+	}
+	return max(n, len(s.Links))
+}
+
+// Build derives the graph from traces (see the package documentation),
+// after correcting each trace's clock skew ([trace.CorrectAll]).
+func Build(traces []*trace.Trace) *Graph {
+	traces, integrity := trace.CorrectAll(traces)
+	g := &Graph{Integrity: integrity}
+	known := map[string]bool{}
+	serves := map[string]string{} // rpc.service -> the service whose server spans carry it
+	linked := map[trace.Link]bool{}
+	for _, t := range traces {
+		for _, s := range t.Spans {
+			known[s.Service] = true
+			if s.Kind == trace.KindServer {
+				if rs := s.Str("rpc.service"); rs != "" {
+					if _, ok := serves[rs]; !ok {
+						serves[rs] = s.Service
+					}
+				}
+			}
+			for _, l := range s.Links {
+				linked[l] = true
+			}
+		}
+	}
+	targets := map[trace.Link]*trace.Span{}
+	if len(linked) > 0 {
+		for _, t := range traces {
+			for _, s := range t.Spans {
+				if l := (trace.Link{TraceID: t.ID, SpanID: s.SpanID}); linked[l] {
+					targets[l] = s
+				}
+			}
+		}
+	}
+	accs := map[key]*acc{}
+	add := func(from, to Node, typ EdgeType, failed bool, d time.Duration, w float64) *acc {
 		k := key{from, to, typ}
 		a := accs[k]
 		if a == nil {
@@ -89,7 +160,9 @@ func Build(traces []*trace.Trace) *Graph {
 			a.wErr += w
 		}
 		a.lat = append(a.lat, stats.Sample{Value: d, Weight: w})
+		return a
 	}
+	unresolved := map[Unresolved]int{}
 	svc := func(s *trace.Span) Node { return Node{s.Service, Service} }
 	for _, t := range traces {
 		for _, s := range t.Spans {
@@ -98,28 +171,60 @@ func Build(traces []*trace.Trace) *Graph {
 			kafka := s.Str("messaging.system") == "kafka" && topic != ""
 			switch {
 			case kafka && s.Kind == trace.KindProducer:
-				add(svc(s), Node{topic, Topic}, Kafka, s.Error, s.Duration(), w)
+				add(svc(s), Node{topic, Topic}, Kafka, s.Error, s.Duration(), w).messages++
 				continue
 			case kafka && s.Kind == trace.KindConsumer:
-				add(Node{topic, Topic}, svc(s), Kafka, s.Error, s.Duration(), w)
-				continue
-			case s.Kind == trace.KindClient:
-				found := false
-				for _, c := range t.Children(s) {
-					if c.Service != s.Service {
-						found = true
-						add(svc(s), svc(c), typeOf(s, c), s.Error || c.Error, s.Duration(), w)
+				add(Node{topic, Topic}, svc(s), Kafka, s.Error, s.Duration(), w).messages += Messages(s)
+				for _, l := range s.Links {
+					if targets[l] != nil {
+						g.Links++
+					} else {
+						g.DanglingLinks++
 					}
 				}
-				if !found {
-					if peer := peerOf(s); peer != "" {
-						add(svc(s), Node{peer, Service}, typeOf(s, nil), s.Error, s.Duration(), w)
-					}
+				continue
+			case s.Kind == trace.KindClient:
+				side := trace.ServerSide(t, s)
+				for _, c := range side {
+					add(svc(s), svc(c), typeOf(s, c), s.Error || c.Error, s.Duration(), w)
+				}
+				if len(side) > 0 {
+					continue
+				}
+				name, system := trace.PeerOf(s)
+				switch {
+				case system && !known[name]:
+					add(svc(s), Node{name, Peer}, typeOf(s), s.Error, s.Duration(), w)
+				case known[name]:
+					add(svc(s), Node{name, Service}, typeOf(s), s.Error, s.Duration(), w).unpaired++
+				case serves[name] != "":
+					add(svc(s), Node{serves[name], Service}, typeOf(s), s.Error, s.Duration(), w).unpaired++
+				default:
+					unresolved[Unresolved{From: s.Service, Peer: name}]++
 				}
 				continue
 			}
 			p := t.Parent(s)
-			if p == nil || p.Service == s.Service || p.Kind == trace.KindClient {
+			if p == nil {
+				if trace.IsRootID(s.ParentID) && s.Kind == trace.KindServer {
+					add(UserNode, svc(s), typeOf(s), s.Error, s.Duration(), w)
+				}
+				if s.Kind == trace.KindConsumer {
+					// Reached only through links (a new trace per message or batch).
+					for _, l := range s.Links {
+						if p := targets[l]; p != nil {
+							g.Links++
+							if p.Service != s.Service {
+								add(svc(p), svc(s), typeOf(p, s), s.Error, s.Duration(), w).messages++
+							}
+						} else {
+							g.DanglingLinks++
+						}
+					}
+				}
+				continue
+			}
+			if p.Service == s.Service || p.Kind == trace.KindClient {
 				continue
 			}
 			if p.Kind == trace.KindProducer && p.Str("messaging.system") == "kafka" && p.Str("messaging.destination.name") != "" {
@@ -128,27 +233,56 @@ func Build(traces []*trace.Trace) *Graph {
 			add(svc(p), svc(s), typeOf(s, nil), s.Error, s.Duration(), w)
 		}
 	}
-	g := &Graph{}
 	nodes := map[Node]bool{}
-	for _, t := range traces {
-		for _, s := range t.Spans {
-			nodes[svc(s)] = true
-		}
+	for n := range known {
+		nodes[Node{n, Service}] = true
 	}
 	for k, a := range accs {
 		nodes[k.from], nodes[k.to] = true, true
 		q := stats.Quantiles(a.lat, 0.5, 0.99)
-		g.Edges = append(g.Edges, Edge{From: k.from, To: k.to, Type: k.typ, Calls: a.calls, Errors: a.errors,
-			ErrorRatio: stats.Round(stats.Ratio(a.wErr, a.wAll), 6), P50: q[0], P99: q[1]})
+		e := Edge{From: k.from, To: k.to, Type: k.typ, Calls: a.calls, Errors: a.errors, Unpaired: a.unpaired,
+			ErrorRatio: stats.Round(stats.Ratio(a.wErr, a.wAll), 6), P50: q[0], P99: q[1]}
+		if k.to.Kind == Service && a.messages > 0 {
+			e.Messages = a.messages
+		}
+		g.Edges = append(g.Edges, e)
 	}
 	for n := range nodes {
 		g.Nodes = append(g.Nodes, n)
+	}
+	for u, n := range unresolved {
+		u.Calls = n
+		g.Unresolved = append(g.Unresolved, u)
 	}
 	slices.SortFunc(g.Nodes, cmpNode)
 	slices.SortFunc(g.Edges, func(a, b Edge) int {
 		return cmp.Or(cmpNode(a.From, b.From), cmpNode(a.To, b.To), strings.Compare(string(a.Type), string(b.Type)))
 	})
+	slices.SortFunc(g.Unresolved, func(a, b Unresolved) int {
+		return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(a.Peer, b.Peer))
+	})
 	return g
+}
+
+// Notes says in lines what the diagram cannot show: broken or corrected
+// traces, unresolved calls, links whose target is missing. None for clean
+// data.
+func (g *Graph) Notes() []string {
+	var out []string
+	if s := g.Integrity.String(); s != "" {
+		out = append(out, s)
+	}
+	for _, u := range g.Unresolved {
+		peer := u.Peer
+		if peer == "" {
+			peer = "(nothing)"
+		}
+		out = append(out, fmt.Sprintf("%d calls from %s to %s reach no node: no server span, and the peer names no known service or system", u.Calls, u.From, peer))
+	}
+	if g.DanglingLinks > 0 {
+		out = append(out, fmt.Sprintf("%d span links point at spans not in the data", g.DanglingLinks))
+	}
+	return out
 }
 
 func cmpNode(a, b Node) int {
@@ -172,17 +306,15 @@ func typeOf(spans ...*trace.Span) EdgeType {
 	return Call
 }
 
-func peerOf(s *trace.Span) string {
-	for _, k := range []string{"peer.service", "peer.hostname", "server.address", "rpc.service"} {
-		if v := s.Str(k); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 func label(e Edge) string {
-	return fmt.Sprintf("%s %d calls, %.1f%% err, p50 %s, p99 %s", e.Type, e.Calls, 100*e.ErrorRatio, fmtDur(e.P50), fmtDur(e.P99))
+	calls := fmt.Sprintf("%d calls", e.Calls)
+	if e.Messages > 0 && e.Messages != e.Calls {
+		calls = fmt.Sprintf("%d messages in %d batches", e.Messages, e.Calls)
+	}
+	if e.Unpaired > 0 {
+		calls += fmt.Sprintf(" (%d unpaired)", e.Unpaired)
+	}
+	return fmt.Sprintf("%s %s, %.1f%% err, p50 %s, p99 %s", e.Type, calls, 100*e.ErrorRatio, fmtDur(e.P50), fmtDur(e.P99))
 }
 
 func fmtDur(d time.Duration) string {
@@ -201,10 +333,18 @@ func fmtDur(d time.Duration) string {
 func (g *Graph) Mermaid(w io.Writer) error {
 	var b bytes.Buffer
 	b.WriteString("flowchart LR\n")
+	for _, note := range g.Notes() {
+		fmt.Fprintf(&b, "    %%%% %s\n", strings.ReplaceAll(note, "\n", " "))
+	}
 	for _, n := range g.Nodes {
-		if n.Kind == Topic {
+		switch n.Kind {
+		case Topic:
 			fmt.Fprintf(&b, "    %s[(\"topic: %s\")]\n", mermaidID(n), mermaidText(n.Name))
-		} else {
+		case Peer:
+			fmt.Fprintf(&b, "    %s[/\"%s\"/]\n", mermaidID(n), mermaidText(n.Name))
+		case User:
+			fmt.Fprintf(&b, "    %s((\"%s\"))\n", mermaidID(n), mermaidText(n.Name))
+		default:
 			fmt.Fprintf(&b, "    %s[\"%s\"]\n", mermaidID(n), mermaidText(n.Name))
 		}
 	}
@@ -224,9 +364,14 @@ func (g *Graph) Mermaid(w io.Writer) error {
 
 func mermaidID(n Node) string {
 	var b strings.Builder
-	if n.Kind == Topic {
+	switch n.Kind {
+	case Topic:
 		b.WriteString("topic_")
-	} else {
+	case Peer:
+		b.WriteString("peer_")
+	case User:
+		b.WriteString("user_")
+	default:
 		b.WriteString("svc_")
 	}
 	for _, c := range n.Name {
@@ -246,11 +391,20 @@ func mermaidText(s string) string {
 // DOT writes the graph in Graphviz DOT.
 func (g *Graph) DOT(w io.Writer) error {
 	var b bytes.Buffer
-	b.WriteString("digraph deps {\n    rankdir=LR;\n    node [shape=box, fontname=\"Helvetica\"];\n    edge [fontname=\"Helvetica\", fontsize=10];\n")
+	b.WriteString("digraph deps {\n")
+	for _, note := range g.Notes() {
+		fmt.Fprintf(&b, "    // %s\n", strings.ReplaceAll(note, "\n", " "))
+	}
+	b.WriteString("    rankdir=LR;\n    node [shape=box, fontname=\"Helvetica\"];\n    edge [fontname=\"Helvetica\", fontsize=10];\n")
 	for _, n := range g.Nodes {
-		if n.Kind == Topic {
+		switch n.Kind {
+		case Topic:
 			fmt.Fprintf(&b, "    %s [label=%s, shape=cylinder];\n", dotQuote(string(n.Kind)+":"+n.Name), dotQuote("topic: "+n.Name))
-		} else {
+		case Peer:
+			fmt.Fprintf(&b, "    %s [label=%s, style=dashed];\n", dotQuote(string(n.Kind)+":"+n.Name), dotQuote(n.Name))
+		case User:
+			fmt.Fprintf(&b, "    %s [label=%s, shape=ellipse];\n", dotQuote(string(n.Kind)+":"+n.Name), dotQuote(n.Name))
+		default:
 			fmt.Fprintf(&b, "    %s [label=%s];\n", dotQuote(string(n.Kind)+":"+n.Name), dotQuote(n.Name))
 		}
 	}

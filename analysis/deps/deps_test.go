@@ -54,11 +54,13 @@ func TestEdges(t *testing.T) {
 	for _, e := range g.Edges {
 		got = append(got, e.From.Name+">"+e.To.Name+":"+string(e.Type)+":"+e.P50.String())
 	}
-	want := "cart>orders:kafka:2ms edge>cart:grpc:49ms edge>legacy:http:10ms pay>ledger:call:4ms orders>pay:kafka:10ms"
+	// legacy sends no spans: a peer node (sorted before services); the root
+	// server span is called by the user.
+	want := "cart>orders:kafka:2ms edge>legacy:http:10ms edge>cart:grpc:49ms pay>ledger:call:4ms orders>pay:kafka:10ms user>edge:http:100ms"
 	if strings.Join(got, " ") != want {
 		t.Errorf("edges:\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
-	if g.Edges[1].ErrorRatio != 1 || g.Edges[1].Calls != 1 {
-		t.Errorf("edge>cart: %+v", g.Edges[1])
+	if g.Edges[2].ErrorRatio != 1 || g.Edges[2].Calls != 1 || g.Edges[1].To.Kind != deps.Peer {
+		t.Errorf("edge>cart: %+v", g.Edges[2])
 	}
 }

@@ -1,14 +1,31 @@
 // Package deps builds the service dependency graph from traces and renders
 // it as Mermaid, Graphviz DOT or (with Graphviz installed) SVG.
 //
-// Edges come from:
+// Each trace's clock skew is corrected first (see package
+// [github.com/flowtrace/flowtrace/analysis/trace]). Edges come from:
 //
-//   - a client span and its children in another service (caller → callee);
-//     a client span with no instrumented child points at its peer.service,
-//     peer.hostname or rpc.service attribute instead;
+//   - a client span and its server side (children where a service receives
+//     work, or in another service): caller → callee; a service calling
+//     itself is drawn as a loop;
+//   - a client span with no server side, by one rule ([trace.PeerOf]): when
+//     its peer attributes name a remote system (peer.service,
+//     db.system(.name) with db.namespace, messaging.system, a server.address
+//     host name) that is not a service in the data, the system is a peer
+//     node (an uninstrumented database, cache or API); when they name a
+//     service of the data, or an rpc.service some service's server spans
+//     carry, it is an unpaired call to that service, drawn and counted in
+//     [Edge.Unpaired]; a call that names only an address or an unknown RPC
+//     interface reaches no node and is listed in [Graph.Unresolved];
+//   - a root server span (no parent): user → service, the uninstrumented
+//     callers, as Tempo's service graph and the OpenTelemetry Collector's
+//     servicegraph connector draw them;
 //   - a span whose parent, not a client span, is in another service;
 //   - Kafka: a producer span adds service → topic, a consumer span topic →
-//     service (messaging.destination.name), so a topic is a node of its own.
+//     service (messaging.destination.name), so a topic is a node of its
+//     own. A batch consumer span is one call that delivered
+//     [Messages] messages ([Edge.Messages]); a consumer reached only
+//     through span links and naming no topic gets an edge from each linked
+//     span's service.
 //
 // Each edge has a type (grpc when rpc.system=grpc, kafka when
 // messaging.system=kafka, http when an http.* attribute is present, else
@@ -16,6 +33,11 @@
 // the caller saw it (the client or producer span; the consumer span for
 // topic → service). Counts are observed spans, not weighted by sampling;
 // the ratio and percentiles are weighted by 1/sampling.probability.
+//
+// What the diagram cannot show — orphans, unpaired spans, clock-skew
+// corrections ([Graph.Integrity]), unresolved calls, links to spans not in
+// the data — is in [Graph.Notes], which Mermaid and DOT output carry as
+// comments.
 //
 // The package reads no environment variables. [Graph.SVG] runs the `dot`
 // program from PATH.
