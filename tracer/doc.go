@@ -4,4 +4,17 @@
 // handed as [SpanData] to a [SpanProcessor] (the export package's batcher
 // converts them to OTLP off the request path); unsampled spans carry their
 // context and baggage but record nothing.
+//
+// # Sampling
+//
+// A [Sampler] decides for each new span; [ParentBased] follows the caller.
+// [TraceIDRatio] is OpenTelemetry's consistent probability sampler (OTEP
+// 235): a trace is kept iff the [Threshold] of the ratio is at most the
+// trace's randomness ([SamplingParameters.Randomness]: the rv sub-key of
+// the tracestate's ot entry, else the low 56 bits of the trace id). A
+// sampled span records sampling.probability and publishes the threshold as
+// ot=th, which OpenTelemetry SDKs and the collector's samplers read. A
+// decision made any other way (a [RateLimited] budget, a sampling.priority
+// that forces the span, a caller whose sampled flag contradicts its th)
+// erases th; a forced span records probability 1.
 package tracer

@@ -19,7 +19,7 @@ func TestSamplingPriority(t *testing.T) {
 	}{
 		{"forced on over always_off", AlwaysOff(), 1, true, 1.0, false},
 		{"forced on over a ratio", TraceIDRatio(0), uint16(1), true, 1.0, false},
-		{"already sampled keeps its probability", TraceIDRatio(1), 1, true, 1.0, false},
+		{"forced over an accepting sampler records 1", TraceIDRatio(1), 1, true, 1.0, false},
 		{"forced off", AlwaysOn(), 0, false, nil, true},
 		{"unknown type is ignored", AlwaysOff(), "1", false, nil, true},
 	} {

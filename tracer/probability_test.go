@@ -12,22 +12,31 @@ func TestThresholdEncoding(t *testing.T) {
 		p  float64
 		th string
 	}{
-		{1, "0"}, {0.5, "8"}, {0.25, "c"}, {0.125, "e"}, {0.1, "e6666666666668"}, {1.0 / 3, "aaaaaaaaaaaab"},
+		{1, "0"}, {0.5, "8"}, {0.25, "c"}, {0.125, "e"}, {0.1, "e6666666666666"}, {1.0 / 3, "aaaaaaaaaaaaac"}, {0.001, "ffbe76c8b43958"},
 	} {
-		require.Equal(t, tc.th, encodeThreshold(tc.p), "p=%v", tc.p)
-		p, ok := decodeThreshold(tc.th)
+		require.Equal(t, tc.th, ProbabilityThreshold(tc.p).TValue(), "p=%v", tc.p)
+		th, ok := ParseThreshold(tc.th)
 		require.True(t, ok)
-		require.InDelta(t, tc.p, p, 1e-12)
+		require.Equal(t, ProbabilityThreshold(tc.p), th)
+		require.InDelta(t, tc.p, th.Probability(), 1e-12)
 	}
-	for _, bad := range []string{"", "g", "123456789abcdef", "8A"} {
-		_, ok := decodeThreshold(bad)
+	for _, bad := range []string{"", "g", "123456789abcdef", "8A", "-1", "+8"} {
+		_, ok := ParseThreshold(bad)
 		require.False(t, ok, bad)
 	}
+	require.Empty(t, ProbabilityThreshold(0).TValue(), "a threshold that samples nothing is not published")
+	require.Empty(t, Threshold{}.TValue())
+	require.False(t, Threshold{}.ShouldSample(1<<56-1), "the zero Threshold decides nothing")
+	require.True(t, ProbabilityThreshold(1).ShouldSample(0))
+	require.False(t, ProbabilityThreshold(0).ShouldSample(1<<56-1))
 }
 
 func TestProbabilityTravelsInTraceState(t *testing.T) {
-	upstream, upRec := newRecorded(WithSampler(alwaysWith(0.25)))
+	upstream, upRec := newRecorded(WithSampler(TraceIDRatio(0.25)))
 	root := upstream.StartSpan("edge")
+	for !ctxOf(root).IsSampled() {
+		root = upstream.StartSpan("edge")
+	}
 	ts := ctxOf(root).PropagationContext().TraceState
 	require.Equal(t, "ot=th:c", ts)
 
@@ -52,18 +61,8 @@ func TestProbabilityTravelsInTraceState(t *testing.T) {
 	}
 
 	// Other ot sub-keys and other vendors' entries survive.
-	require.Equal(t, "ot=th:8;rv:abcdef,vendor=x", withProbability("ot=th:c;rv:abcdef,vendor=x", 0.5))
+	require.Equal(t, "ot=th:8;rv:abcdef,vendor=x", withThreshold("ot=th:c;rv:abcdef,vendor=x", ProbabilityThreshold(0.5)))
+	require.Equal(t, "ot=rv:abcdef,vendor=x", withThreshold("ot=th:c;rv:abcdef,vendor=x", Threshold{}), "erased, rv kept")
+	require.Equal(t, "vendor=x", withThreshold("ot=th:c,vendor=x", Threshold{}), "an ot entry left empty goes")
+	require.Equal(t, "vendor=x", withThreshold("vendor=x", Threshold{}))
 }
-
-// alwaysWith samples everything but reports probability p, as a sampler
-// that decided by a ratio would.
-type alwaysWith float64
-
-func (a alwaysWith) ShouldSample(p SamplingParameters) SamplingDecision {
-	if p.Parent.IsValid() {
-		return ParentBased(nil).ShouldSample(p)
-	}
-	return SamplingDecision{Sampled: true, Probability: float64(a)}
-}
-
-func (a alwaysWith) Description() string { return "test" }

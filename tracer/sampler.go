@@ -24,10 +24,20 @@ type SamplingParameters struct {
 // SamplingDecision is a Sampler's answer. Probability is the chance that a
 // trace like this one is sampled (1 for always_on; the ratio for
 // traceidratio; the current acceptance ratio for a rate limit). Tools weight
-// a sampled trace by 1/Probability.
+// a sampled trace by 1/Probability. A Probability of NaN means the decision
+// is the parent's (ParentBased): the span keeps the probability its trace
+// already has.
+//
+// Threshold is set only when the decision is exactly "Threshold.ShouldSample
+// (the parameters' Randomness)", as TraceIDRatio's is: the tracer then
+// publishes it in the tracestate (ot=th) for sampled spans, so that
+// consistent samplers downstream (another service, a collector) agree with
+// this one. Any other decision leaves it zero, and the tracer erases th
+// rather than let a threshold travel that did not make the decision.
 type SamplingDecision struct {
 	Sampled     bool
 	Probability float64
+	Threshold   Threshold
 }
 
 // Sampler decides whether a new span is recorded. It is called on the hot
@@ -62,12 +72,15 @@ func AlwaysOff() Sampler { return constSampler(false) }
 
 type ratioSampler struct {
 	ratio     float64
-	threshold uint64
+	threshold Threshold
 }
 
-// TraceIDRatio samples a fraction of traces, decided from the trace id so
-// that every service that uses the same ratio makes the same decision. A
-// ratio outside [0, 1] is clamped.
+// TraceIDRatio samples a fraction of traces by OpenTelemetry's consistent
+// probability rule: a trace is kept iff the threshold for ratio is at most
+// its randomness (the rv the caller's tracestate carries, else the low 56
+// bits of the trace id), so every service, flowtrace or OpenTelemetry, that
+// uses the same ratio makes the same decision, and one with a lower ratio
+// keeps a subset. A ratio outside [0, 1] is clamped.
 func TraceIDRatio(ratio float64) Sampler {
 	if math.IsNaN(ratio) || ratio < 0 {
 		ratio = 0
@@ -75,19 +88,15 @@ func TraceIDRatio(ratio float64) Sampler {
 	if ratio > 1 {
 		ratio = 1
 	}
-	// The low 56 bits of a W3C trace id are random (Level 2 random flag).
-	return ratioSampler{ratio: ratio, threshold: uint64(ratio * (1 << 56))}
+	return ratioSampler{ratio: ratio, threshold: ProbabilityThreshold(ratio)}
 }
 
 func (s ratioSampler) ShouldSample(p SamplingParameters) SamplingDecision {
-	if s.ratio >= 1 {
-		return SamplingDecision{Sampled: true, Probability: 1}
+	return SamplingDecision{
+		Sampled:     s.threshold.ShouldSample(p.Randomness()),
+		Probability: s.threshold.Probability(),
+		Threshold:   s.threshold,
 	}
-	r := getUint64(p.TraceID[8:]) & (1<<56 - 1)
-	if r < s.threshold {
-		return SamplingDecision{Sampled: true, Probability: s.ratio}
-	}
-	return SamplingDecision{Probability: s.ratio}
 }
 
 func (s ratioSampler) Description() string { return fmt.Sprintf("traceidratio{%g}", s.ratio) }
@@ -95,6 +104,10 @@ func (s ratioSampler) Description() string { return fmt.Sprintf("traceidratio{%g
 type parentBased struct{ root Sampler }
 
 // ParentBased follows the parent's sampled flag and asks root for root spans.
+// A child of a remote parent records the probability of the parent's th
+// only when that th is consistent with the parent's decision (the parent is
+// sampled and its randomness passes the threshold); otherwise the tracer
+// erases th and the child records no probability.
 func ParentBased(root Sampler) Sampler {
 	if root == nil {
 		root = AlwaysOn()
@@ -115,7 +128,10 @@ func (s parentBased) Description() string { return "parentbased{" + s.root.Descr
 // next. At most maxOperations names get a budget of their own; later names
 // share one overflow budget, so a flood of distinct names cannot grow memory.
 // The decision's Probability is the operation's acceptance ratio over the
-// previous second times next's probability.
+// previous second times next's probability. A rate limit does not decide by
+// the trace's randomness, so its decisions carry no Threshold: a sampled
+// trace publishes no th, and consistent samplers downstream treat it as of
+// unknown probability instead of trusting a false one.
 func RateLimited(perSecond float64, maxOperations int, next Sampler) Sampler {
 	if next == nil {
 		next = AlwaysOn()

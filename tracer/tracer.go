@@ -280,18 +280,22 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	} else {
 		sc.wire.Flags &^= propagation.FlagSampled
 	}
+	// The tracestate's th must say what kept this span, or nothing.
 	switch {
 	case !decision.Sampled:
+		sc.probability = nil
+		sc.wire.TraceState = withThreshold(sc.wire.TraceState, Threshold{})
 	case !math.IsNaN(decision.Probability):
 		sc.probability = boxProbability(decision.Probability)
-		if decision.Probability < 1 && decision.Probability > 0 {
-			sc.wire.TraceState = withProbability(sc.wire.TraceState, decision.Probability)
-		}
+		sc.wire.TraceState = withThreshold(sc.wire.TraceState, decision.Threshold)
 	case remote:
 		// The decision was the caller's: take its probability from the
-		// tracestate it sent, if it sent one.
-		if p, ok := probabilityFromTraceState(sc.wire.TraceState); ok {
-			sc.probability = boxProbability(p)
+		// tracestate it sent, if that th is consistent with the decision.
+		params := SamplingParameters{TraceID: sc.wire.TraceID, Parent: parentWire}
+		if th, ok := inheritedThreshold(sc.wire.TraceState, true, params.Randomness()); ok {
+			sc.probability = boxProbability(th.Probability())
+		} else {
+			sc.wire.TraceState = withThreshold(sc.wire.TraceState, Threshold{})
 		}
 	}
 
