@@ -99,19 +99,6 @@ type acc struct {
 	lat                               []stats.Sample
 }
 
-// Messages returns how many messages a consumer span handled: its
-// messaging.batch.message_count, else its number of links (a batch links
-// to each message's producer), else 1.
-func Messages(s *trace.Span) int {
-	n := 1
-	if v, ok := s.Attr("messaging.batch.message_count"); ok {
-		if c, ok := v.(int64); ok && c > 0 && c < 1<<31 {
-			n = int(c)
-		}
-	}
-	return max(n, len(s.Links))
-}
-
 // Build derives the graph from traces (see the package documentation),
 // after correcting each trace's clock skew ([trace.CorrectAll]).
 func Build(traces []*trace.Trace) *Graph {
@@ -174,7 +161,7 @@ func Build(traces []*trace.Trace) *Graph {
 				add(svc(s), Node{topic, Topic}, Kafka, s.Error, s.Duration(), w).messages++
 				continue
 			case kafka && s.Kind == trace.KindConsumer:
-				add(Node{topic, Topic}, svc(s), Kafka, s.Error, s.Duration(), w).messages += Messages(s)
+				add(Node{topic, Topic}, svc(s), Kafka, s.Error, s.Duration(), w).messages += s.Messages()
 				for _, l := range s.Links {
 					if targets[l] != nil {
 						g.Links++

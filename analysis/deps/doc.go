@@ -23,7 +23,7 @@
 //   - Kafka: a producer span adds service → topic, a consumer span topic →
 //     service (messaging.destination.name), so a topic is a node of its
 //     own. A batch consumer span is one call that delivered
-//     [Messages] messages ([Edge.Messages]); a consumer reached only
+//     [trace.Span.Messages] messages ([Edge.Messages]); a consumer reached only
 //     through span links and naming no topic gets an edge from each linked
 //     span's service.
 //

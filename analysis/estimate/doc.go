@@ -18,5 +18,18 @@
 // and the expected rates of all keys add up. Each estimate says how many
 // traces it rests on and warns below [MinTraces].
 //
+// Consumers reached through span links rather than as children (a
+// ConsumeBatch span linking to each message's producer, or a WithLinkOnly
+// consumer that starts a trace of its own) count for the traces they link
+// to: a link from a batch of n messages stands for 1/n of a call and one
+// message, so a batch consumer's fan-out is in calls (batches) and, beside
+// it, in messages. Such a span is not counted in its own trace.
+//
+// The estimate is only as complete as the traces: client calls in matching
+// traces that have no server span, and orphan fragments, are reported in
+// [Operation.Notes] (the load behind them is missing), and the whole
+// data's counts in [Estimate.Integrity] (see package
+// [github.com/flowtrace/flowtrace/analysis/trace]).
+//
 // The package reads no environment variables.
 package estimate

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -24,6 +25,13 @@ type Fanout struct {
 	Spans     int     `json:"spans"`  // observed
 	PerTrace  float64 `json:"fanout"` // weighted spans / weighted traces
 	PerSecond float64 `json:"expected_per_second"`
+	// For a consumer whose calls handle batches: messages per matching
+	// trace and per second (omitted when every call handled one message).
+	MessagesPerTrace  float64 `json:"messages_fanout,omitempty"`
+	MessagesPerSecond float64 `json:"expected_messages_per_second,omitempty"`
+	// ViaLinks is how many of Spans were reached through span links from
+	// the matching traces rather than being in them.
+	ViaLinks int `json:"via_links,omitempty"`
 }
 
 // TopicFanout is how many messages one topic receives per matching trace.
@@ -44,6 +52,9 @@ type Operation struct {
 	Fanout    []Fanout      `json:"fanout"`
 	Topics    []TopicFanout `json:"topics"`
 	Warning   string        `json:"warning,omitempty"`
+	// Notes say what in the matching traces makes the estimate low:
+	// client calls without a server side, orphan fragments.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Load is the expected total rate of one service operation.
@@ -52,6 +63,8 @@ type Load struct {
 	Operation string  `json:"operation"`
 	PerSecond float64 `json:"expected_per_second"`
 	Spans     int     `json:"spans"` // observed spans the estimate rests on
+	// MessagesPerSecond is set for batch consumers (see Fanout).
+	MessagesPerSecond float64 `json:"expected_messages_per_second,omitempty"`
 }
 
 // TopicLoad is the expected total message rate of one topic.
@@ -66,12 +79,60 @@ type Estimate struct {
 	Operations []Operation `json:"operations"`
 	Services   []Load      `json:"services"` // by service, then operation
 	Topics     []TopicLoad `json:"topics"`
+	// Integrity is what was broken or corrected in all the data.
+	Integrity trace.Integrity `json:"integrity"`
+	// Links counts span links from consumers followed into the data;
+	// DanglingLinks those whose target span is not in it.
+	Links         int `json:"links"`
+	DanglingLinks int `json:"dangling_links"`
+}
+
+// linkedRecv is a receiving span reached through one of its links.
+type linkedRecv struct {
+	span  *trace.Span
+	share float64 // of the span's calls this link stands for: 1/messages
 }
 
 // Compute estimates the load behind the edge for a forecast from observed
 // traces (see the package documentation).
 func Compute(traces []*trace.Trace, forecast []Demand) *Estimate {
+	known := trace.Services(traces)
+	traces = slices.Clone(traces)
 	est := &Estimate{}
+	checked := make([]trace.Integrity, len(traces))
+	for i, t := range traces {
+		traces[i], checked[i] = trace.Correct(t, trace.DefaultMaxSkew, known)
+		est.Integrity.Add(checked[i])
+	}
+	// Consumers reached only through links (a batch, or a consumer that
+	// starts a trace of its own) count for the traces they link to.
+	present := map[trace.Link]bool{}
+	for _, t := range traces {
+		for _, s := range t.Spans {
+			present[trace.Link{TraceID: t.ID, SpanID: s.SpanID}] = true
+		}
+	}
+	linked := map[string][]linkedRecv{} // producer trace id -> receivers
+	viaLinks := map[*trace.Span]bool{}
+	for _, t := range traces {
+		for _, s := range t.Spans {
+			if !s.Receives() || len(s.Links) == 0 {
+				continue
+			}
+			share := 1 / float64(s.Messages())
+			for _, l := range s.Links {
+				if !present[l] {
+					est.DanglingLinks++
+					continue
+				}
+				est.Links++
+				if l.TraceID != t.ID {
+					linked[l.TraceID] = append(linked[l.TraceID], linkedRecv{span: s, share: share})
+					viaLinks[s] = true
+				}
+			}
+		}
+	}
 	type opKey struct{ svc, op string }
 	loads := map[opKey]*Load{}
 	topics := map[string]*TopicLoad{}
@@ -86,27 +147,48 @@ func Compute(traces []*trace.Trace, forecast []Demand) *Estimate {
 			}
 		}
 		type acc struct {
-			n int
-			w float64
+			n, links  int
+			w, msgs   float64
+			consumers bool
 		}
 		ops := map[opKey]*acc{}
 		tops := map[string]*acc{}
-		for _, t := range traces {
+		opAcc := func(s *trace.Span) *acc {
+			a := ops[opKey{s.Service, s.Name}]
+			if a == nil {
+				a = &acc{}
+				ops[opKey{s.Service, s.Name}] = a
+			}
+			return a
+		}
+		var broken trace.Integrity
+		for i, t := range traces {
 			if !match(t) {
 				continue
 			}
 			o.Traces++
 			o.Weighted += t.Weight()
+			broken.Add(checked[i])
+			for _, r := range linked[t.ID] {
+				a := opAcc(r.span)
+				a.n++
+				a.links++
+				a.w += t.Weight() * r.share
+				a.msgs += t.Weight()
+				a.consumers = a.consumers || r.span.Kind == trace.KindConsumer
+			}
 			for _, s := range t.Spans {
 				w := t.SpanWeight(s)
-				if s.Receives() {
-					a := ops[opKey{s.Service, s.Name}]
-					if a == nil {
-						a = &acc{}
-						ops[opKey{s.Service, s.Name}] = a
-					}
+				if s.Receives() && !viaLinks[s] {
+					a := opAcc(s)
 					a.n++
 					a.w += w
+					if s.Kind == trace.KindConsumer {
+						a.consumers = true
+						a.msgs += w * float64(s.Messages())
+					} else {
+						a.msgs += w
+					}
 				}
 				if topic := s.Str("messaging.destination.name"); topic != "" && s.Kind == trace.KindProducer && s.Str("messaging.system") == "kafka" {
 					a := tops[topic]
@@ -125,14 +207,26 @@ func Compute(traces []*trace.Trace, forecast []Demand) *Estimate {
 		case o.Traces < MinTraces:
 			o.Warning = fmt.Sprintf("rests on only %d traces (< %d): low confidence", o.Traces, MinTraces)
 		}
+		if n := broken.UnpairedClients; n > 0 {
+			o.Notes = append(o.Notes, fmt.Sprintf("%d client calls in the matching traces have no server span: the load they cause downstream is missing", n))
+		}
+		if broken.Orphans > 0 || broken.NoRoot > 0 {
+			o.Notes = append(o.Notes, fmt.Sprintf("%d orphan spans (%d traces without a root) in the matching traces: spans between them and their callers are missing", broken.Orphans, broken.NoRoot))
+		}
 		for k, a := range ops {
 			f := stats.Ratio(a.w, o.Weighted)
-			o.Fanout = append(o.Fanout, Fanout{Service: k.svc, Operation: k.op, Spans: a.n, PerTrace: stats.Round(f, 6), PerSecond: stats.Round(f*d.PerSecond, 6)})
+			fo := Fanout{Service: k.svc, Operation: k.op, Spans: a.n, PerTrace: stats.Round(f, 6), PerSecond: stats.Round(f*d.PerSecond, 6), ViaLinks: a.links}
 			l := loads[k]
 			if l == nil {
 				l = &Load{Service: k.svc, Operation: k.op}
 				loads[k] = l
 			}
+			if a.consumers && math.Abs(a.msgs-a.w) > 1e-9*a.w {
+				m := stats.Ratio(a.msgs, o.Weighted)
+				fo.MessagesPerTrace, fo.MessagesPerSecond = stats.Round(m, 6), stats.Round(m*d.PerSecond, 6)
+				l.MessagesPerSecond += m * d.PerSecond
+			}
+			o.Fanout = append(o.Fanout, fo)
 			l.PerSecond += f * d.PerSecond
 			l.Spans += a.n
 		}
@@ -156,6 +250,7 @@ func Compute(traces []*trace.Trace, forecast []Demand) *Estimate {
 	}
 	for _, l := range loads {
 		l.PerSecond = stats.Round(l.PerSecond, 6)
+		l.MessagesPerSecond = stats.Round(l.MessagesPerSecond, 6)
 		est.Services = append(est.Services, *l)
 	}
 	slices.SortFunc(est.Services, func(a, b Load) int {
@@ -176,6 +271,12 @@ func (e *Estimate) Warnings() []string {
 		if o.Warning != "" {
 			out = append(out, o.Key+": "+o.Warning)
 		}
+		for _, n := range o.Notes {
+			out = append(out, o.Key+": "+n)
+		}
+	}
+	if e.DanglingLinks > 0 {
+		out = append(out, fmt.Sprintf("%d span links point at spans not in the data: the consumers behind them count for no operation", e.DanglingLinks))
 	}
 	return out
 }
@@ -188,9 +289,12 @@ func (e *Estimate) WriteText(w io.Writer) error {
 		if o.Warning != "" {
 			fmt.Fprintf(tw, "  warning: %s\n", o.Warning)
 		}
+		for _, n := range o.Notes {
+			fmt.Fprintf(tw, "  note: %s\n", n)
+		}
 		fmt.Fprintln(tw, "  SERVICE\tOPERATION\tSPANS\tFAN-OUT\tCALLS/s")
 		for _, f := range o.Fanout {
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%.4f\t%.1f\n", f.Service, f.Operation, f.Spans, f.PerTrace, f.PerSecond)
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%.4f\t%.1f%s\n", f.Service, f.Operation, f.Spans, f.PerTrace, f.PerSecond, batchNote(f.MessagesPerSecond, f.ViaLinks))
 		}
 		for _, f := range o.Topics {
 			fmt.Fprintf(tw, "  topic %s\t(produce)\t%d\t%.4f\t%.1f\n", f.Topic, f.Messages, f.PerTrace, f.PerSecond)
@@ -200,12 +304,28 @@ func (e *Estimate) WriteText(w io.Writer) error {
 	fmt.Fprintln(tw, "expected load")
 	fmt.Fprintln(tw, "  SERVICE\tOPERATION\tCALLS/s\tSPANS")
 	for _, l := range e.Services {
-		fmt.Fprintf(tw, "  %s\t%s\t%.1f\t%d\n", l.Service, l.Operation, l.PerSecond, l.Spans)
+		fmt.Fprintf(tw, "  %s\t%s\t%.1f\t%d%s\n", l.Service, l.Operation, l.PerSecond, l.Spans, batchNote(l.MessagesPerSecond, 0))
 	}
 	for _, l := range e.Topics {
 		fmt.Fprintf(tw, "  topic %s\t(messages)\t%.1f\t%d\n", l.Topic, l.PerSecond, l.Messages)
 	}
 	return tw.Flush()
+}
+
+// batchNote is the text after a row of a batch consumer or of calls
+// reached through links.
+func batchNote(msgsPerSecond float64, viaLinks int) string {
+	var parts []string
+	if msgsPerSecond > 0 {
+		parts = append(parts, fmt.Sprintf("calls are batches of %.1f messages/s", msgsPerSecond))
+	}
+	if viaLinks > 0 {
+		parts = append(parts, fmt.Sprintf("%d via links", viaLinks))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "\t(" + strings.Join(parts, "; ") + ")"
 }
 
 // WriteJSON writes the estimate as indented JSON.

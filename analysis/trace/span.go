@@ -183,3 +183,16 @@ func (s *Span) Team() string { return s.Str(AttrTeam) }
 // Receives reports whether the span is where a service receives work: a
 // server or consumer span.
 func (s *Span) Receives() bool { return s.Kind == KindServer || s.Kind == KindConsumer }
+
+// Messages returns how many messages a consumer span handled: its
+// messaging.batch.message_count, else its number of links (a batch links
+// to each message's producer span), else 1.
+func (s *Span) Messages() int {
+	n := 1
+	if v, ok := s.Attr("messaging.batch.message_count"); ok {
+		if c, ok := v.(int64); ok && c > 0 && c < 1<<31 {
+			n = int(c)
+		}
+	}
+	return max(n, len(s.Links))
+}
