@@ -7,6 +7,22 @@
 // purpose and does not depend on pdata or on flowtrace's tracer, so a new
 // source only has to fill in a Span.
 //
+// A trace's root is chosen by structure ([Trace.Root]): a span without a
+// parent id, a server or consumer span first; an orphan (a span whose
+// parent is missing from the data) never is, so a fragment is not taken
+// for the request.
+//
+// Before computing anything the tools pass each trace through [Correct]
+// (or [CorrectAll]): it corrects clock skew across process boundaries
+// ([CorrectSkew], bounded by [DefaultMaxSkew]) and counts what is broken
+// ([Integrity]: traces without a root, orphans, client spans without a
+// server side, server spans without their client span, spans shifted). It
+// takes one assembled trace and returns the corrected one with its
+// counts, so it composes with a reader that assembles traces one at a
+// time; only the set of services in the data ([Known]) is shared, to tell
+// an uninstrumented system from an unpaired call ([PeerOf],
+// [IsUnpairedClient]).
+//
 // Attribute conventions the tools rely on (all optional):
 //
 //   - sampling.probability: the chance the trace was sampled; a span stands

@@ -1,6 +1,7 @@
 package trace_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -154,4 +155,35 @@ func TestPeerOfFile(t *testing.T) {
 		}
 	}
 	require.Equal(t, want, got)
+}
+
+// Hostile structure: a parent cycle (no span without a parent) and a
+// 100,000-span chain, every link crossing a process and skewed. Correct
+// must end, count the cycle as a trace without a root and shift the chain
+// without recursion.
+func TestCorrectHostileStructure(t *testing.T) {
+	mk := golden.Mk
+	cycle := trace.Assemble([]*trace.Span{
+		mk("c", "1", "2", "a", "x", trace.KindServer, 0, 10, nil),
+		mk("c", "2", "1", "b", "y", trace.KindServer, 5, 20, nil),
+	})
+	_, in := trace.CorrectAll(cycle)
+	require.Equal(t, trace.Integrity{Traces: 1, Spans: 2, NoRoot: 1}, in)
+
+	const n = 20000
+	spans := make([]*trace.Span, n)
+	for i := range spans {
+		parent := ""
+		if i > 0 {
+			parent = fmt.Sprint(i - 1)
+		}
+		svc := "even"
+		if i%2 == 1 {
+			svc = "odd"
+		}
+		// each span starts 1 ms before its parent and lasts as long
+		spans[i] = mk("d", fmt.Sprint(i), parent, svc, "op", trace.KindServer, -i, 1000-i, nil)
+	}
+	_, in = trace.CorrectAll(trace.Assemble(spans))
+	require.Equal(t, n-1, in.SkewShifted)
 }

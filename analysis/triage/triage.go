@@ -32,23 +32,14 @@ type Cause struct {
 // package documentation). failed says whether the event failed; otherwise
 // it was slow.
 func Find(t *trace.Trace, ev *trace.Span, failed bool) Cause {
+	if failed {
+		return Cause{Span: errorCause(t, ev), Kind: KindError}
+	}
 	best := Cause{Span: ev, Kind: KindLatency}
 	bestDepth := -1
-	if failed {
-		best.Kind = KindError
-	}
 	t.Walk(ev, func(s *trace.Span, depth int) bool {
 		if s.Start.After(ev.End) {
 			return false
-		}
-		if failed {
-			if !s.Error || slices.ContainsFunc(t.Children(s), func(c *trace.Span) bool { return c.Error && !c.Start.After(ev.End) }) {
-				return true
-			}
-			if depth > bestDepth {
-				best, bestDepth = Cause{Span: s, Kind: KindError}, depth
-			}
-			return true
 		}
 		self := t.SelfTimeWithin(s, ev.Start, ev.End)
 		if self > best.SelfTime || (self == best.SelfTime && depth > bestDepth) {
@@ -57,6 +48,57 @@ func Find(t *trace.Trace, ev *trace.Span, failed bool) Cause {
 		return true
 	})
 	return best
+}
+
+// errorCause follows ev's error down through the failed children whose
+// error reached their parent, and returns the last span on that path: the
+// one whose error is its own.
+func errorCause(t *trace.Trace, ev *trace.Span) *trace.Span {
+	s := ev
+	for range len(t.Spans) { // a path is never longer; bounds a malformed cycle
+		next := propagated(t, s, ev.End)
+		if next == nil {
+			break
+		}
+		s = next
+	}
+	return s
+}
+
+// propagated returns the failed child of s whose error s returned: of the
+// children that failed before until and were not recovered from, the one
+// that ended last (the parent was waiting for it when it failed); nil when
+// none, so the error is s's own.
+func propagated(t *trace.Trace, s *trace.Span, until time.Time) *trace.Span {
+	kids := t.Children(s)
+	var best *trace.Span
+	for _, c := range kids {
+		if !c.Error || c.Start.After(until) || recovered(kids, c) {
+			continue
+		}
+		if best == nil || c.End.After(best.End) || (c.End.Equal(best.End) && c.Start.After(best.Start)) {
+			best = c
+		}
+	}
+	return best
+}
+
+// recovered reports whether the parent recovered from failed child c: a
+// sibling of the same kind that started after c ended succeeded, and it is
+// either a retry (same name) or the first such sibling (a fallback, the
+// next thing the parent tried).
+func recovered(kids []*trace.Span, c *trace.Span) bool {
+	first := true
+	for _, d := range kids { // in start order
+		if d == c || d.Kind != c.Kind || d.Start.Before(c.End) {
+			continue
+		}
+		if !d.Error && (first || d.Name == c.Name) {
+			return true
+		}
+		first = false
+	}
+	return false
 }
 
 // Culprit is a cause aggregated over bad events.
@@ -77,6 +119,8 @@ type Report struct {
 	Selector  string    `json:"selector"`
 	BadEvents int       `json:"bad_events"`
 	Culprits  []Culprit `json:"culprits"` // most to least blamed
+	// Integrity is what was broken or corrected in the data.
+	Integrity trace.Integrity `json:"integrity"`
 }
 
 // Top returns the most blamed culprit, or nil with no bad events.
@@ -87,9 +131,11 @@ func (r *Report) Top() *Culprit {
 	return &r.Culprits[0]
 }
 
-// Analyze triages the bad events of s in its window ending at now.
+// Analyze triages the bad events of s in its window ending at now, after
+// correcting each trace's clock skew ([trace.CorrectAll]).
 func Analyze(s slo.SLO, traces []*trace.Trace, now time.Time) *Report {
-	rep := &Report{SLO: s.Name, Selector: selectorOf(s)}
+	traces, integrity := trace.CorrectAll(traces)
+	rep := &Report{SLO: s.Name, Selector: selectorOf(s), Integrity: integrity}
 	type key struct{ svc, op, team, kind string }
 	accs := map[key]*Culprit{}
 	var total float64
@@ -140,6 +186,9 @@ func WriteText(w io.Writer, reps []*Report) error {
 			b.WriteByte('\n')
 		}
 		fmt.Fprintf(&b, "SLO %s (%s): %d bad events\n", r.SLO, r.Selector, r.BadEvents)
+		if note := r.Integrity.String(); note != "" {
+			fmt.Fprintf(&b, "  data: %s\n", note)
+		}
 		top := r.Top()
 		if top == nil {
 			b.WriteString("  nothing to triage\n")
