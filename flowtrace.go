@@ -67,18 +67,22 @@ var otelErrors = export.NewErrorHandler(log.New(os.Stderr, "flowtrace: ", log.Ls
 // before the process exits so queued spans are flushed.
 func Start(ctx context.Context, opts ...config.Option) *Tracing {
 	cfg := config.Load(ctx, opts...)
+	// Config passes propagator names through; the registry resolves them
+	// (one policy, propagation.Select), and the start-up line and
+	// Config() show the names in effect.
+	props := propagation.Select(cfg.Propagators)
+	if w := props.Warning(); w != "" {
+		cfg.Warnings = append(cfg.Warnings, "propagators: "+w)
+	}
+	cfg.Propagators = props.Names
 	t := &Tracing{config: cfg, out: stderr}
 	out := t.out
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(out, "flowtrace: warning: %s\n", w)
 	}
 
-	prop, unknown := propagation.FromNames(cfg.Propagators)
-	for _, name := range unknown {
-		fmt.Fprintf(out, "flowtrace: warning: propagator %q is unknown; left out\n", name)
-	}
 	tracerOpts := []tracer.Option{
-		tracer.WithPropagator(prop),
+		tracer.WithPropagator(props.Propagator),
 		tracer.WithLimits(tracer.Limits{
 			AttributeCount:       cfg.AttributeCountLimit,
 			AttributeValueLength: cfg.AttributeValueLengthLimit,

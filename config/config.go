@@ -44,7 +44,6 @@ var (
 		SamplerParentBasedAlwaysOn, SamplerParentBasedAlwaysOff, SamplerParentBasedTraceIDRatio,
 	}
 	semconvModes       = []string{"off", "warn", "strict"}
-	propagatorNames    = []string{"tracecontext", "baggage", "b3", "b3multi", "jaeger", "flowid"}
 	defaultPropagators = []string{"tracecontext", "baggage", "flowid"}
 )
 
@@ -94,7 +93,10 @@ type Config struct {
 	OperationRateLimit float64
 	// MaxOperations bounds the sampler's per-operation table.
 	MaxOperations int
-	// Propagators lists propagator names in order; empty means none.
+	// Propagators lists propagator names in order, trimmed but otherwise as
+	// given: config does not judge them. The propagation registry resolves
+	// them (propagation.Select, called by flowtrace.Start, which replaces
+	// this list with the names in effect).
 	Propagators []string
 	// AttributeCountLimit is the maximum number of attributes per span.
 	AttributeCountLimit int

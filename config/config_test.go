@@ -167,7 +167,7 @@ func TestPrecedence(t *testing.T) {
 			env:  map[string]string{"OTEL_PROPAGATORS": "b3, jaeger,b3"},
 			opt:  WithPropagators("none"),
 			get:  func(c Config) any { return c.Propagators },
-			def:  []string{"tracecontext", "baggage", "flowid"}, fromEnv: []string{"b3", "jaeger"}, fromOpt: []string{},
+			def:  []string{"tracecontext", "baggage", "flowid"}, fromEnv: []string{"b3", "jaeger", "b3"}, fromOpt: []string{"none"},
 		},
 		{
 			name: "console file",
@@ -283,10 +283,6 @@ func TestMalformed(t *testing.T) {
 			[]string{"OTEL_TRACES_EXPORTER", `"zipkin"`, "using otlp"}, func(t *testing.T, c Config) { require.Equal(t, "otlp", c.Exporter) }},
 		{"unsupported protocol", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, nil,
 			[]string{"OTEL_EXPORTER_OTLP_PROTOCOL", "using grpc"}, func(t *testing.T, c Config) { require.Equal(t, "grpc", c.Protocol) }},
-		{"unknown propagator dropped", map[string]string{"OTEL_PROPAGATORS": "tracecontext,xray,b3"}, nil,
-			[]string{"OTEL_PROPAGATORS", `"xray"`, "dropped"}, func(t *testing.T, c Config) { require.Equal(t, []string{"tracecontext", "b3"}, c.Propagators) }},
-		{"only unknown propagators", map[string]string{"OTEL_PROPAGATORS": "xray,ottrace"}, nil,
-			[]string{"OTEL_PROPAGATORS", "using tracecontext,baggage,flowid"}, func(t *testing.T, c Config) { require.Equal(t, def.Propagators, c.Propagators) }},
 		{"negative queue size", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "-5"}, nil,
 			[]string{"OTEL_BSP_MAX_QUEUE_SIZE", `"-5"`, "using 2048"}, func(t *testing.T, c Config) { require.Equal(t, 2048, c.MaxQueueSize) }},
 		{"huge integer", map[string]string{"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "99999999999999999999999"}, nil,
@@ -352,8 +348,6 @@ func TestMalformed(t *testing.T) {
 			}},
 		{"option bad attribute type", nil, []Option{WithResourceAttributes(Attribute{Key: "k", Value: []int{1}})},
 			[]string{"WithResourceAttributes", `"k"`}, nil},
-		{"option unknown propagator", nil, []Option{WithPropagators("b3", "xray")},
-			[]string{"WithPropagators", `"xray"`}, func(t *testing.T, c Config) { require.Equal(t, []string{"b3"}, c.Propagators) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -368,6 +362,31 @@ func TestMalformed(t *testing.T) {
 				tt.check(t, c)
 			}
 		})
+	}
+}
+
+// TestPropagatorNamesPassThrough: config does not judge propagator names;
+// the propagation registry resolves them (flowtrace.Start calls
+// propagation.Select), so a name the service registered itself is
+// reachable and "none" keeps its meaning. Config used to filter names
+// against a hard-coded list and to drop "none" when combined with others.
+func TestPropagatorNamesPassThrough(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		opts []Option
+		want []string
+	}{
+		{env: "none", want: []string{"none"}},
+		{env: " tracecontext , acme ,, B3 ", want: []string{"tracecontext", "acme", "B3"}},
+		{env: "tracecontext,none,b3", want: []string{"tracecontext", "none", "b3"}},
+		{env: "xray", want: []string{"xray"}},
+		{env: " , ", want: []string{"tracecontext", "baggage", "flowid"}},
+		{env: "b3", opts: []Option{WithPropagators("acme", " ")}, want: []string{"acme"}},
+		{env: "b3", opts: []Option{WithPropagators(" ")}, want: []string{"b3"}},
+	} {
+		c := load(map[string]string{"OTEL_PROPAGATORS": tc.env}, nil, tc.opts...)
+		require.Empty(t, c.Warnings, tc.env)
+		require.Equal(t, tc.want, c.Propagators, tc.env)
 	}
 }
 

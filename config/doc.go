@@ -31,7 +31,7 @@
 //	OTEL_TRACES_SAMPLER_ARG                  1.0                         ratio in [0,1] for the ratio samplers
 //	FLOWTRACE_SAMPLER_OPERATION_RATE         0 (unlimited)               max new traces/s per operation name, [0, 1e6]
 //	FLOWTRACE_SAMPLER_MAX_OPERATIONS         2000                        bound on the per-operation table, [1, 1048576]
-//	OTEL_PROPAGATORS                         tracecontext,baggage,flowid tracecontext, baggage, b3, b3multi, jaeger, flowid; none
+//	OTEL_PROPAGATORS                         tracecontext,baggage,flowid names passed through; resolved by propagation.Select
 //	OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT          128                         attributes per span, [0, 65536]; fallback OTEL_ATTRIBUTE_COUNT_LIMIT
 //	OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT   4096 (**)                   bytes per string value, [1, 1048576]; fallback OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT
 //	OTEL_SPAN_EVENT_COUNT_LIMIT              128                         events per span, [0, 65536]

@@ -190,8 +190,8 @@ func (st *state) fromEnv(env lookupFunc) {
 	st.envFloat(env, &c.OperationRateLimit, 0, maxOpRate, "FLOWTRACE_SAMPLER_OPERATION_RATE")
 	st.envInt(env, &c.MaxOperations, 1, maxQueue, "FLOWTRACE_SAMPLER_MAX_OPERATIONS")
 
-	if name, v, ok := st.env(env, "OTEL_PROPAGATORS"); ok {
-		st.setPropagators(name, parseList(v))
+	if _, v, ok := st.env(env, "OTEL_PROPAGATORS"); ok {
+		st.setPropagators(parseList(v))
 	}
 
 	st.envInt(env, &c.AttributeCountLimit, 0, maxLimit, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT")
@@ -216,40 +216,23 @@ func (st *state) fromEnv(env lookupFunc) {
 	}
 }
 
-// setPropagators sets the propagator list from names: unknown names are
-// dropped with one warning; "none" alone means no propagation.
-func (st *state) setPropagators(source string, names []string) {
-	var out, unknown []string
-	none := false
+// setPropagators sets the propagator list from names, trimmed, with empty
+// names dropped. Which names exist, and what "none" among others means, is
+// the propagation registry's to decide (propagation.Select): a format
+// registered by the service (propagation.Register) must be reachable from
+// OTEL_PROPAGATORS, and one policy in one place keeps the start-up line
+// and the tracer in agreement. A list with no name at all keeps the
+// current value.
+func (st *state) setPropagators(names []string) {
+	var out []string
 	for _, n := range names {
-		n = strings.ToLower(strings.TrimSpace(n))
-		switch {
-		case n == "":
-		case n == "none":
-			none = true
-		case slices.Contains(propagatorNames, n):
-			if !slices.Contains(out, n) {
-				out = append(out, n)
-			}
-		default:
-			unknown = append(unknown, n)
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
 		}
 	}
-	switch {
-	case len(unknown) > 0 && len(out) == 0 && !none:
-		st.warnf("%s: unknown propagator %s (known: %s, none); using %s",
-			source, quoteList(unknown), strings.Join(propagatorNames, ", "), strings.Join(st.cfg.Propagators, ","))
-		return
-	case len(unknown) > 0:
-		st.warnf("%s: unknown propagator %s dropped (known: %s, none)", source, quoteList(unknown), strings.Join(propagatorNames, ", "))
+	if len(out) > 0 {
+		st.cfg.Propagators = out
 	}
-	if none && len(out) > 0 {
-		st.warnf("%s: \"none\" combined with other propagators; \"none\" ignored", source)
-	}
-	if out == nil {
-		out = []string{}
-	}
-	st.cfg.Propagators = out
 }
 
 // checkEndpoint accepts absolute http and https URLs with a host.
@@ -306,14 +289,6 @@ func quote(s string) string {
 		cut--
 	}
 	return strconv.Quote(s[:cut]) + "..." + "(" + strconv.Itoa(len(s)) + " bytes)"
-}
-
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = quote(n)
-	}
-	return strings.Join(q, ", ")
 }
 
 type errString string

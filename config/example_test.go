@@ -17,7 +17,8 @@ func ExampleLoad() {
 		"OTEL_TRACES_SAMPLER":        "parentbased_traceidratio",
 		"OTEL_TRACES_SAMPLER_ARG":    "0.25",
 		"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer%20secret",
-		"OTEL_PROPAGATORS":           "tracecontext,baggage,xray",
+		"OTEL_PROPAGATORS":           "tracecontext,baggage,b3",
+		"OTEL_BSP_MAX_QUEUE_SIZE":    "lots",
 	}
 	fsys := fstest.MapFS{
 		"etc/podinfo/labels": {Data: []byte("app.kubernetes.io/name=\"checkout\"\n")},
@@ -32,6 +33,6 @@ func ExampleLoad() {
 		fmt.Println("warning:", w)
 	}
 	// Output:
-	// flowtrace: service=checkout (from k8s label app.kubernetes.io/name) exporter=otlp endpoint=http://10.0.0.7:4317 (default) protocol=grpc headers=1 sampler=parentbased_traceidratio(0.25) operation_rate=10/s propagators=tracecontext,baggage warnings=1
-	// warning: OTEL_PROPAGATORS: unknown propagator "xray" dropped (known: tracecontext, baggage, b3, b3multi, jaeger, flowid, none)
+	// flowtrace: service=checkout (from k8s label app.kubernetes.io/name) exporter=otlp endpoint=http://10.0.0.7:4317 (default) protocol=grpc headers=1 sampler=parentbased_traceidratio(0.25) operation_rate=10/s propagators=tracecontext,baggage,b3 warnings=1
+	// warning: OTEL_BSP_MAX_QUEUE_SIZE="lots": not an integer; using 2048
 }

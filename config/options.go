@@ -197,14 +197,16 @@ func WithOperationRateLimit(perSecond float64) Option {
 }
 
 // WithPropagators sets the propagators by name, in order: tracecontext,
-// baggage, b3, b3multi, jaeger, flowid; "none" alone disables propagation.
-// Unknown names are dropped with a warning. It overrides OTEL_PROPAGATORS.
+// baggage, b3, b3multi, jaeger, flowid, none, or a name given to
+// propagation.Register. The names are resolved by flowtrace.Start with
+// propagation.Select ("none" anywhere turns propagation off; unknown names
+// are one warning). It overrides OTEL_PROPAGATORS.
 func WithPropagators(names ...string) Option {
 	if len(names) == 0 {
 		return noop()
 	}
 	names = append([]string(nil), names...)
-	return override(func(st *state) { st.setPropagators("WithPropagators", names) })
+	return override(func(st *state) { st.setPropagators(names) })
 }
 
 // WithResourceAttributes adds resource attributes, replacing detected ones

@@ -2,6 +2,7 @@ package propagation
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -46,8 +47,71 @@ func TestFromNames(t *testing.T) {
 	require.Empty(t, unknown)
 
 	p, unknown = FromNames([]string{"nope"})
-	require.Empty(t, p.Fields())
+	require.Equal(t, Default(), p, "nothing usable keeps the default")
 	require.Equal(t, []string{"nope"}, unknown)
+}
+
+// TestSelect is the one name policy (issue 14 item 5), as a table.
+func TestSelect(t *testing.T) {
+	for _, tc := range []struct {
+		in        []string
+		names     []string
+		fields    []string
+		unknown   []string
+		ignored   []string
+		defaulted bool
+		warning   string
+	}{
+		{in: nil, names: []string{"tracecontext", "baggage", "flowid"}, fields: Default().Fields(), defaulted: true},
+		{in: []string{" ", ""}, names: []string{"tracecontext", "baggage", "flowid"}, fields: Default().Fields(), defaulted: true},
+		{in: []string{"none"}, names: []string{"none"}},
+		{in: []string{" NONE ", "none"}, names: []string{"none"}},
+		{
+			in: []string{"tracecontext", "none", "b3", "xray"}, names: []string{"none"},
+			unknown: []string{"xray"}, ignored: []string{"tracecontext", "b3"},
+			warning: `unknown propagator "xray" left out (registered: `,
+		},
+		{in: []string{"B3", "jaeger", "b3"}, names: []string{"b3", "jaeger"}, fields: []string{"b3", "uber-trace-id"}},
+		{
+			in: []string{"xray", "ottrace"}, names: []string{"tracecontext", "baggage", "flowid"}, fields: Default().Fields(),
+			unknown: []string{"xray", "ottrace"}, defaulted: true, warning: "using the default tracecontext,baggage,flowid",
+		},
+		{
+			in: []string{"a\nb" + strings.Repeat("x", 100)}, names: []string{"tracecontext", "baggage", "flowid"}, fields: Default().Fields(),
+			unknown: []string{"a\nb" + strings.Repeat("x", 100)}, defaulted: true, warning: `"a\nb` + strings.Repeat("x", 61) + `..."`,
+		},
+	} {
+		sel := Select(tc.in)
+		require.Equal(t, tc.names, sel.Names, "%q", tc.in)
+		require.Equal(t, tc.unknown, sel.Unknown, "%q", tc.in)
+		require.Equal(t, tc.ignored, sel.Ignored, "%q", tc.in)
+		require.Equal(t, tc.defaulted, sel.Defaulted, "%q", tc.in)
+		if tc.fields == nil {
+			require.Empty(t, sel.Propagator.Fields(), "%q", tc.in)
+		} else {
+			require.Equal(t, tc.fields, sel.Propagator.Fields(), "%q", tc.in)
+		}
+		w := sel.Warning()
+		if tc.warning == "" && tc.unknown == nil && tc.ignored == nil {
+			require.Empty(t, w, "%q", tc.in)
+		} else {
+			require.Contains(t, w, tc.warning, "%q", tc.in)
+			require.NotContains(t, w, "\n", "one line")
+		}
+	}
+	require.Contains(t, Select([]string{"none", "b3"}).Warning(), `"none" turns propagation off; "b3" ignored`)
+	require.Equal(t, []string{"b3", "b3multi", "baggage", "flowid", "jaeger", "none", "tracecontext"}, filterBuiltin(Names()))
+}
+
+// filterBuiltin leaves out names other tests registered.
+func filterBuiltin(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if !strings.HasPrefix(n, "test-") {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func TestDefault(t *testing.T) {

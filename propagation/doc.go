@@ -23,9 +23,21 @@
 //	flowid        [FlowID]        X-Flow-ID (see package propagation/flowid)
 //	none          [None]          nothing
 //
-// [Register] adds a name (a duplicate panics), [Lookup] finds one,
-// [FromNames] builds a [Composite] from a list such as OTEL_PROPAGATORS, and
-// [Default] is tracecontext,baggage,flowid.
+// [Register] adds a name (a duplicate panics), [Lookup] finds one, and
+// [Default] is tracecontext,baggage,flowid. [Select] (and [FromNames], its
+// short form) resolves a list such as OTEL_PROPAGATORS; it is the one place
+// where names are judged (config passes them through, so a name a service
+// registers itself is reachable from the environment):
+//
+//   - names are trimmed and matched case-insensitively; empty names and
+//     repeats are skipped;
+//   - unknown names are left out and reported together in one warning
+//     ([Selection.Warning]);
+//   - "none" anywhere in the list turns propagation off (the other names
+//     are reported as ignored): Inject writes nothing and Extract adopts
+//     nothing, the flow id included;
+//   - a list with no registered name (empty, or only unknown names) keeps
+//     [Default], as any malformed setting keeps its default.
 //
 // Extract never fails loudly: what cannot be parsed is dropped, bounded by
 // the W3C limits, in time linear in the input. In a composite the first
@@ -44,6 +56,6 @@
 //
 // This does not depend on the order of the names.
 //
-// The package reads no environment variables itself; config maps
-// OTEL_PROPAGATORS onto [FromNames].
+// The package reads no environment variables itself; flowtrace.Start hands
+// the names config read from OTEL_PROPAGATORS to [Select].
 package propagation

@@ -160,3 +160,35 @@ func FuzzExtractFlowID(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSelect: any OTEL_PROPAGATORS value resolves to a working propagator,
+// names in effect that are registered (or "none"), and at most one bounded
+// warning line that escapes what it quotes.
+func FuzzSelect(f *testing.F) {
+	f.Add("tracecontext,baggage,flowid")
+	f.Add("none")
+	f.Add(" TraceContext ,none, b3,xray")
+	f.Add("x\n\x1b[31m,\xff,,")
+	f.Add(strings.Repeat("n,", 300))
+	f.Fuzz(func(t *testing.T, v string) {
+		sel := Select(strings.Split(v, ","))
+		require.NotNil(t, sel.Propagator)
+		require.NotEmpty(t, sel.Names)
+		for _, n := range sel.Names {
+			_, ok := Lookup(n)
+			require.True(t, ok, n)
+		}
+		if sel.Names[0] == "none" {
+			require.Len(t, sel.Names, 1)
+			require.Empty(t, sel.Propagator.Fields())
+		}
+		w := sel.Warning()
+		require.LessOrEqual(t, len(w), (len(sel.Unknown)+len(sel.Ignored))*(4*maxWarnedName+8)+512)
+		for _, r := range w {
+			require.False(t, r < 0x20 || r == 0x7f, "control character in %q", w)
+		}
+		out := MapCarrier{}
+		sel.Propagator.Inject(State{SpanContext: SpanContext{TraceID: TraceID{1}, SpanID: SpanID{2}, Flags: FlagSampled}}, out)
+		requireSafeHeaders(t, out)
+	})
+}
