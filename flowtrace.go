@@ -16,6 +16,7 @@ import (
 
 	"github.com/flowtrace/flowtrace/config"
 	"github.com/flowtrace/flowtrace/export"
+	"github.com/flowtrace/flowtrace/internal/safefile"
 	"github.com/flowtrace/flowtrace/propagation"
 	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
@@ -152,10 +153,16 @@ func (t *Tracing) exporter(cfg config.Config) (export.Exporter, error) {
 	scope := export.WithScope("github.com/flowtrace/flowtrace", config.SDKVersion)
 	switch cfg.Exporter {
 	case config.ExporterConsole:
-		if cfg.ConsoleFile == "" {
+		switch cfg.ConsoleFile {
+		case "", "/dev/stderr":
 			return export.NewConsole(os.Stderr, resource, scope), nil
+		case "/dev/stdout":
+			return export.NewConsole(os.Stdout, resource, scope), nil
 		}
-		f, err := os.OpenFile(cfg.ConsoleFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		// Regular files only, opened without blocking: a FIFO with no
+		// reader would block open(2) forever, and a device or a FIFO
+		// with a slow reader would let the console stall the exporter.
+		f, err := safefile.OpenAppend(cfg.ConsoleFile)
 		if err != nil {
 			return nil, fmt.Errorf("console exporter: %w", err)
 		}

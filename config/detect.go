@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/flowtrace/flowtrace/internal/safefile"
+
 	"io/fs"
 	"net"
 	"net/netip"
@@ -34,6 +35,7 @@ const fallbackServiceName = "unknown_service:go"
 type platform struct {
 	env        lookupFunc
 	fsys       fs.FS
+	osRoot     bool
 	hostname   func() (string, error)
 	executable func() (string, error)
 	pid        int
@@ -65,7 +67,7 @@ var detectors = []struct {
 // name and the default endpoint.
 func (st *state) detect(ctx context.Context, s *settings) {
 	p := &platform{
-		env: s.env, fsys: s.fsys, hostname: s.hostname, executable: s.executable,
+		env: s.env, fsys: s.fsys, osRoot: s.osRoot, hostname: s.hostname, executable: s.executable,
 		pid: s.pid, buildInfo: s.buildInfo, cloudURLs: s.cloudURLs, cloudTimeout: s.cloudTimeout,
 	}
 	res := map[string]any{}
@@ -113,8 +115,16 @@ func (st *state) runDetector(ctx context.Context, name string, fn detectorFunc, 
 // main module, the executable, and a fixed fallback.
 func (st *state) detectServiceName(p *platform, res map[string]any) (name, source string) {
 	if onK8s(p.env) || st.labelsFile != defaultLabelsFile {
-		if key, v := appLabel(p.fsys, st.labelsFile); v != "" {
+		key, v, err := appLabel(p, st.labelsFile)
+		if v != "" {
 			return v, "k8s label " + key
+		}
+		// A file the user named that cannot be read, or any special file,
+		// is one warning; a missing or unreadable default file is not
+		// (the downward API is optional).
+		if err != nil && !errors.Is(err, fs.ErrNotExist) &&
+			(st.labelsFile != defaultLabelsFile || safefile.Refused(err)) {
+			st.warnf("labels file %s: %s; not used for the service name", quote("/"+st.labelsFile), fileReason(err))
 		}
 	}
 	if pod, _ := res[attrK8sPodName].(string); pod != "" {
@@ -202,19 +212,26 @@ func detectSDK(context.Context, *platform) ([]Attribute, error) {
 	}, nil
 }
 
-// readBounded reads at most max bytes of name; truncated reports whether
-// the file was longer.
-func readBounded(fsys fs.FS, name string, max int64) (b []byte, truncated bool, err error) {
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, false, err
+// readBounded reads at most max bytes of the regular file name, within
+// safefile.DefaultTimeout; truncated reports whether the file was longer.
+// A FIFO, device, directory or socket is an error (safefile.ErrNotRegular),
+// never a hang. On the default root the file is opened by its real path
+// with O_NONBLOCK; an injected file system is checked with fs.Stat first.
+func readBounded(p *platform, name string, max int64) (b []byte, truncated bool, err error) {
+	if p.osRoot {
+		return safefile.ReadPrefix("/"+name, max, safefile.DefaultTimeout)
 	}
-	defer f.Close()
-	b, err = io.ReadAll(io.LimitReader(f, max+1))
-	if int64(len(b)) > max {
-		return b[:max], true, err
+	return safefile.ReadPrefixFS(p.fsys, name, max, safefile.DefaultTimeout)
+}
+
+// fileReason is why a file could not be read, without the path (which the
+// warning quotes separately, so a long path cannot cut the reason off).
+func fileReason(err error) string {
+	var fe *safefile.Error
+	if errors.As(err, &fe) {
+		return fe.Op + ": " + fe.Err.Error()
 	}
-	return b, false, err
+	return err.Error()
 }
 
 // completeLines drops a partial last line from a truncated read.

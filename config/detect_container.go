@@ -34,7 +34,7 @@ func detectContainer(_ context.Context, p *platform) ([]Attribute, error) {
 // scanLines returns the first non-empty result of fn over the lines of a
 // file read with a bound.
 func scanLines(p *platform, file string, max int64, fn func(string) string) (string, error) {
-	b, truncated, err := readBounded(p.fsys, file, max)
+	b, truncated, err := readBounded(p, file, max)
 	for line := range strings.SplitSeq(completeLines(b, truncated), "\n") {
 		if id := fn(line); id != "" {
 			return id, nil

@@ -3,7 +3,6 @@ package config
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"strings"
 )
 
@@ -46,7 +45,7 @@ func detectK8s(_ context.Context, p *platform) ([]Attribute, error) {
 
 	ns := envValue(p.env, "POD_NAMESPACE")
 	if ns == "" {
-		b, _, err := readBounded(p.fsys, namespaceFile, 256)
+		b, _, err := readBounded(p, namespaceFile, 256)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -102,19 +101,19 @@ func uid(s string) string {
 }
 
 // appLabel reads the downward-API labels file (at most 64 KiB) and returns
-// the first app label present.
-func appLabel(fsys fs.FS, file string) (key, value string) {
-	b, truncated, err := readBounded(fsys, file, maxLabelsFileSize)
+// the first app label present; err is why the file could not be read.
+func appLabel(p *platform, file string) (key, value string, err error) {
+	b, truncated, err := readBounded(p, file, maxLabelsFileSize)
 	if err != nil && len(b) == 0 {
-		return "", ""
+		return "", "", err
 	}
 	labels := parseLabels([]byte(completeLines(b, truncated)))
 	for _, k := range appLabelKeys {
 		if v := cleanValue(labels[k], 255); v != "" {
-			return k, v
+			return k, v, nil
 		}
 	}
-	return "", ""
+	return "", "", nil
 }
 
 // safeChars is the alphabet Kubernetes uses for generated name suffixes

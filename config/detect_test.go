@@ -241,7 +241,8 @@ func TestLabelsFileBounded(t *testing.T) {
 	pad := strings.Repeat("x=\"y\"\n", (maxLabelsFileSize-20)/6)
 	data := pad + "app=\"" + strings.Repeat("z", 100) + "\"\n"
 	fsys := fstest.MapFS{"etc/podinfo/labels": {Data: []byte(data + strings.Repeat("q", 1<<20))}}
-	key, v := appLabel(fsys, defaultLabelsFile)
+	key, v, err := appLabel(testPlatform(nil, fsys), defaultLabelsFile)
+	require.NoError(t, err)
 	require.Empty(t, key+v)
 }
 

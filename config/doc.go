@@ -84,6 +84,25 @@
 // warnings. All files are read through the [WithFileSystem] root (default
 // "/"), with size bounds.
 //
+// # Files
+//
+// Every file a setting or a detector names is read only if it is a regular
+// file (symbolic links are followed): a FIFO, a device such as /dev/zero, a
+// directory or a socket is refused before it is opened, and the open itself
+// is non-blocking, so a path swapped for a FIFO cannot block either. Reads
+// stop at a size bound (labels file 64 KiB, cgroup 64 KiB, mountinfo 1 MiB,
+// namespace 256 B; a longer file's first part is used) and at a two-second
+// deadline. A refused FLOWTRACE_K8S_LABELS_FILE, or a special file at the
+// default labels path, is one warning; a missing default file is silent.
+// The files Start reads later follow the same rule (package
+// internal/safefile): OTEL_EXPORTER_OTLP_CERTIFICATE (1 MiB, an error: no
+// export), FLOWTRACE_SEMCONV_REGISTRY (4 MiB, a warning: built-in
+// registry) and FLOWTRACE_CONSOLE_FILE (opened for appending, created if
+// missing; anything but a regular file is refused and spans are not
+// exported). FLOWTRACE_CONSOLE_FILE=/dev/stdout or /dev/stderr names the
+// process's own stream and is not opened: under a pipe those paths are
+// FIFOs, which the rule would otherwise refuse.
+//
 //	sdk         telemetry.sdk.name=flowtrace, telemetry.sdk.language=go, telemetry.sdk.version
 //	host        host.name, os.type, host.arch
 //	process     process.pid, process.executable.name, process.runtime.name, process.runtime.version (never arguments)

@@ -28,6 +28,7 @@ func (f optionFunc) apply(s *settings) { f(s) }
 type settings struct {
 	env        lookupFunc
 	fsys       fs.FS
+	osRoot     bool // fsys is the default os.DirFS("/"): read by path, see readBounded
 	hostname   func() (string, error)
 	executable func() (string, error)
 	pid        int
@@ -44,6 +45,7 @@ func newSettings(opts []Option) *settings {
 	s := &settings{
 		env:          os.LookupEnv,
 		fsys:         os.DirFS("/"),
+		osRoot:       true,
 		hostname:     os.Hostname,
 		executable:   os.Executable,
 		pid:          os.Getpid(),
@@ -315,7 +317,7 @@ func WithFileSystem(fsys fs.FS) Option {
 	if fsys == nil {
 		return noop()
 	}
-	return optionFunc(func(s *settings) { s.fsys = fsys })
+	return optionFunc(func(s *settings) { s.fsys, s.osRoot = fsys, false })
 }
 
 // Unexported seams for this package's tests.

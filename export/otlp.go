@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/flowtrace/flowtrace/internal/safefile"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -240,7 +240,7 @@ func (s OTLPSettings) parse() (parsed, error) {
 	}
 
 	if s.Certificate != "" && !p.insecure {
-		pem, err := os.ReadFile(s.Certificate)
+		pem, err := safefile.Read(s.Certificate, maxCertificateFileSize, safefile.DefaultTimeout)
 		if err != nil {
 			return p, fmt.Errorf("flowtrace: OTLP certificate: %w", err)
 		}
@@ -252,6 +252,12 @@ func (s OTLPSettings) parse() (parsed, error) {
 	}
 	return p, nil
 }
+
+// maxCertificateFileSize bounds a PEM file of CA certificates (a full
+// public CA bundle is about 200 KB). The file is read with safefile: a FIFO
+// or device named as certificate is an error, never a hang or an unbounded
+// read.
+const maxCertificateFileSize = 1 << 20
 
 // NewOTLPClient returns the OTLP client for s.Protocol. Creating and starting
 // it does no I/O, so a dead collector cannot block it.

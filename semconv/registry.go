@@ -1,6 +1,7 @@
 package semconv
 
 import (
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/flowtrace/flowtrace/internal/safefile"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -295,14 +297,20 @@ func mustDefault() *Registry {
 // Default returns flowtrace's registry, embedded from registry.yaml.
 func Default() *Registry { return defaultReg }
 
-// LoadFile loads a registry file; see Load.
+// MaxRegistryFileSize bounds the registry file LoadFile reads (the built-in
+// registry is about 12 KB).
+const MaxRegistryFileSize = 4 << 20
+
+// LoadFile loads a registry file; see Load. Only a regular file of at most
+// MaxRegistryFileSize bytes is read, within a two-second deadline: a FIFO,
+// device (/dev/zero), directory or socket is an error, never a hang or an
+// unbounded read.
 func LoadFile(path string) (*Registry, error) {
-	f, err := os.Open(path)
+	b, err := safefile.Read(path, MaxRegistryFileSize, safefile.DefaultTimeout)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return Load(f, path)
+	return Load(bytes.NewReader(b), path)
 }
 
 // FromEnv returns the registry named by FLOWTRACE_SEMCONV_REGISTRY (a file
