@@ -297,16 +297,16 @@ func mustDefault() *Registry {
 // Default returns flowtrace's registry, embedded from registry.yaml.
 func Default() *Registry { return defaultReg }
 
-// MaxRegistryFileSize bounds the registry file LoadFile reads (the built-in
+// maxRegistryFileSize bounds the registry file LoadFile reads (the built-in
 // registry is about 12 KB).
-const MaxRegistryFileSize = 4 << 20
+const maxRegistryFileSize = 4 << 20
 
 // LoadFile loads a registry file; see Load. Only a regular file of at most
-// MaxRegistryFileSize bytes is read, within a two-second deadline: a FIFO,
+// 4 MiB is read, within a two-second deadline: a FIFO,
 // device (/dev/zero), directory or socket is an error, never a hang or an
 // unbounded read.
 func LoadFile(path string) (*Registry, error) {
-	b, err := safefile.Read(path, MaxRegistryFileSize, safefile.DefaultTimeout)
+	b, err := safefile.Read(path, maxRegistryFileSize, safefile.DefaultTimeout)
 	if err != nil {
 		return nil, err
 	}
