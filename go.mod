@@ -3,6 +3,7 @@ module github.com/flowtrace/flowtrace
 go 1.26.0
 
 require (
+	github.com/DataDog/sketches-go v1.4.8
 	github.com/felixge/httpsnoop v1.1.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling v0.165.1
 	github.com/opentracing/opentracing-go v1.2.0
