@@ -1,15 +1,23 @@
 // Package source reads trace data into the neutral model of package
 // [github.com/flowtrace/flowtrace/analysis/trace].
 //
-// Files ([ReadFile], [Read]):
+// Files are streamed ([StreamFile], [Stream]): the spans come in chunks,
+// one JSON document or up to [ChunkSpans] protobuf spans at a time, so
+// memory does not grow with the file; [ReadFile] and [Read] collect them
+// all for small inputs. Formats:
 //
 //   - OTLP/JSON: one ExportTraceServiceRequest per line (JSON Lines), as
 //     flowtrace's console exporter and the shop demo write them. Documents
 //     may also span several lines (a pretty-printed request, or several in
 //     a row); errors name the line the failing document starts on.
+//     A document is bounded ([DefaultMaxDocumentBytes], or
+//     [WithMaxDocumentBytes]); a larger one is an error naming its line.
 //   - OTLP protobuf: exactly one binary ExportTraceServiceRequest per file
-//     (what an OTLP/HTTP client POSTs to /v1/traces). Concatenated or
-//     length-delimited requests are not supported.
+//     (what an OTLP/HTTP client POSTs to /v1/traces), of at most 1 GiB,
+//     read field by field. pdata writes a resource after its spans; from
+//     an uncompressed file the reader looks ahead for it, from gzip or a
+//     pipe it holds that resource's spans until the resource arrives.
+//     Concatenated or length-delimited requests are not supported.
 //   - Either, gzip-compressed.
 //
 // The format is detected from the content: gzip by its magic bytes, then
