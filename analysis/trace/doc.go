@@ -3,7 +3,16 @@
 //
 // Sources (package [github.com/flowtrace/flowtrace/analysis/source]) turn
 // OTLP files and Jaeger query responses into [Span] values; [Assemble] groups
-// them into [Trace] values with parent/child indexes. The model is small on
+// them into [Trace] values with parent/child indexes. For inputs too large
+// to hold, an [Assembler] groups a stream of spans with a bounded window,
+// as a collector's tail-sampling processor does: a trace is complete when
+// [DefaultWindow] spans of other traces (or [WithWindow]) have passed
+// without one of it, when it has been idle for [WithIdle]'s time (live
+// sources), or at the end of the input. A trace whose spans are further
+// apart is emitted in pieces, each analysed as a trace of its own and
+// counted ([AssemblyStats.Split]); a hard bound on the spans held
+// ([WithMaxHeld]) keeps memory bounded whatever the input. [Step]s run on
+// each assembled trace (corrections, filters) before the tools see it. The model is small on
 // purpose and does not depend on pdata or on flowtrace's tracer, so a new
 // source only has to fill in a Span.
 //
