@@ -22,7 +22,7 @@ const MinTraces = 30
 type Fanout struct {
 	Service   string  `json:"service"`
 	Operation string  `json:"operation"`
-	Spans     int     `json:"spans"`  // observed
+	Spans     int     `json:"spans"`  // observed (reached through links: links followed)
 	PerTrace  float64 `json:"fanout"` // weighted spans / weighted traces
 	PerSecond float64 `json:"expected_per_second"`
 	// For a consumer whose calls handle batches: messages per matching
@@ -278,12 +278,18 @@ func (e *Estimate) Warnings() []string {
 	if e.DanglingLinks > 0 {
 		out = append(out, fmt.Sprintf("%d span links point at spans not in the data: the consumers behind them count for no operation", e.DanglingLinks))
 	}
+	if s := e.Integrity.String(); s != "" {
+		out = append(out, "data: "+s)
+	}
 	return out
 }
 
 // WriteText writes the fan-out per operation and the expected totals.
 func (e *Estimate) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if s := e.Integrity.String(); s != "" {
+		fmt.Fprintf(tw, "data: %s\n\n", s)
+	}
 	for _, o := range e.Operations {
 		fmt.Fprintf(tw, "%s at %g/s (matched by %s; %d traces, weighted %g)\n", o.Key, o.Forecast, o.MatchedBy, o.Traces, o.Weighted)
 		if o.Warning != "" {

@@ -2,6 +2,7 @@ package estimate_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -71,4 +72,7 @@ func TestBrokenTracesNoted(t *testing.T) {
 	}, co.Notes)
 	require.Contains(t, est.Warnings(), "checkout: "+co.Notes[0])
 	require.Equal(t, 2, est.Integrity.UnpairedClients)
+	var b bytes.Buffer
+	require.NoError(t, est.WriteText(&b))
+	require.True(t, strings.HasPrefix(b.String(), "data: 1 traces without a root span, 2 orphan spans"), b.String())
 }
