@@ -197,16 +197,28 @@ func Build(traces []*trace.Trace) *Graph {
 					add(UserNode, svc(s), typeOf(s), s.Error, s.Duration(), w)
 				}
 				if s.Kind == trace.KindConsumer {
-					// Reached only through links (a new trace per message or batch).
+					// Reached only through links (a new trace per message or
+					// batch): one call from each linked service, with the
+					// messages that came from it.
+					count := map[string]int{} // linked service -> messages
+					var first []*trace.Span   // a linked span of each service, in link order
 					for _, l := range s.Links {
-						if p := targets[l]; p != nil {
-							g.Links++
-							if p.Service != s.Service {
-								add(svc(p), svc(s), typeOf(p, s), s.Error, s.Duration(), w).messages++
-							}
-						} else {
+						p := targets[l]
+						if p == nil {
 							g.DanglingLinks++
+							continue
 						}
+						g.Links++
+						if p.Service == s.Service {
+							continue
+						}
+						if count[p.Service] == 0 {
+							first = append(first, p)
+						}
+						count[p.Service]++
+					}
+					for _, p := range first {
+						add(svc(p), svc(s), typeOf(p, s), s.Error, s.Duration(), w).messages += count[p.Service]
 					}
 				}
 				continue

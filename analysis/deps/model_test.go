@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowtrace/flowtrace/analysis/deps"
 	"github.com/flowtrace/flowtrace/analysis/internal/golden"
+	"github.com/flowtrace/flowtrace/analysis/trace"
 )
 
 // edges renders a graph's edges one per line: from>to type calls[/messages][ unpaired] p50.
@@ -104,4 +105,24 @@ func TestLinksAndBatches(t *testing.T) {
 	var m bytes.Buffer
 	require.NoError(t, g.Mermaid(&m))
 	require.True(t, strings.Contains(m.String(), `topic_orders -.->|"kafka 3 messages in 1 batches, 0.0% err, p50 50ms, p99 50ms"| svc_payment`), m.String())
+}
+
+// A consumer that names no topic and is reached only through links gets an
+// edge from each linked span's service; a link to a span not in the data is
+// counted.
+func TestLinkOnlyConsumerWithoutTopic(t *testing.T) {
+	mk := golden.Mk
+	spans := []*trace.Span{
+		mk("a", "1", "", "api", "POST /jobs", trace.KindServer, 0, 10, nil),
+		mk("a", "2", "1", "api", "enqueue", trace.KindProducer, 2, 3, nil),
+		mk("a", "3", "1", "api", "enqueue", trace.KindProducer, 4, 5, nil),
+		mk("b", "1", "", "worker", "run jobs", trace.KindConsumer, 20, 40, nil),
+	}
+	// one batch of two jobs from api, and one whose producer is not in the data
+	spans[3].Links = []trace.Link{{TraceID: "a", SpanID: "2"}, {TraceID: "a", SpanID: "3"}, {TraceID: "gone", SpanID: "9"}}
+	g := deps.Build(trace.Assemble(spans))
+	require.Equal(t, []string{"service:api>service:worker call 1/2msg 20ms", "user:user>service:api call 1 10ms"}, edges(g))
+	require.Equal(t, 2, g.Links)
+	require.Equal(t, 1, g.DanglingLinks)
+	require.Contains(t, g.Notes(), "1 span links point at spans not in the data")
 }

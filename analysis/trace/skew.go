@@ -46,25 +46,22 @@ func CorrectSkew(t *Trace, max time.Duration) (*Trace, SkewStats) {
 		max = DefaultMaxSkew
 	}
 	var st SkewStats
-	var out []*Span
 	type item struct {
 		s      *Span
 		parent *Span // corrected parent, nil for a root
 		delta  time.Duration
 	}
-	fixed := make(map[*Span]*Span) // original -> corrected copy
+	var fixed map[*Span]*Span // original -> corrected copy
 	stack := make([]item, 0, len(t.roots))
 	for i := len(t.roots) - 1; i >= 0; i-- {
 		stack = append(stack, item{s: t.roots[i]})
 	}
-	seen := make(map[*Span]bool, len(t.Spans))
+	// Every span has one parent, so a walk down from the roots meets each
+	// reachable span once; spans on a parent cycle are unreachable and
+	// left alone.
 	for len(stack) > 0 {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[it.s] {
-			continue
-		}
-		seen[it.s] = true
 		delta := it.delta
 		if it.parent != nil && crossesProcess(it.parent, it.s) {
 			delta = skewOf(it.parent, it.s)
@@ -78,6 +75,9 @@ func CorrectSkew(t *Trace, max time.Duration) (*Trace, SkewStats) {
 			c := *it.s
 			c.Start, c.End = c.Start.Add(delta), c.End.Add(delta)
 			cur = &c
+			if fixed == nil {
+				fixed = map[*Span]*Span{}
+			}
 			fixed[it.s] = cur
 			st.Shifted++
 		}
@@ -89,7 +89,7 @@ func CorrectSkew(t *Trace, max time.Duration) (*Trace, SkewStats) {
 	if len(fixed) == 0 {
 		return t, st
 	}
-	out = make([]*Span, len(t.Spans))
+	out := make([]*Span, len(t.Spans))
 	for i, s := range t.Spans {
 		if c := fixed[s]; c != nil {
 			out[i] = c
