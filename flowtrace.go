@@ -94,9 +94,13 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 	if policy := t.tagPolicy(cfg, out); policy != nil {
 		tracerOpts = append(tracerOpts, tracer.WithTagPolicy(policy))
 	}
+	// Recording and sampling are separate: without an exporter the sampler
+	// still decides and its decision travels (as in the OpenTelemetry SDK);
+	// only a disabled SDK makes no decisions and passes its callers'
+	// context through.
 	switch {
 	case cfg.Disabled:
-		tracerOpts = append(tracerOpts, tracer.WithSampler(tracer.ParentBased(tracer.AlwaysOff())), tracer.NonRecording())
+		tracerOpts = append(tracerOpts, tracer.WithSampler(tracer.ParentBased(tracer.AlwaysOff())), tracer.PassThrough())
 	case cfg.Exporter == config.ExporterNone:
 		tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.NonRecording())
 	default:
@@ -122,7 +126,8 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 	if cfg.SetGlobal {
 		opentracing.SetGlobalTracer(t.tracer)
 	}
-	fmt.Fprintln(out, cfg.Summary())
+	// The line names the sampler the tracer runs, not the one asked for.
+	fmt.Fprintln(out, cfg.SummaryWithSampler(t.tracer.Sampler().Description()))
 	return t
 }
 

@@ -274,7 +274,15 @@ func (st *state) ensureValid() {
 // Summary is the one-line start-up description: service name and its source,
 // exporter, endpoint, protocol, sampler and propagators. It never contains
 // header values, endpoint credentials or query strings.
-func (c Config) Summary() string {
+func (c Config) Summary() string { return c.summary("") }
+
+// SummaryWithSampler is [Config.Summary] with the sampler given as the
+// description of the sampler that runs (e.g. "parentbased{traceidratio
+// {0.25}}", which includes the operation rate limit), so that the line
+// says what the tracer does; flowtrace.Start prints it.
+func (c Config) SummaryWithSampler(description string) string { return c.summary(description) }
+
+func (c Config) summary(sampler string) string {
 	var b strings.Builder
 	b.WriteString("flowtrace:")
 	if c.Disabled {
@@ -302,12 +310,17 @@ func (c Config) Summary() string {
 		}
 		fmt.Fprintf(&b, " file=%s", printable(file))
 	}
-	fmt.Fprintf(&b, " sampler=%s", printable(c.Sampler))
-	if c.Sampler == SamplerTraceIDRatio || c.Sampler == SamplerParentBasedTraceIDRatio {
-		fmt.Fprintf(&b, "(%s)", strconv.FormatFloat(c.SamplerArg, 'g', -1, 64))
-	}
-	if c.OperationRateLimit > 0 {
-		fmt.Fprintf(&b, " operation_rate=%s/s", strconv.FormatFloat(c.OperationRateLimit, 'g', -1, 64))
+	switch {
+	case sampler != "":
+		fmt.Fprintf(&b, " sampler=%s", printable(sampler))
+	default:
+		fmt.Fprintf(&b, " sampler=%s", printable(c.Sampler))
+		if c.Sampler == SamplerTraceIDRatio || c.Sampler == SamplerParentBasedTraceIDRatio {
+			fmt.Fprintf(&b, "(%s)", strconv.FormatFloat(c.SamplerArg, 'g', -1, 64))
+		}
+		if c.OperationRateLimit > 0 {
+			fmt.Fprintf(&b, " operation_rate=%s/s", strconv.FormatFloat(c.OperationRateLimit, 'g', -1, 64))
+		}
 	}
 	props := strings.Join(c.Propagators, ",")
 	if props == "" {

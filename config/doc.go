@@ -10,11 +10,13 @@
 // the OTLP exporter settings the OTEL_EXPORTER_OTLP_TRACES_* variable wins
 // over the generic OTEL_EXPORTER_OTLP_* one. [Config.Summary] is the one-line
 // start-up description; it never contains header values or URL credentials.
+// flowtrace.Start prints [Config.SummaryWithSampler], which names the
+// sampler the tracer runs.
 //
 // # Environment variables
 //
 //	Variable                                 Default                     Meaning
-//	OTEL_SDK_DISABLED                        false                       true: install no-op tracing
+//	OTEL_SDK_DISABLED                        false                       true: no-op tracing that passes callers' context through
 //	OTEL_SERVICE_NAME                        detected (see below)        service.name
 //	OTEL_RESOURCE_ATTRIBUTES                 -                           k=v,k2=v2 (percent-encoded) resource attributes; ≤128
 //	OTEL_TRACES_EXPORTER                     otlp                        otlp, console or none

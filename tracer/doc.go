@@ -17,4 +17,10 @@
 // decision made any other way (a [RateLimited] budget, a sampling.priority
 // that forces the span, a caller whose sampled flag contradicts its th)
 // erases th; a forced span records probability 1.
+//
+// Recording is separate from sampling: [NonRecording] keeps the sampler
+// and its decisions (they travel in the sampled flag) and records nothing.
+// [PassThrough] is the tracer of a disabled SDK: it makes no decisions, a
+// child carries its caller's context unchanged, and a span with no caller
+// has no trace context to inject (its baggage, the flow id, still travels).
 package tracer

@@ -213,8 +213,9 @@ func TestSamplingProbabilityRecorded(t *testing.T) {
 }
 
 func TestUnsampledPropagates(t *testing.T) {
-	for _, opt := range []Option{WithSampler(AlwaysOff()), NonRecording()} {
-		tr, rec := newRecorded(opt)
+	// NonRecording keeps the sampler: it is unsampled here by always_off.
+	for _, opts := range [][]Option{{WithSampler(AlwaysOff())}, {NonRecording(), WithSampler(AlwaysOff())}} {
+		tr, rec := newRecorded(opts...)
 		s := tr.StartSpan("op")
 		s.SetTag("k", "v").SetBaggageItem(FlowIDKey, "f1")
 		s.LogKV("a", 1)

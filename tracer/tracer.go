@@ -45,6 +45,9 @@ type config struct {
 	recording  bool
 	baggageTag []string
 	policy     TagPolicy
+
+	// passThrough: spans carry their parent's context as it is (PassThrough).
+	passThrough bool
 }
 
 // Option configures a Tracer.
@@ -95,13 +98,26 @@ func WithBaggageTags(keys ...string) Option {
 }
 
 // NonRecording makes a tracer that records and exports nothing yet still
-// propagates trace context, sampling decisions of its callers and baggage
-// (the flow id among it), so that switching tracing off during an incident
-// does not break log correlation.
+// samples: its sampler decides as configured and the decision travels in
+// the sampled flag (and th), as in an OpenTelemetry SDK without an
+// exporter, so the services below it sample as they would with it. Trace
+// context and baggage (the flow id among it) propagate as usual. Recording
+// and sampling are separate: NonRecording leaves the sampler alone.
 func NonRecording() Option {
+	return optionFunc(func(c *config) { c.recording = false })
+}
+
+// PassThrough makes the tracer of a disabled SDK (OTEL_SDK_DISABLED), as
+// OpenTelemetry's no-op tracer behaves: it records nothing and decides
+// nothing. A span started as the child of another carries that context
+// unchanged (same trace id, span id, flags and tracestate, and baggage), so
+// the services below see the caller's decision; a span with no parent has
+// no trace context, so Inject writes none and imposes no "not sampled" on
+// anyone, while its baggage (the flow id) still travels.
+func PassThrough() Option {
 	return optionFunc(func(c *config) {
 		c.recording = false
-		c.sampler = ParentBased(AlwaysOff())
+		c.passThrough = true
 	})
 }
 
@@ -240,6 +256,14 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	}
 
 	t.started.Add(1)
+	if t.cfg.passThrough {
+		s := &nonRecordingSpan{tracer: t}
+		if parent != nil {
+			s.initial = *parent
+		}
+		s.ctx.Store(&s.initial)
+		return s
+	}
 	sc := SpanContext{}
 	remote := false
 	if parent != nil {
