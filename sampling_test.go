@@ -37,8 +37,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startCapturing runs Start with env alone and returns what it reported.
-func startCapturing(t *testing.T, env map[string]string) (*Tracing, string) {
+// startReported runs Start with env alone and returns what it reported.
+func startReported(t *testing.T, env map[string]string) (*Tracing, string) {
 	t.Helper()
 	out := &syncBuffer{}
 	orig := stderr
@@ -108,7 +108,7 @@ func TestStartupLineNamesTheRunningSampler(t *testing.T) {
 				env[k] = v
 			}
 			t.Run(exp.name+"/"+smp["OTEL_TRACES_SAMPLER"], func(t *testing.T) {
-				tracing, report := startCapturing(t, env)
+				tracing, report := startReported(t, env)
 				running := tracing.Tracer().Sampler().Description()
 				require.Equal(t, running, startupSampler(t, report), "report:\n%s", report)
 				if exp.name == "disabled" {
@@ -136,7 +136,7 @@ func TestExporterNoneStillSamples(t *testing.T) {
 		}},
 	} {
 		tc.env["OTEL_TRACES_EXPORTER"] = "none"
-		tracing, _ := startCapturing(t, tc.env)
+		tracing, _ := startReported(t, tc.env)
 		tr := tracing.Tracer()
 		sampled := 0
 		for i := 0; i < 200; i++ {
@@ -164,7 +164,7 @@ func TestExporterNoneStillSamples(t *testing.T) {
 // to the trace: what it sends on is what it received, sampled or not, with
 // the caller's tracestate and flow id.
 func TestDisabledPassesCallersContextThrough(t *testing.T) {
-	tracing, _ := startCapturing(t, map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_PROPAGATORS": "tracecontext,baggage,flowid"})
+	tracing, _ := startReported(t, map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_PROPAGATORS": "tracecontext,baggage,flowid"})
 	tr := tracing.Tracer()
 	for _, tp := range []string{
 		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -196,14 +196,14 @@ func TestDisabledPassesCallersContextThrough(t *testing.T) {
 // (and samples) its own trace, and the flow id still arrives.
 func TestDisabledRootImposesNoDecision(t *testing.T) {
 	rcv := newReceiver(t)
-	below, _ := startCapturing(t, map[string]string{"OTEL_SERVICE_NAME": "catalog", "OTEL_EXPORTER_OTLP_ENDPOINT": rcv.GRPCEndpoint()})
+	below, _ := startReported(t, map[string]string{"OTEL_SERVICE_NAME": "catalog", "OTEL_EXPORTER_OTLP_ENDPOINT": rcv.GRPCEndpoint()})
 	var got http.Header
 	backend := httptest.NewServer(tracehttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = r.Header.Clone()
 	}), tracehttp.WithTracer(below.Tracer())))
 	defer backend.Close()
 
-	edge, _ := startCapturing(t, map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_PROPAGATORS": "tracecontext,baggage,b3,jaeger,flowid"})
+	edge, _ := startReported(t, map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_PROPAGATORS": "tracecontext,baggage,b3,jaeger,flowid"})
 	client := &http.Client{Transport: tracehttp.NewTransport(nil, tracehttp.WithTracer(edge.Tracer()))}
 	front := httptest.NewServer(tracehttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, backend.URL+"/products", nil)
