@@ -28,9 +28,9 @@
 // server side, server spans without their client span, spans shifted). It
 // takes one assembled trace and returns the corrected one with its
 // counts, so it composes with a reader that assembles traces one at a
-// time; only the set of services in the data ([Known]) is shared, to tell
-// an uninstrumented system from an unpaired call ([PeerOf],
-// [IsUnpairedClient]).
+// time ([Corrector] is the [Step] form); only the set of services in the
+// data ([Known]) is shared, to tell an uninstrumented system from an
+// unpaired call ([PeerOf], [IsUnpairedClient]).
 //
 // Attribute conventions the tools rely on (all optional):
 //

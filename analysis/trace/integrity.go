@@ -211,3 +211,35 @@ func bareHost(h string) bool {
 	}
 	return host == "localhost" || strings.HasPrefix(host, "localhost:")
 }
+
+// Corrector is [Correct] as a [Step] for traces assembled one at a time: it
+// sums the counts of every trace it corrects in Integrity. Its zero value
+// uses [DefaultMaxSkew] and, with Known nil, the services seen so far
+// (this trace's included) as the known ones, so a call to a service whose
+// first span comes later in the stream counts as a call to an
+// uninstrumented system rather than an unpaired one. Not safe for
+// concurrent use.
+type Corrector struct {
+	MaxSkew   time.Duration
+	Known     Known
+	Integrity Integrity
+
+	seen map[string]bool
+}
+
+// Step corrects t and adds its counts.
+func (c *Corrector) Step(t *Trace) *Trace {
+	known := c.Known
+	if known == nil {
+		if c.seen == nil {
+			c.seen = map[string]bool{}
+		}
+		for _, s := range t.Spans {
+			c.seen[s.Service] = true
+		}
+		known = func(name string) bool { return c.seen[name] }
+	}
+	t, in := Correct(t, c.MaxSkew, known)
+	c.Integrity.Add(in)
+	return t
+}

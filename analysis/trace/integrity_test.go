@@ -187,3 +187,25 @@ func TestCorrectHostileStructure(t *testing.T) {
 	_, in = trace.CorrectAll(trace.Assemble(spans))
 	require.Equal(t, n-1, in.SkewShifted)
 }
+
+// The Step form gives the batch counts on broken.jsonl when the services
+// are known up front, and sums shifted spans on skew.jsonl trace by trace.
+func TestCorrectorStep(t *testing.T) {
+	traces := golden.Model(t, "broken.jsonl")
+	c := trace.Corrector{Known: trace.Services(traces)}
+	var out []*trace.Trace
+	emit := trace.Chain(func(tr *trace.Trace) { out = append(out, tr) }, c.Step)
+	for _, tr := range traces {
+		emit(tr)
+	}
+	_, want := trace.CorrectAll(traces)
+	require.Equal(t, want, c.Integrity)
+	require.Len(t, out, 6)
+
+	var s trace.Corrector
+	for _, tr := range golden.Model(t, "skew.jsonl") {
+		fixed := s.Step(tr)
+		require.Equal(t, fixed.Spans[0].Start.Add(20*time.Millisecond), fixed.Spans[2].Start)
+	}
+	require.Equal(t, 10, s.Integrity.SkewShifted)
+}
