@@ -81,3 +81,19 @@ func TestOrphanIsNotAnEvent(t *testing.T) {
 		}
 	}
 }
+
+// A parent cycle (each span the other's parent, both failed) ends: the
+// walk is bounded by the trace's size.
+func TestFindOnCycleEnds(t *testing.T) {
+	mk := golden.Mk
+	spans := []*trace.Span{
+		mk("c", "1", "2", "a", "x", trace.KindServer, 0, 10, nil),
+		mk("c", "2", "1", "b", "y", trace.KindServer, 1, 9, nil),
+	}
+	spans[0].Error, spans[1].Error = true, true
+	tr := trace.Assemble(spans)[0]
+	require.Nil(t, tr.Root())
+	c := triage.Find(tr, tr.Span("1"), true)
+	require.Contains(t, []string{"1", "2"}, c.Span.SpanID)
+	require.Equal(t, triage.KindLatency, triage.Find(tr, tr.Span("1"), false).Kind)
+}
