@@ -7,7 +7,13 @@
 // 1/sampling.probability, so a span sampled at 0.5 counts twice; Count is
 // the observed number of spans. Rate is the weighted count divided by the
 // observed time window of all the data (earliest span start to latest span
-// end), so a recorded file always gives the same rates. Duration
+// end), so a recorded file always gives the same rates. The window is one
+// for all services, taken after each trace's clock skew was corrected
+// (see package [github.com/flowtrace/flowtrace/analysis/trace]): a service
+// whose clock runs ahead would otherwise stretch it and deflate every rate,
+// and per-service windows would inflate the rates of sparse services. The
+// report counts the spans shifted and the broken traces ([Report.Integrity];
+// a "data:" line in the table). Duration
 // percentiles (p50, p90, p99) are weighted nearest-rank percentiles.
 //
 // The package reads no environment variables.
