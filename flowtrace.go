@@ -179,7 +179,7 @@ func (t *Tracing) exporter(cfg config.Config) (export.Exporter, error) {
 			Endpoint:    cfg.Endpoint,
 			Insecure:    cfg.Insecure,
 			Headers:     cfg.Headers,
-			Timeout:     cfg.Timeout,
+			Timeout:     requestTimeout(cfg),
 			Compression: cfg.Compression,
 			Certificate: cfg.Certificate,
 		})
@@ -188,6 +188,17 @@ func (t *Tracing) exporter(cfg config.Config) (export.Exporter, error) {
 		}
 		return export.NewOTLP(client, resource, scope), nil
 	}
+}
+
+// requestTimeout is the OTLP per-request timeout. OTEL_EXPORTER_OTLP_TIMEOUT=0
+// means no per-request limit; the batch export deadline
+// (OTEL_BSP_EXPORT_TIMEOUT) then bounds each request, so that a hung
+// collector still cannot stall the export worker.
+func requestTimeout(cfg config.Config) time.Duration {
+	if cfg.Timeout <= 0 {
+		return cfg.BatchExportTimeout
+	}
+	return cfg.Timeout
 }
 
 // Sampler builds the sampler that cfg names: the OTEL_TRACES_SAMPLER

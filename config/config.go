@@ -73,10 +73,18 @@ type Config struct {
 	EndpointImplicit bool
 	// Insecure means plaintext: implicit endpoints and http:// URLs.
 	Insecure bool
+	// EndpointNoScheme is true when the endpoint was configured as a bare
+	// host:port (gRPC only). Endpoint then has the scheme that
+	// OTEL_EXPORTER_OTLP_INSECURE or WithInsecure chose: https (TLS)
+	// unless one of them is true. Summary says which.
+	EndpointNoScheme bool
 	// Headers are sent with every export request. They are secrets: never
 	// print or log them ([Config.Summary] and [Config.String] leave them out).
 	Headers map[string]string
-	// Timeout bounds one export request.
+	// Timeout bounds one export request; 0 (OTEL_EXPORTER_OTLP_TIMEOUT=0)
+	// means no per-request limit, as OpenTelemetry specifies:
+	// BatchExportTimeout still bounds each export, so a hung collector
+	// cannot stall the export worker.
 	Timeout time.Duration
 	// Compression is "gzip" or "none".
 	Compression string
@@ -199,8 +207,16 @@ type state struct {
 
 	endpoint        string // validated URL, "" if none configured
 	endpointGeneric bool   // from OTEL_EXPORTER_OTLP_ENDPOINT: gets /v1/traces for http
-	insecure        bool   // OTEL_EXPORTER_OTLP_INSECURE=true or WithInsecure
-	insecureSource  string
+	// endpointNoScheme: endpoint is a bare host:port (accepted for gRPC,
+	// as OpenTelemetry specifies); endpointSource names where it came
+	// from for the warning when the protocol turns out to be HTTP.
+	endpointNoScheme bool
+	endpointSource   string
+	// endpointPrev is the endpoint a bare host:port replaced, used again
+	// if the protocol is HTTP (which needs a URL).
+	endpointPrev   *endpointSetting
+	insecure       bool // OTEL_EXPORTER_OTLP_INSECURE=true or WithInsecure
+	insecureSource string
 
 	envResource []Attribute
 	optResource []Attribute
@@ -240,8 +256,17 @@ func (st *state) warnf(format string, args ...any) {
 	st.cfg.Warnings = append(st.cfg.Warnings, fmt.Sprintf(format, args...))
 }
 
+// maxServiceNameLen bounds a configured service name, as detected names
+// are bounded: the name is in every export request and every tool's output,
+// and a 10 KB OTEL_SERVICE_NAME is a mistake, not a name.
+const maxServiceNameLen = 255
+
 func (st *state) setServiceName(name, source string, prio int) {
 	if name == "" || prio < st.servicePrio {
+		return
+	}
+	if len(name) > maxServiceNameLen {
+		st.warnf("%s: service name too long (%d bytes, limit %d); ignored", source, len(name), maxServiceNameLen)
 		return
 	}
 	st.cfg.ServiceName, st.cfg.ServiceNameSource, st.servicePrio = name, source, prio
@@ -298,6 +323,13 @@ func (c Config) summary(sampler string) string {
 		fmt.Fprintf(&b, " endpoint=%s", printable(redactURL(c.Endpoint)))
 		if c.EndpointImplicit {
 			b.WriteString(" (default)")
+		}
+		if c.EndpointNoScheme {
+			if c.Insecure {
+				b.WriteString(" (no scheme given: plaintext, insecure)")
+			} else {
+				b.WriteString(" (no scheme given: TLS, as OTEL_EXPORTER_OTLP_INSECURE is not true)")
+			}
 		}
 		fmt.Fprintf(&b, " protocol=%s", printable(c.Protocol))
 		if len(c.Headers) > 0 {

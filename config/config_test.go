@@ -291,14 +291,18 @@ func TestMalformed(t *testing.T) {
 			[]string{"FLOWTRACE_BSP_MAX_QUEUE_BYTES", "out of range"}, func(t *testing.T, c Config) { require.Equal(t, 8<<20, c.MaxQueueBytes) }},
 		{"duration with unit", map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "5s"}, nil,
 			[]string{"OTEL_BSP_SCHEDULE_DELAY", "using 5000"}, func(t *testing.T, c Config) { require.Equal(t, 5*time.Second, c.BatchScheduleDelay) }},
-		{"timeout zero", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "0"}, nil,
+		{"timeout negative", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "-1"}, nil,
 			[]string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "using 10000"}, func(t *testing.T, c Config) { require.Equal(t, 10*time.Second, c.Timeout) }},
 		{"bool yes", map[string]string{"OTEL_SDK_DISABLED": "yes"}, nil,
 			[]string{"OTEL_SDK_DISABLED", `"yes"`, "using false"}, func(t *testing.T, c Config) { require.False(t, c.Disabled) }},
-		{"endpoint without scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317"}, nil,
+		{"http endpoint without scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, nil,
+			[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "scheme", "http/protobuf", "default endpoint"}, func(t *testing.T, c Config) {
+				require.Equal(t, "http://localhost:4318/v1/traces", c.Endpoint)
+				require.True(t, c.EndpointImplicit)
+			}},
+		{"endpoint host without port", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector"}, nil,
 			[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "scheme", "default endpoint"}, func(t *testing.T, c Config) {
 				require.Equal(t, "http://localhost:4317", c.Endpoint)
-				require.True(t, c.EndpointImplicit)
 			}},
 		{"endpoint bad port", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:99999"}, nil,
 			[]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "port"}, func(t *testing.T, c Config) { require.True(t, c.EndpointImplicit) }},
@@ -338,7 +342,9 @@ func TestMalformed(t *testing.T) {
 				require.Equal(t, 1.0, c.SamplerArg)
 			}},
 		{"option unknown sampler", nil, []Option{WithSampler("nope", 1)}, []string{"WithSampler", `"nope"`}, nil},
-		{"option endpoint without scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4317"}, []Option{WithEndpoint("opt:4317")},
+		{"option http endpoint without scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, []Option{WithEndpoint("opt:4318")},
+			[]string{"WithEndpoint", "endpoint from OTEL_EXPORTER_OTLP_ENDPOINT"}, func(t *testing.T, c Config) { require.Equal(t, "http://env:4318/v1/traces", c.Endpoint) }},
+		{"option endpoint not host:port", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4317"}, []Option{WithEndpoint("opt/4317")},
 			[]string{"WithEndpoint"}, func(t *testing.T, c Config) { require.Equal(t, "http://env:4317", c.Endpoint) }},
 		{"option rate NaN", nil, []Option{WithOperationRateLimit(math.NaN())}, []string{"WithOperationRateLimit"}, nil},
 		{"option bad header", nil, []Option{WithHeaders(map[string]string{"bad key": "s3cret", "ok": "1"})},

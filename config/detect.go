@@ -166,6 +166,28 @@ func moduleServiceName(mod string) string {
 // elsewhere.
 func (st *state) resolveEndpoint(env lookupFunc) {
 	c := &st.cfg
+	if st.endpointNoScheme {
+		if c.Protocol == ProtocolGRPC {
+			// OTLP specification: a gRPC endpoint without a scheme is
+			// TLS unless the insecure setting says otherwise.
+			scheme := "https"
+			if st.insecure {
+				scheme = "http"
+			}
+			c.Endpoint, c.Insecure, c.EndpointNoScheme = scheme+"://"+st.endpoint, st.insecure, true
+			return
+		}
+		fallback := "the default endpoint"
+		if st.endpointPrev != nil {
+			fallback = "the endpoint from " + st.endpointPrev.source
+		}
+		st.warnf("%s %s: needs an http:// or https:// scheme with protocol %s; using %s",
+			st.endpointSource, quote(redactURL(st.endpoint)), c.Protocol, fallback)
+		st.endpoint, st.endpointGeneric, st.endpointNoScheme = "", false, false
+		if p := st.endpointPrev; p != nil {
+			st.endpoint, st.endpointGeneric = p.endpoint, p.generic
+		}
+	}
 	if st.endpoint == "" {
 		host := "localhost"
 		if onK8s(env) {

@@ -17,7 +17,7 @@
 //
 //	Variable                                 Default                     Meaning
 //	OTEL_SDK_DISABLED                        false                       true: no-op tracing that passes callers' context through
-//	OTEL_SERVICE_NAME                        detected (see below)        service.name
+//	OTEL_SERVICE_NAME                        detected (see below)        service.name, ≤255 bytes
 //	OTEL_RESOURCE_ATTRIBUTES                 -                           k=v,k2=v2 (percent-encoded) resource attributes; ≤128
 //	OTEL_TRACES_EXPORTER                     otlp                        otlp, console or none
 //	OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL     grpc (*)                    grpc or http/protobuf
@@ -25,7 +25,7 @@
 //	OTEL_EXPORTER_OTLP_ENDPOINT              node agent (see below)      base URL; http/protobuf appends /v1/traces
 //	OTEL_EXPORTER_OTLP_[TRACES_]INSECURE     false                       see "TLS" below
 //	OTEL_EXPORTER_OTLP_[TRACES_]HEADERS      -                           k=v,k2=v2 percent-encoded; secret, never printed
-//	OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT      10000                       export request timeout, ms
+//	OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT      10000                       export request timeout, ms; 0: no per-request limit
 //	OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION  none                        gzip or none
 //	OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE  -                           PEM file of trusted CAs
 //	FLOWTRACE_CONSOLE_FILE                   stderr                      file the console exporter writes to
@@ -63,10 +63,23 @@
 // (http/protobuf), with NODE_IP as the second choice; elsewhere, and when
 // neither holds an IP address, localhost with those ports. Endpoints must be
 // http:// or https:// URLs (anything else is a warning and the default is
-// used). As OpenTelemetry specifies, the scheme decides TLS: http is
+// used), except that for gRPC a bare host:port (127.0.0.1:4317,
+// collector:4317, [::1]:4317) is accepted, as the OTLP specification says
+// it should be. As OpenTelemetry specifies, the scheme decides TLS: http is
 // plaintext, https is TLS; OTEL_EXPORTER_OTLP_INSECURE=true or [WithInsecure]
-// with an https endpoint is ignored with a warning. Default endpoints are
-// plaintext.
+// with an https endpoint is ignored with a warning. A gRPC endpoint without
+// a scheme is TLS unless OTEL_EXPORTER_OTLP_[TRACES_]INSECURE=true or
+// [WithInsecure] asks for plaintext; the start-up line says which
+// ("(no scheme given: TLS, ...)"). With http/protobuf a bare host:port is a
+// warning, and the previous endpoint (or the default) is used. Default
+// endpoints are plaintext.
+//
+// # Timeouts
+//
+// OTEL_EXPORTER_OTLP_TIMEOUT bounds one export request. 0 means no
+// per-request limit, as OpenTelemetry specifies; OTEL_BSP_EXPORT_TIMEOUT
+// still bounds each batch export (retries included), so a collector that
+// never answers costs the export worker at most that long per batch.
 //
 // # Service name
 //
@@ -77,6 +90,9 @@
 // checkout, db-0 -> db, agent-x2x4z -> agent); the last element of the main
 // module path (major version suffix skipped); the executable name;
 // "unknown_service:go". Config.ServiceNameSource records which one won.
+// A configured name longer than 255 bytes (a 10 KB OTEL_SERVICE_NAME is a
+// mistake, and the name goes into every export request) is ignored with one
+// warning, and the next source in this chain names the service.
 //
 // # Resource detection
 //

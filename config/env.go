@@ -3,6 +3,7 @@ package config
 import (
 	"io/fs"
 	"math"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -156,11 +157,15 @@ func (st *state) fromEnv(env lookupFunc) {
 	st.envEnum(env, &c.Exporter, exporterNames, "OTEL_TRACES_EXPORTER")
 	st.envEnum(env, &c.Protocol, protocolNames, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
 	if name, v, ok := st.env(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"); ok {
-		if err := checkEndpoint(v); err != nil {
+		switch err := checkEndpoint(v); {
+		case err == nil:
+			st.setEndpoint(v, name, name == "OTEL_EXPORTER_OTLP_ENDPOINT", false)
+		case isHostPort(v):
+			// gRPC accepts host:port; the protocol is known only after
+			// the options, so resolveEndpoint decides.
+			st.setEndpoint(v, name, false, true)
+		default:
 			st.warnf("%s=%s: %v; using the default endpoint", name, quote(redactURL(v)), err)
-		} else {
-			st.endpoint = v
-			st.endpointGeneric = name == "OTEL_EXPORTER_OTLP_ENDPOINT"
 		}
 	}
 	if name, _, ok := st.env(env, "OTEL_EXPORTER_OTLP_TRACES_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE"); ok {
@@ -178,7 +183,14 @@ func (st *state) fromEnv(env lookupFunc) {
 			c.Headers = h
 		}
 	}
-	st.envMillis(env, &c.Timeout, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT")
+	timeoutVars := []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"}
+	if _, v, ok := st.env(env, timeoutVars...); ok {
+		if _, err := parseInt(v, 0, 0); err == nil {
+			c.Timeout = 0 // OpenTelemetry: no per-request limit
+		} else {
+			st.envMillis(env, &c.Timeout, timeoutVars...)
+		}
+	}
 	st.envEnum(env, &c.Compression, compressionNames, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
 	st.envString(env, &c.Certificate, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
 	st.envString(env, &c.ConsoleFile, "FLOWTRACE_CONSOLE_FILE")
@@ -233,6 +245,42 @@ func (st *state) setPropagators(names []string) {
 	if len(out) > 0 {
 		st.cfg.Propagators = out
 	}
+}
+
+// endpointSetting is one configured endpoint and where it came from.
+type endpointSetting struct {
+	endpoint, source  string
+	generic, noScheme bool
+}
+
+func (st *state) setEndpoint(v, source string, generic, noScheme bool) {
+	var prev *endpointSetting
+	if noScheme && st.endpoint != "" {
+		prev = &endpointSetting{st.endpoint, st.endpointSource, st.endpointGeneric, st.endpointNoScheme}
+		if st.endpointNoScheme {
+			prev = st.endpointPrev
+		}
+	}
+	st.endpoint, st.endpointSource, st.endpointGeneric, st.endpointNoScheme = v, source, generic, noScheme
+	st.endpointPrev = prev
+}
+
+// isHostPort accepts a bare gRPC target host:port (a DNS name, an IPv4
+// address or a bracketed IPv6 address, and a port in 1..65535): what the
+// OTLP specification lets gRPC endpoints omit the scheme from.
+func isHostPort(s string) bool {
+	if strings.Contains(s, "://") {
+		return false
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" || strings.ContainsAny(host, "/@?#%[] \t") {
+		return false
+	}
+	if _, err := parseInt(port, 1, 65535); err != nil {
+		return false
+	}
+	u, err := url.Parse("grpc://" + s)
+	return err == nil && u.Host == s && u.Path == "" && u.Hostname() != ""
 }
 
 // checkEndpoint accepts absolute http and https URLs with a host.

@@ -105,7 +105,9 @@ func (st *state) optEnum(option, v string, allowed []string, dst *string) {
 
 // WithEndpoint sets the full collector URL, used as is (for http/protobuf
 // include the path, usually /v1/traces). The scheme decides TLS: http is
-// plaintext, https is TLS. It overrides OTEL_EXPORTER_OTLP_ENDPOINT and
+// plaintext, https is TLS. For gRPC a bare host:port is accepted too; it
+// means TLS unless WithInsecure or OTEL_EXPORTER_OTLP_INSECURE=true says
+// plaintext. It overrides OTEL_EXPORTER_OTLP_ENDPOINT and
 // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT.
 func WithEndpoint(rawURL string) Option {
 	rawURL = strings.TrimSpace(rawURL)
@@ -114,10 +116,14 @@ func WithEndpoint(rawURL string) Option {
 	}
 	return override(func(st *state) {
 		if err := checkEndpoint(rawURL); err != nil {
+			if isHostPort(rawURL) {
+				st.setEndpoint(rawURL, "WithEndpoint", false, true)
+				return
+			}
 			st.warnf("WithEndpoint(%s): %v; keeping the endpoint from the environment or the default", quote(redactURL(rawURL)), err)
 			return
 		}
-		st.endpoint, st.endpointGeneric = rawURL, false
+		st.setEndpoint(rawURL, "WithEndpoint", false, false)
 	})
 }
 
