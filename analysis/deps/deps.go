@@ -83,8 +83,11 @@ type Graph struct {
 	Unresolved []Unresolved
 	// Integrity is what was broken or corrected in the data.
 	Integrity trace.Integrity
-	// Links counts span links followed to a span of the data, and
-	// DanglingLinks those whose target is not in the data.
+	// Links counts consumer span links followed to a span of the data,
+	// and DanglingLinks those whose target is not in the data. (A public
+	// endpoint's link to its caller is followed when the caller's client
+	// span is in the data, and not counted: most callers of a public
+	// endpoint are outside it.)
 	Links, DanglingLinks int
 }
 
@@ -123,11 +126,28 @@ func Build(traces []*trace.Trace) *Graph {
 		}
 	}
 	targets := map[trace.Link]*trace.Span{}
+	// A public endpoint starts a new trace linked to its caller's client
+	// span: that server span is the client's server side.
+	linkedServers := map[*trace.Span][]*trace.Span{}
+	calledByLink := map[*trace.Span]bool{}
 	if len(linked) > 0 {
 		for _, t := range traces {
 			for _, s := range t.Spans {
 				if l := (trace.Link{TraceID: t.ID, SpanID: s.SpanID}); linked[l] {
 					targets[l] = s
+				}
+			}
+		}
+		for _, t := range traces {
+			for _, s := range t.Spans {
+				if !publicEntry(t, s) {
+					continue
+				}
+				for _, l := range s.Links {
+					if c := targets[l]; c != nil && c.Kind == trace.KindClient {
+						linkedServers[c] = append(linkedServers[c], s)
+						calledByLink[s] = true
+					}
 				}
 			}
 		}
@@ -171,7 +191,7 @@ func Build(traces []*trace.Trace) *Graph {
 				}
 				continue
 			case s.Kind == trace.KindClient:
-				side := trace.ServerSide(t, s)
+				side := append(trace.ServerSide(t, s), linkedServers[s]...)
 				for _, c := range side {
 					add(svc(s), svc(c), typeOf(s, c), s.Error || c.Error, s.Duration(), w)
 				}
@@ -193,7 +213,7 @@ func Build(traces []*trace.Trace) *Graph {
 			}
 			p := t.Parent(s)
 			if p == nil {
-				if trace.IsRootID(s.ParentID) && s.Kind == trace.KindServer {
+				if trace.IsRootID(s.ParentID) && s.Kind == trace.KindServer && !calledByLink[s] {
 					add(UserNode, svc(s), typeOf(s), s.Error, s.Duration(), w)
 				}
 				if s.Kind == trace.KindConsumer {
@@ -261,6 +281,12 @@ func Build(traces []*trace.Trace) *Graph {
 		return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(a.Peer, b.Peer))
 	})
 	return g
+}
+
+// publicEntry reports whether s is a root server span, the kind a public
+// endpoint starts (linked to its caller) instead of continuing the trace.
+func publicEntry(t *trace.Trace, s *trace.Span) bool {
+	return s.Kind == trace.KindServer && len(s.Links) > 0 && trace.IsRootID(s.ParentID) && t.Parent(s) == nil
 }
 
 // Notes says in lines what the diagram cannot show: broken or corrected

@@ -16,7 +16,10 @@
 //     carry, it is an unpaired call to that service, drawn and counted in
 //     [Edge.Unpaired]; a call that names only an address or an unknown RPC
 //     interface reaches no node and is listed in [Graph.Unresolved];
-//   - a root server span (no parent): user → service, the uninstrumented
+//   - a root server span linked to a client span of the data (a public
+//     endpoint starts a new trace linked to its caller): caller → service,
+//     the server span being that client's server side;
+//   - any other root server span (no parent): user → service, the uninstrumented
 //     callers, as Tempo's service graph and the OpenTelemetry Collector's
 //     servicegraph connector draw them;
 //   - a span whose parent, not a client span, is in another service;

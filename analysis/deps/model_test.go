@@ -126,3 +126,20 @@ func TestLinkOnlyConsumerWithoutTopic(t *testing.T) {
 	require.Equal(t, 1, g.DanglingLinks)
 	require.Contains(t, g.Notes(), "1 span links point at spans not in the data")
 }
+
+// A public endpoint starts a new trace linked to its caller's client span
+// (tracehttp.WithPublicEndpoint): the call is gateway -> edge, through the
+// link, not user -> edge with an unpaired client span in gateway.
+func TestPublicEndpointPairedByLink(t *testing.T) {
+	mk := golden.Mk
+	http := func() map[string]any { return map[string]any{"http.request.method": "GET"} }
+	spans := []*trace.Span{
+		mk("g", "1", "", "gateway", "GET /shop", trace.KindServer, 0, 100, http()),
+		mk("g", "2", "1", "gateway", "GET", trace.KindClient, 10, 90, http()),
+		mk("e", "1", "", "edge", "GET /shop", trace.KindServer, 20, 80, http()),
+	}
+	spans[2].Links = []trace.Link{{TraceID: "g", SpanID: "2"}}
+	g := deps.Build(trace.Assemble(spans))
+	require.Equal(t, []string{"service:gateway>service:edge http 1 80ms", "user:user>service:gateway http 1 100ms"}, edges(g))
+	require.Zero(t, g.Integrity.UnpairedClients)
+}

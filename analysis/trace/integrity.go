@@ -116,14 +116,36 @@ func Correct(t *Trace, max time.Duration, known Known) (*Trace, Integrity) {
 // CorrectAll is [Correct] on every trace with [DefaultMaxSkew] and the
 // services of traces as the known ones; it returns the corrected traces
 // and the summed counts.
+//
+// Unlike [Correct], which sees one trace, it also pairs client spans with
+// the server spans of other traces that link to them: a public endpoint
+// (tracehttp.WithPublicEndpoint) starts a new trace linked to its caller,
+// so that caller's client span is not unpaired.
 func CorrectAll(traces []*Trace) ([]*Trace, Integrity) {
 	known := Services(traces)
 	out := make([]*Trace, len(traces))
 	var sum Integrity
+	entries := map[Link]bool{} // client spans a root server span of another trace links to
 	for i, t := range traces {
 		var in Integrity
 		out[i], in = Correct(t, DefaultMaxSkew, known)
 		sum.Add(in)
+		if r := out[i].Root(); r != nil && r.Kind == KindServer {
+			for _, l := range r.Links {
+				if l.TraceID != t.ID {
+					entries[l] = true
+				}
+			}
+		}
+	}
+	if len(entries) > 0 {
+		for _, t := range out {
+			for _, s := range t.Spans {
+				if s.Kind == KindClient && entries[Link{TraceID: t.ID, SpanID: s.SpanID}] && IsUnpairedClient(t, s, known) {
+					sum.UnpairedClients--
+				}
+			}
+		}
 	}
 	return out, sum
 }
