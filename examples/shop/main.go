@@ -1,10 +1,14 @@
 // Command shop is the org's world in miniature: an edge gateway, a catalog
 // (HTTP), a cart and an order service (gRPC), an orders topic on an
 // in-process Kafka broker and a payment consumer, each its own process, all
-// on 127.0.0.1. A load generator drives browse, add-to-cart and checkout
-// traffic; at the end the demo prints one checkout trace, the service
-// diagram, the golden signals and a traffic estimate, and writes the spans
-// to a file that `flowtrace deps|red|slo|estimate` read.
+// on 127.0.0.1. A load generator drives browse, search, add-to-cart and
+// checkout traffic; at the end the demo prints one checkout trace, the
+// service diagram, the golden signals and a traffic estimate, and writes
+// the spans to a file that `flowtrace deps|red|slo|estimate` read.
+//
+// Browse, add-to-cart and checkout are critical operations, whose traces
+// the edge forces into sampling; search is sampled by OTEL_TRACES_SAMPLER
+// alone, so under a ratio sampler the tools weight its spans.
 //
 // Each service re-executes this binary with its own environment
 // (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, the collector endpoint), so
@@ -20,7 +24,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -68,6 +71,35 @@ type options struct {
 	rate     int
 	out      string
 	forecast string
+	// mix is the share of each route in the load (nil: defaultMix).
+	mix []route
+}
+
+// route is one kind of user request and its share of the load.
+type route struct {
+	method, path string
+	share        int
+}
+
+// name is how the edge names the route's spans.
+func (r route) name() string { return r.method + " " + r.path }
+
+// defaultMix: mostly browsing and searching, some carts, a few checkouts.
+// Search is not a critical operation, so it is the traffic that ratio
+// sampling thins out and that tools weight.
+var defaultMix = []route{
+	{http.MethodGet, "/browse", 35},
+	{http.MethodGet, "/search", 25},
+	{http.MethodPost, "/cart/add", 25},
+	{http.MethodPost, "/checkout", 15},
+}
+
+// result is what a run of the demo did.
+type result struct {
+	// sent counts the requests of each route ("GET /browse") the load
+	// generator sent.
+	sent   map[string]int64
+	failed int64
 }
 
 // service is one child process.
@@ -79,6 +111,11 @@ type service struct {
 }
 
 func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
+	_, err := runShop(ctx, opts, stdout, stderr)
+	return err
+}
+
+func runShop(ctx context.Context, opts options, stdout, stderr io.Writer) (res result, _ error) {
 	// The children's output and ours share stderr: one lock for all.
 	raw := stderr
 	stderr = &prefixed{mu: &stderrMu, w: raw}
@@ -87,7 +124,7 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	if endpoint == "" {
 		var err error
 		if rcv, err = tracetest.NewReceiver(); err != nil {
-			return err
+			return res, err
 		}
 		defer rcv.Close()
 		endpoint = rcv.GRPCEndpoint()
@@ -95,14 +132,14 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	}
 	broker, err := kafkatest.Start(1, ordersTopic)
 	if err != nil {
-		return fmt.Errorf("starting the Kafka broker: %w", err)
+		return res, fmt.Errorf("starting the Kafka broker: %w", err)
 	}
 	defer broker.Close()
 	fmt.Fprintf(stderr, "in-process Kafka broker on %s\n", broker.Addr())
 
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return res, err
 	}
 	env := map[string]string{envBrokers: broker.Addr()}
 	var started []*service
@@ -116,14 +153,18 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		{role: "edge", name: "edge", team: "edge"},
 	} {
 		if err := start(ctx, self, s, endpoint, env, raw); err != nil {
-			return err
+			return res, err
 		}
 		started = append(started, s)
 		env["SHOP_"+strings.ToUpper(s.role)+"_ADDR"] = s.addr
 	}
 	edge := "http://" + env["SHOP_EDGE_ADDR"]
-	sent, failed := generateLoad(ctx, edge, opts, stderr)
-	fmt.Fprintf(stdout, "load: %d requests, %d failed (injected faults)\n", sent, failed)
+	res.sent, res.failed = generateLoad(ctx, edge, opts, stderr)
+	total := int64(0)
+	for _, n := range res.sent {
+		total += n
+	}
+	fmt.Fprintf(stdout, "load: %d requests, %d failed (injected faults)\n", total, res.failed)
 
 	// Let the payment consumer drain the topic, then stop every service so
 	// each flushes its spans.
@@ -133,14 +174,14 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 
 	if rcv == nil {
 		fmt.Fprintf(stdout, "spans were exported to %s: look them up there (for Jaeger, http://localhost:16686)\n", endpoint)
-		return nil
+		return res, nil
 	}
 	if err := writeSpans(opts.out, rcv.Batches()); err != nil {
-		return err
+		return res, err
 	}
 	spans := rcv.Spans()
 	fmt.Fprintf(stdout, "collected %d spans from 5 services; written to %s\n\n", len(spans), opts.out)
-	return report(stdout, spans, rcv.Batches(), opts)
+	return res, report(stdout, spans, rcv.Batches(), opts)
 }
 
 func start(ctx context.Context, self string, s *service, endpoint string, env map[string]string, stderr io.Writer) error {
@@ -227,12 +268,17 @@ func (p *prefixed) Write(b []byte) (int, error) {
 
 // generateLoad sends a mix of user operations at opts.rate for
 // opts.duration, drawing a progress bar on stderr.
-func generateLoad(ctx context.Context, edge string, opts options, stderr io.Writer) (sent, failed int64) {
+func generateLoad(ctx context.Context, edge string, opts options, stderr io.Writer) (sent map[string]int64, failed int64) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	total := int64(opts.rate) * int64(opts.duration/time.Second)
 	if total < 1 {
 		total = 1
 	}
+	mix := opts.mix
+	if len(mix) == 0 {
+		mix = defaultMix
+	}
+	sent = map[string]int64{}
 	var done, errs atomic.Int64
 	tick := time.NewTicker(time.Second / time.Duration(max(opts.rate, 1)))
 	defer tick.Stop()
@@ -266,11 +312,13 @@ func generateLoad(ctx context.Context, edge string, opts options, stderr io.Writ
 		case <-ctx.Done():
 		case <-tick.C:
 		}
+		r := pick(mix, i)
+		sent[r.name()]++
 		sem <- struct{}{}
 		wg.Add(1)
 		go func(i int64) {
 			defer func() { <-sem; wg.Done(); done.Add(1) }()
-			if err := userRequest(ctx, client, edge, i); err != nil {
+			if err := userRequest(ctx, client, edge, r, i); err != nil {
 				errs.Add(1)
 			}
 		}(i)
@@ -278,7 +326,24 @@ func generateLoad(ctx context.Context, edge string, opts options, stderr io.Writ
 	wg.Wait()
 	close(stopBar)
 	<-barDone
-	return total, errs.Load()
+	return sent, errs.Load()
+}
+
+// pick returns the route of request i: the mix's shares, interleaved, so
+// that every stretch of the load has the same mix.
+func pick(mix []route, i int64) route {
+	sum := 0
+	for _, r := range mix {
+		sum += r.share
+	}
+	k := int((i * 7919) % int64(max(sum, 1)))
+	for _, r := range mix {
+		if k < r.share {
+			return r
+		}
+		k -= r.share
+	}
+	return mix[len(mix)-1]
 }
 
 func drawBar(w io.Writer, done, total int64) {
@@ -298,17 +363,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// userRequest is one user operation: mostly browsing, some carts, a few
-// checkouts, from the web and the app.
-func userRequest(ctx context.Context, client *http.Client, edge string, i int64) error {
-	method, path := http.MethodGet, "/browse"
-	switch p := rand.IntN(100); {
-	case p < 15:
-		method, path = http.MethodPost, "/checkout"
-	case p < 40:
-		method, path = http.MethodPost, "/cart/add"
-	}
-	req, err := http.NewRequestWithContext(ctx, method, fmt.Sprintf("%s%s?user=u%d", edge, path, i%50), nil)
+// userRequest is one user operation, from the web or the app.
+func userRequest(ctx context.Context, client *http.Client, edge string, r route, i int64) error {
+	req, err := http.NewRequestWithContext(ctx, r.method, fmt.Sprintf("%s%s?user=u%d", edge, r.path, i%50), nil)
 	if err != nil {
 		return err
 	}

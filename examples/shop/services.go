@@ -118,7 +118,9 @@ func sleep(base time.Duration) {
 }
 
 // criticalOperations maps the edge's routes to the org's critical user
-// operations.
+// operations: their traces are all sampled (forced, probability 1). Other
+// routes (GET /search) are sampled by the configured sampler alone, so
+// under a ratio sampler their spans stand for 1/p requests each.
 var criticalOperations = map[string]string{
 	"GET /browse":    "browse",
 	"POST /cart/add": "add-to-cart",
@@ -144,6 +146,17 @@ func edgeHandler() http.Handler {
 		defer resp.Body.Close()
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write([]byte("products\n"))
+	})
+	mux.HandleFunc("GET /search", func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, catalog+"/products?q=book", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write([]byte("results\n"))
 	})
 	cartCall := func(w http.ResponseWriter, r *http.Request, method string) {
 		var reply cartReply
