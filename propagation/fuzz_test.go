@@ -65,6 +65,9 @@ func FuzzExtractTraceState(f *testing.F) {
 	f.Add("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", "")
 	f.Add("a=1, ,b=2", "c=3")
 	f.Add("t@v=1,t@v=2", "")
+	f.Add("foo@=1,foo@@bar=2,foo@bar@baz=3", "foo@=4")
+	f.Add(strings.Repeat("t", 242)+"@v=1", "t@"+strings.Repeat("v", 15)+"=1")
+	f.Add("@foo=1,bar=2", "")
 	f.Add(strings.Repeat("k=v,", 40), "")
 	f.Add("a="+strings.Repeat("x", 256)+",b="+strings.Repeat("y", 256), "c=1")
 	f.Fuzz(func(t *testing.T, a, b string) {
@@ -79,6 +82,17 @@ func FuzzExtractTraceState(f *testing.F) {
 			norm, err := ParseTraceState(ts)
 			require.NoError(t, err)
 			require.Equal(t, ts, norm, "extracted tracestate is normalized")
+			seen := map[string]bool{}
+			for _, m := range strings.Split(ts, ",") {
+				k, v, ok := strings.Cut(m, "=")
+				require.True(t, ok)
+				require.False(t, seen[k], "key %q repeated in %q", k, ts)
+				seen[k] = true
+				// The first member with a key is the one kept.
+				first, _ := TraceStateGet(a+","+b, k)
+				require.Equal(t, strings.TrimRight(first, " \t"), v)
+			}
+			require.LessOrEqual(t, len(seen), maxTraceStateMembers)
 		}
 		require.Equal(t, TruncateTraceState(ts), second.SpanContext.TraceState)
 		if len(ts) <= maxTraceStateLen {

@@ -25,9 +25,13 @@ const (
 //   - The trace-flags byte is kept as received (sampled 0x01, random 0x02
 //     and bits not defined yet).
 //   - tracestate is read only when traceparent is valid. Several field lines
-//     are joined with commas; the result must be a valid list of at most 32
-//     members with unique keys, or the whole tracestate is dropped (the
-//     traceparent is kept). Empty members and optional whitespace are
+//     are joined with commas. Keys follow the Level 2 grammar, in which "@"
+//     is an ordinary key character (see [ParseTraceState]). A repeated key
+//     keeps its first member and the repeat is dropped; the rest of the
+//     list is kept. A member with an invalid key or value, or more than 32
+//     distinct members, drops the whole tracestate (the traceparent is
+//     kept), as the W3C test suite expects: a list that cannot be parsed is
+//     not propagated in part. Empty members and optional whitespace are
 //     removed. Input over 32 KiB is dropped without parsing.
 //
 // Inject writes version 00 with lower-case hex, and tracestate truncated to

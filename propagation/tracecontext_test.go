@@ -198,21 +198,32 @@ func TestTraceStateExtract(t *testing.T) {
 		{"max key 256", []string{"a" + long(255) + "=1"}, "a" + long(255) + "=1"},
 		{"max value 256", []string{"a=" + long(256)}, "a=" + long(256)},
 		{"max tenant 241 system 14", []string{long(241) + "@" + long(14) + "=1"}, long(241) + "@" + long(14) + "=1"},
+		// Level 2 keys (issue 14 item 8): "@" is an ordinary key character,
+		// with no tenant/system split; a key may start with a digit.
+		{"key starts with digit", []string{"1rojo=1"}, "1rojo=1"},
+		{"242 t then @v", []string{strings.Repeat("t", 242) + "@v=1"}, strings.Repeat("t", 242) + "@v=1"},
+		{"t@ then 15 v", []string{"t@" + strings.Repeat("v", 15) + "=1"}, "t@" + strings.Repeat("v", 15) + "=1"},
+		{"trailing @", []string{"foo@=1,bar=2"}, "foo@=1,bar=2"},
+		{"double @", []string{"foo@@bar=1,bar=2"}, "foo@@bar=1,bar=2"},
+		{"two @", []string{"foo@bar@baz=1"}, "foo@bar@baz=1"},
+		{"system starts with digit", []string{"t@1a=1"}, "t@1a=1"},
+		{"max key 256 with @", []string{"a" + long(254) + "@=1"}, "a" + long(254) + "@=1"},
+		// Duplicated keys: the first member is kept, repeats are dropped,
+		// the rest of the list is kept.
+		{"duplicate key", []string{"rojo=1,congo=2,rojo=3"}, "rojo=1,congo=2"},
+		{"duplicate key across lines", []string{"rojo=1", "rojo=1"}, "rojo=1"},
+		{"duplicate key other value across lines", []string{"foo=1", "foo=2"}, "foo=1"},
+		{"duplicate vendor key", []string{"t@v=1,t@v=2"}, "t@v=1"},
+		{"repeats do not count towards 32", []string{members(32), "kx=w,kxx=w"}, members(32)},
 		// Invalid: the whole tracestate is dropped.
 		{"33 members", []string{members(33)}, ""},
 		{"33 members over two lines", []string{members(20), strings.ReplaceAll(members(13), "k", "z")}, ""},
-		{"duplicate key", []string{"rojo=1,congo=2,rojo=3"}, ""},
-		{"duplicate key across lines", []string{"rojo=1", "rojo=1"}, ""},
-		{"duplicate vendor key", []string{"t@v=1,t@v=2"}, ""},
 		{"upper-case key", []string{"Rojo=1"}, ""},
-		{"key starts with digit", []string{"1rojo=1"}, ""},
 		{"key 257", []string{"a" + long(256) + "=1"}, ""},
-		{"tenant 242", []string{long(242) + "@a=1"}, ""},
-		{"system 15", []string{"t@" + long(15) + "=1"}, ""},
-		{"system starts with digit", []string{"t@1a=1"}, ""},
-		{"empty tenant", []string{"@a=1"}, ""},
-		{"empty system", []string{"t@=1"}, ""},
-		{"two @", []string{"a@b@c=1"}, ""},
+		{"key 257 with @", []string{"a" + long(254) + "@@=1"}, ""},
+		{"key starts with @", []string{"@foo=1,bar=2"}, ""},
+		{"key starts with _", []string{"_foo=1"}, ""},
+		{"33 distinct members with a repeat", []string{members(33), "kx=w"}, ""},
 		{"key with bad char", []string{"ro.jo=1"}, ""},
 		{"no equals", []string{"rojo"}, ""},
 		{"empty value", []string{"rojo="}, ""},
@@ -318,8 +329,11 @@ func TestTraceStateWith(t *testing.T) {
 	require.ErrorIs(t, err, ErrTraceStateKey)
 	_, err = TraceStateWith("", "ok", "a,b")
 	require.ErrorIs(t, err, ErrTraceStateValue)
-	_, err = TraceStateWith("a=1,a=2", "ok", "1")
+	_, err = TraceStateWith("A=1,a=2", "ok", "1")
 	require.ErrorIs(t, err, ErrTraceState)
+	ts, err = TraceStateWith("a=1,b=2,a=3", "ok", "1")
+	require.NoError(t, err, "a repeated key is dropped, not an error")
+	require.Equal(t, "ok=1,a=1,b=2", ts)
 }
 
 func TestTraceContextExtractAllocs(t *testing.T) {

@@ -57,9 +57,11 @@ func extractTraceState(c Carrier) string {
 }
 
 // ParseTraceState validates a tracestate header value (several field lines
-// joined with commas) and returns it normalized: optional whitespace and
-// empty members removed. It fails on invalid keys or values, more than 32
-// members, or a duplicated key.
+// joined with commas) and returns it normalized: optional whitespace, empty
+// members and repeats of a key (the first member with a key is kept, as the
+// specification allows a vendor to discard duplicates) removed. It fails on
+// an invalid key or value or more than 32 distinct members: such a list
+// cannot be propagated in part without guessing which members were meant.
 func ParseTraceState(v string) (string, error) {
 	if len(v) > maxTraceStateInput {
 		return "", ErrTraceState
@@ -83,8 +85,9 @@ func nextMember(s string) (member, rest string, more, trimmed bool) {
 	return member, rest, more, len(member) == len(raw)
 }
 
-// normalizeTraceState validates v and returns it without OWS and empty
-// members. It allocates only when v is not normal already.
+// normalizeTraceState validates v and returns it without OWS, empty
+// members and repeated keys. It allocates only when v is not normal
+// already.
 func normalizeTraceState(v string) (string, bool) {
 	var keys [maxTraceStateMembers]string
 	n := 0
@@ -101,13 +104,15 @@ func normalizeTraceState(v string) (string, bool) {
 			clean = false
 		}
 		k, val, ok := strings.Cut(m, "=")
-		if !ok || !validTraceStateKey(k) || !validTraceStateValue(val) || n == maxTraceStateMembers {
+		if !ok || !validTraceStateKey(k) || !validTraceStateValue(val) {
 			return "", false
 		}
-		for _, seen := range keys[:n] {
-			if seen == k {
-				return "", false
-			}
+		if seenKey(keys[:n], k) {
+			clean = false
+			continue
+		}
+		if n == maxTraceStateMembers {
+			return "", false
 		}
 		keys[n] = k
 		n++
@@ -117,12 +122,19 @@ func normalizeTraceState(v string) (string, bool) {
 	}
 	var b strings.Builder
 	b.Grow(len(v))
+	n = 0
 	for rest, more := v, true; more; {
 		var m string
 		m, rest, more, _ = nextMember(rest)
 		if m == "" {
 			continue
 		}
+		k, _, _ := strings.Cut(m, "=")
+		if seenKey(keys[:n], k) {
+			continue
+		}
+		keys[n] = k
+		n++
 		if b.Len() > 0 {
 			b.WriteByte(',')
 		}
@@ -131,35 +143,35 @@ func normalizeTraceState(v string) (string, bool) {
 	return b.String(), true
 }
 
-// tsKeyChar reports lcalpha / DIGIT / "_" / "-" / "*" / "/".
-func tsKeyChar(c byte) bool {
-	return ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '_' || c == '-' || c == '*' || c == '/'
+// seenKey reports whether k is among keys (at most 32 of them).
+func seenKey(keys []string, k string) bool {
+	for _, seen := range keys {
+		if seen == k {
+			return true
+		}
+	}
+	return false
 }
 
-// validTraceStateKey checks the Level 2 key grammar:
+// tsKeyChar reports keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@".
+func tsKeyChar(c byte) bool {
+	return ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') || c == '_' || c == '-' || c == '*' || c == '/' || c == '@'
+}
+
+// validTraceStateKey checks the Trace Context Level 2 key grammar:
 //
-//	simple-key       = lcalpha 0*255( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
-//	multi-tenant-key = tenant-id "@" system-id
-//	tenant-id        = ( lcalpha / DIGIT ) 0*240( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
-//	system-id        = lcalpha 0*13( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
+//	key     = ( lcalpha / DIGIT ) 0*255( keychar )
+//	keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"
+//
+// Level 2 has no tenant@system split: "@" is an ordinary key character, so
+// "foo@", "foo@@bar", "t@" followed by 15 "v" and 242 "t" followed by "@v"
+// are valid keys. (Level 1's multi-tenant-key rule, a tenant of at most 241
+// characters, "@", and a system id of at most 14, is gone.)
 func validTraceStateKey(k string) bool {
-	if at := strings.IndexByte(k, '@'); at >= 0 {
-		tenant, system := k[:at], k[at+1:]
-		if len(tenant) < 1 || len(tenant) > 241 || len(system) < 1 || len(system) > 14 {
-			return false
-		}
-		if c := tenant[0]; !('a' <= c && c <= 'z') && !('0' <= c && c <= '9') {
-			return false
-		}
-		if c := system[0]; !('a' <= c && c <= 'z') {
-			return false
-		}
-		return allTSKeyChars(tenant[1:]) && allTSKeyChars(system[1:])
-	}
 	if len(k) < 1 || len(k) > 256 {
 		return false
 	}
-	if c := k[0]; !('a' <= c && c <= 'z') {
+	if c := k[0]; !('a' <= c && c <= 'z') && !('0' <= c && c <= '9') {
 		return false
 	}
 	return allTSKeyChars(k[1:])
