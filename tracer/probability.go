@@ -177,8 +177,8 @@ func inheritedThreshold(ts string, sampled bool, r uint64) (Threshold, bool) {
 
 // withThreshold returns ts with the ot entry's th set to th's TValue, or
 // th removed when th has nothing to publish; other ot sub-keys (rv among
-// them) and other members are kept. ts is returned unchanged when it
-// cannot take the entry.
+// them) and other members are kept. When ts cannot take the entry, the ot
+// entry is dropped: a stale th never stays.
 func withThreshold(ts string, th Threshold) string {
 	tv := th.TValue()
 	ot, hasOT := otEntry(ts)
@@ -211,15 +211,13 @@ func withThreshold(ts string, th Threshold) string {
 		out, err = propagation.TraceStateWith(ts, otKey, b.String())
 	}
 	if err != nil {
-		if tv == "" {
-			// A th that cannot be erased must not travel on: drop the
-			// whole ot entry rather than keep a false one.
-			if out, err = propagation.TraceStateWithout(ts, otKey); err == nil {
-				return out
-			}
-			return ""
+		// A th that cannot be set or erased must not travel on: drop the
+		// whole ot entry rather than keep a stale one, and the whole
+		// tracestate if even that fails.
+		if out, err = propagation.TraceStateWithout(ts, otKey); err == nil {
+			return out
 		}
-		return ts
+		return ""
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
@@ -65,4 +66,8 @@ func TestProbabilityTravelsInTraceState(t *testing.T) {
 	require.Equal(t, "ot=rv:abcdef,vendor=x", withThreshold("ot=th:c;rv:abcdef,vendor=x", Threshold{}), "erased, rv kept")
 	require.Equal(t, "vendor=x", withThreshold("ot=th:c,vendor=x", Threshold{}), "an ot entry left empty goes")
 	require.Equal(t, "vendor=x", withThreshold("vendor=x", Threshold{}))
+	// An ot value with no room for th (256 characters at most): the entry
+	// goes rather than keep its stale th.
+	full := "ot=th:8;x:" + strings.Repeat("a", 246) + ",vendor=x"
+	require.Equal(t, "vendor=x", withThreshold(full, ProbabilityThreshold(0.1)))
 }
