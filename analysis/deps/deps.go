@@ -9,6 +9,7 @@ import (
 	"io"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,48 +48,57 @@ var UserNode = Node{Name: "user", Kind: User}
 
 // Node is a service, a topic, an uninstrumented peer or the user.
 type Node struct {
-	Name string
-	Kind NodeKind
+	Name string   `json:"name"`
+	Kind NodeKind `json:"kind"`
 }
 
 // Edge is a dependency with its traffic.
 type Edge struct {
-	From, To   Node
-	Type       EdgeType
-	Calls      int     // observed spans (for a batch consumer: batches)
-	Errors     int     // observed failed calls
-	ErrorRatio float64 // weighted
-	P50, P99   time.Duration
+	From Node     `json:"from"`
+	To   Node     `json:"to"`
+	Type EdgeType `json:"type"`
+	// Calls and Errors are observed spans (for a batch consumer: batches);
+	// Weighted is the calls they stand for, each span weighted by
+	// 1/sampling.probability: the count the diagram shows.
+	Calls      int           `json:"spans"`
+	Errors     int           `json:"failed_spans"`
+	Weighted   float64       `json:"weighted_calls"`
+	ErrorRatio float64       `json:"error_ratio"` // weighted
+	P50        time.Duration `json:"p50_ns"`
+	P99        time.Duration `json:"p99_ns"`
 	// Messages is the number of messages a topic -> service edge
 	// delivered (a batch counts its messages); 0 on other edges.
-	Messages int
+	// WeightedMessages is the same weighted by 1/sampling.probability.
+	Messages         int     `json:"messages,omitempty"`
+	WeightedMessages float64 `json:"weighted_messages,omitempty"`
 	// Unpaired is how many of Calls are client spans without the callee's
 	// server span (it names a service of the data that did not record it).
-	Unpaired int
+	Unpaired int `json:"unpaired,omitempty"`
 }
 
 // Unresolved is calls that reach no node: client spans without a server
 // side that name only an address or an RPC interface no service serves.
 type Unresolved struct {
-	From  string // calling service
-	Peer  string // what the span names ("" when nothing)
-	Calls int
+	From  string `json:"from"` // calling service
+	Peer  string `json:"peer"` // what the span names ("" when nothing)
+	Calls int    `json:"spans"`
 }
 
 // Graph is a dependency graph. Nodes and Edges are sorted.
 type Graph struct {
-	Nodes []Node
-	Edges []Edge
+	Nodes []Node `json:"nodes"`
+	Edges []Edge `json:"edges"`
 	// Unresolved lists unpaired calls drawn nowhere, by caller and peer.
-	Unresolved []Unresolved
+	Unresolved []Unresolved `json:"unresolved"`
 	// Integrity is what was broken or corrected in the data.
-	Integrity trace.Integrity
+	Integrity trace.Integrity `json:"integrity"`
 	// Links counts consumer span links followed to a span of the data,
 	// and DanglingLinks those whose target is not in the data. (A public
 	// endpoint's link to its caller is followed when the caller's client
 	// span is in the data, and not counted: most callers of a public
 	// endpoint are outside it.)
-	Links, DanglingLinks int
+	Links         int `json:"links"`
+	DanglingLinks int `json:"dangling_links"`
 }
 
 type key struct {
@@ -98,8 +108,14 @@ type key struct {
 
 type acc struct {
 	calls, errors, messages, unpaired int
-	wErr, wAll                        float64
+	wErr, wAll, wMessages             float64
 	lat                               []stats.Sample
+}
+
+// msg counts n messages, each standing for w.
+func (a *acc) msg(n int, w float64) {
+	a.messages += n
+	a.wMessages += float64(n) * w
 }
 
 // Build derives the graph from traces (see the package documentation),
@@ -178,10 +194,10 @@ func Build(traces []*trace.Trace) *Graph {
 			kafka := s.Str("messaging.system") == "kafka" && topic != ""
 			switch {
 			case kafka && s.Kind == trace.KindProducer:
-				add(svc(s), Node{topic, Topic}, Kafka, s.Error, s.Duration(), w).messages++
+				add(svc(s), Node{topic, Topic}, Kafka, s.Error, s.Duration(), w).msg(1, w)
 				continue
 			case kafka && s.Kind == trace.KindConsumer:
-				add(Node{topic, Topic}, svc(s), Kafka, s.Error, s.Duration(), w).messages += s.Messages()
+				add(Node{topic, Topic}, svc(s), Kafka, s.Error, s.Duration(), w).msg(s.Messages(), w)
 				for _, l := range s.Links {
 					if targets[l] != nil {
 						g.Links++
@@ -238,7 +254,7 @@ func Build(traces []*trace.Trace) *Graph {
 						count[p.Service]++
 					}
 					for _, p := range first {
-						add(svc(p), svc(s), typeOf(p, s), s.Error, s.Duration(), w).messages += count[p.Service]
+						add(svc(p), svc(s), typeOf(p, s), s.Error, s.Duration(), w).msg(count[p.Service], w)
 					}
 				}
 				continue
@@ -260,9 +276,9 @@ func Build(traces []*trace.Trace) *Graph {
 		nodes[k.from], nodes[k.to] = true, true
 		q := stats.Quantiles(a.lat, 0.5, 0.99)
 		e := Edge{From: k.from, To: k.to, Type: k.typ, Calls: a.calls, Errors: a.errors, Unpaired: a.unpaired,
-			ErrorRatio: stats.Round(stats.Ratio(a.wErr, a.wAll), 6), P50: q[0], P99: q[1]}
+			Weighted: stats.Round(a.wAll, 6), ErrorRatio: stats.Round(stats.Ratio(a.wErr, a.wAll), 6), P50: q[0], P99: q[1]}
 		if k.to.Kind == Service && a.messages > 0 {
-			e.Messages = a.messages
+			e.Messages, e.WeightedMessages = a.messages, stats.Round(a.wMessages, 6)
 		}
 		g.Edges = append(g.Edges, e)
 	}
@@ -332,14 +348,20 @@ func typeOf(spans ...*trace.Span) EdgeType {
 }
 
 func label(e Edge) string {
-	calls := fmt.Sprintf("%d calls", e.Calls)
+	calls := fmtCount(e.Weighted) + " calls"
 	if e.Messages > 0 && e.Messages != e.Calls {
-		calls = fmt.Sprintf("%d messages in %d batches", e.Messages, e.Calls)
+		calls = fmt.Sprintf("%s messages in %s batches", fmtCount(e.WeightedMessages), fmtCount(e.Weighted))
 	}
 	if e.Unpaired > 0 {
 		calls += fmt.Sprintf(" (%d unpaired)", e.Unpaired)
 	}
 	return fmt.Sprintf("%s %s, %.1f%% err, p50 %s, p99 %s", e.Type, calls, 100*e.ErrorRatio, fmtDur(e.P50), fmtDur(e.P99))
+}
+
+// fmtCount formats a weighted count: whole numbers as such, others with one
+// decimal (a span sampled at 0.3 stands for 3.33 calls).
+func fmtCount(x float64) string {
+	return strconv.FormatFloat(stats.Round(x, 1), 'f', -1, 64)
 }
 
 func fmtDur(d time.Duration) string {

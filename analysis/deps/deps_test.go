@@ -13,7 +13,7 @@ import (
 )
 
 func TestGolden(t *testing.T) {
-	g := deps.Build(golden.Shop(t))
+	g := deps.Build(trace.ExcludeTraffic(golden.Shop(t), "load-test")) // the CLI default
 	var m, d bytes.Buffer
 	if err := g.Mermaid(&m); err != nil {
 		t.Fatal(err)

@@ -32,10 +32,13 @@
 //
 // Each edge has a type (grpc when rpc.system=grpc, kafka when
 // messaging.system=kafka, http when an http.* attribute is present, else
-// call), the observed call count, the error ratio, and p50/p99 latency as
-// the caller saw it (the client or producer span; the consumer span for
-// topic → service). Counts are observed spans, not weighted by sampling;
-// the ratio and percentiles are weighted by 1/sampling.probability.
+// call), the call count, the error ratio, and p50/p99 latency as the
+// caller saw it (the client or producer span; the consumer span for topic →
+// service). Like every flowtrace tool, deps weights by
+// 1/sampling.probability: the count drawn on an edge is the calls (and
+// messages) the sampled spans stand for, and so are the ratio and the
+// percentiles; [Edge.Calls] keeps the observed span count, and
+// [Graph.WriteJSON] writes both.
 //
 // What the diagram cannot show — orphans, unpaired spans, clock-skew
 // corrections ([Graph.Integrity]), unresolved calls, links to spans not in

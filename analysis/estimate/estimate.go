@@ -334,9 +334,25 @@ func batchNote(msgsPerSecond float64, viaLinks int) string {
 	return "\t(" + strings.Join(parts, "; ") + ")"
 }
 
-// WriteJSON writes the estimate as indented JSON.
+// WriteJSON writes the estimate as indented JSON. Empty lists are [] rather
+// than null, so consumers can iterate without a nil check.
 func (e *Estimate) WriteJSON(w io.Writer) error {
+	out := *e
+	out.Operations = nonNil(slices.Clone(out.Operations)) // fill in a copy, not e
+	for i := range out.Operations {
+		out.Operations[i].Fanout = nonNil(out.Operations[i].Fanout)
+		out.Operations[i].Topics = nonNil(out.Operations[i].Topics)
+	}
+	out.Services = nonNil(out.Services)
+	out.Topics = nonNil(out.Topics)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(e)
+	return enc.Encode(out)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -123,8 +123,13 @@ func (r *Report) WriteCSV(w io.Writer) error {
 }
 
 // WriteJSON writes the report as indented JSON; durations in nanoseconds.
+// No rows is [] rather than null.
 func (r *Report) WriteJSON(w io.Writer) error {
+	out := *r
+	if out.Rows == nil {
+		out.Rows = []Row{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(out)
 }

@@ -17,19 +17,20 @@ func runDeps(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("deps", "[flags] [files...]",
 		"Draws the service dependency graph: caller -> callee edges with call counts,\n"+
 			"error ratio and p50/p99 latency; HTTP, gRPC and Kafka (service -> topic -> service)\n"+
-			"edges are drawn differently. SVG needs Graphviz's dot in PATH.", stderr)
+			"edges are drawn differently; call counts are the calls the sampled spans stand\n"+
+			"for. SVG needs Graphviz's dot in PATH.\n"+policyHelp, stderr)
 	var in inputFlags
-	in.add(fs, "")
-	format := fs.String("format", "mermaid", "output `format`: mermaid, dot or svg")
+	in.add(fs)
+	format := fs.String("format", "mermaid", "output `format`: mermaid, dot, svg or json")
 	dotTimeout := fs.Duration("dot-timeout", 30*time.Second, "with --format svg: how long dot may run")
 	files, code, ok := parseArgs(fs, args)
 	if !ok {
 		return code
 	}
 	switch *format {
-	case "mermaid", "dot", "svg":
+	case "mermaid", "dot", "svg", "json":
 	default:
-		return fail(stderr, "deps", fmt.Errorf("%w: unknown --format %q (want mermaid, dot or svg)", errUsage, *format))
+		return fail(stderr, "deps", fmt.Errorf("%w: unknown --format %q (want mermaid, dot, svg or json)", errUsage, *format))
 	}
 	traces, err := in.load(context.Background(), files, stderr)
 	if err != nil {
@@ -41,6 +42,8 @@ func runDeps(args []string, stdout, stderr io.Writer) int {
 		err = g.DOT(stdout)
 	case "svg":
 		err = g.SVG(context.Background(), stdout, *dotTimeout)
+	case "json":
+		err = in.writeJSON(stdout, g.WriteJSON)
 	default:
 		err = g.Mermaid(stdout)
 	}

@@ -18,9 +18,9 @@ func runEstimate(args []string, stdout, stderr io.Writer) int {
 			"calls per second each service operation, and the messages per second each\n"+
 			"Kafka topic, will receive, from the fan-out observed in the traces\n"+
 			"(weighted by 1/sampling.probability). Load-test traffic is left out unless\n"+
-			"--include-load-test.", stderr)
+			"--include-load-test.\n"+policyHelp, stderr)
 	var in inputFlags
-	in.add(fs, "load-test")
+	in.add(fs)
 	forecast := fs.String("forecast", "", "edge `forecast`: key=rate/s,... (units /s, /m, /h) (required)")
 	format := fs.String("format", "text", "output `format`: text or json")
 	files, code, ok := parseArgs(fs, args)
@@ -43,7 +43,7 @@ func runEstimate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "flowtrace estimate: warning:", w)
 	}
 	if *format == "json" {
-		err = est.WriteJSON(stdout)
+		err = in.writeJSON(stdout, est.WriteJSON)
 	} else {
 		err = est.WriteText(stdout)
 	}

@@ -107,7 +107,7 @@ func TestBadInputNamesLine(t *testing.T) {
 func TestJaegerSource(t *testing.T) {
 	srv := newJaeger(t)
 	code, stdout, stderr := runCLI(t, "deps", "--jaeger", srv, "--quiet")
-	if code != exitOK || !strings.Contains(stdout, `svc_frontend -->|"http 1 calls, 100.0% err`) {
+	if code != exitOK || !strings.Contains(stdout, `svc_frontend -->|"http 2 calls, 100.0% err`) {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
 	code, stdout, _ = runCLI(t, "red", "--jaeger", srv, "--service", "frontend", "--format", "csv")

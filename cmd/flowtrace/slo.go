@@ -49,9 +49,9 @@ func runSLO(args []string, stdout, stderr io.Writer) int {
 			"compliance, error budget left, and the SRE workbook's multi-window,\n"+
 			"multi-burn-rate alerts, relative to the latest span in the data.\n"+
 			"Load-test traffic is left out unless --include-load-test.\n"+
-			"With --check the exit code is 3 when an alert fires.", stderr)
+			"With --check the exit code is 3 when an alert fires.\n"+policyHelp, stderr)
 	var in inputFlags
-	in.add(fs, "load-test")
+	in.add(fs)
 	var sf sloFlags
 	sf.add(fs)
 	format := fs.String("format", "text", "output `format`: text or json")
@@ -76,7 +76,7 @@ func runSLO(args []string, stdout, stderr io.Writer) int {
 	}
 	rep := slo.Evaluate(cfg, traces, now)
 	if *format == "json" {
-		err = rep.WriteJSON(stdout)
+		err = in.writeJSON(stdout, rep.WriteJSON)
 	} else {
 		err = rep.WriteText(stdout)
 	}

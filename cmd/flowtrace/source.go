@@ -17,7 +17,8 @@ import (
 // errUsage marks errors that are the user's flags or arguments.
 var errUsage = errors.New("usage")
 
-// inputFlags are the flags every analysis command shares.
+// inputFlags are the flags every analysis command shares, and what the
+// command has to say about its input (see policyHelp).
 type inputFlags struct {
 	jaeger, service  string
 	limit            int
@@ -27,18 +28,53 @@ type inputFlags struct {
 	quiet            bool
 	exclude          string
 	includeLoadTests bool
+
+	name   string    // the command, for messages
+	stderr io.Writer // where warnings go
+	notes  notes
 }
 
-func (in *inputFlags) add(fs *flag.FlagSet, defaultExclude string) {
+// policyHelp is the one policy every analysis command follows; each
+// command's --help ends with it.
+const policyHelp = `
+Policy shared by deps, red, slo, triage and estimate:
+  - counts, rates, ratios and percentiles are weighted by
+    1/sampling.probability (a span sampled at 0.25 stands for 4);
+  - traces whose traffic_source is load-test are left out unless
+    --include-load-test; --exclude-traffic names the sources to leave out;
+  - an input without spans (an empty file, JSON that is not OTLP trace data)
+    is an error (exit 1), not an empty report;
+  - warnings (a partial Jaeger result, rates over a window shorter than 1m)
+    go to stderr even with --quiet and, with --format json, into an "input"
+    member of the output: {"input": {"partial": true, "warnings": [...]}}.`
+
+// notes is what a command says about its input besides its result.
+type notes struct {
+	Partial  bool     `json:"partial,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+func (n notes) empty() bool { return !n.Partial && len(n.Warnings) == 0 }
+
+func (in *inputFlags) add(fs *flag.FlagSet) {
+	in.name, in.stderr = fs.Name(), fs.Output()
 	fs.StringVar(&in.jaeger, "jaeger", "", "read from the Jaeger query API at `URL` (e.g. http://127.0.0.1:16686) instead of files")
 	fs.StringVar(&in.service, "service", "", "with --jaeger: the service whose traces to fetch (default: every service)")
 	fs.IntVar(&in.limit, "limit", 500, "with --jaeger: maximum traces per service")
 	fs.DurationVar(&in.lookback, "lookback", time.Hour, "with --jaeger: how far back to look")
 	fs.DurationVar(&in.timeout, "timeout", 30*time.Second, "with --jaeger: timeout per request")
 	fs.Int64Var(&in.maxBytes, "max-bytes", 256<<20, "with --jaeger: maximum response size in bytes")
-	fs.BoolVar(&in.quiet, "quiet", false, "no progress on stderr")
-	fs.StringVar(&in.exclude, "exclude-traffic", defaultExclude, "leave out traces whose traffic_source is in this comma-separated `list`")
+	fs.BoolVar(&in.quiet, "quiet", false, "no progress on stderr (warnings are still printed)")
+	fs.StringVar(&in.exclude, "exclude-traffic", "load-test", "leave out traces whose traffic_source is in this comma-separated `list`")
 	fs.BoolVar(&in.includeLoadTests, "include-load-test", false, "keep traffic_source=load-test traces even if --exclude-traffic lists them")
+}
+
+// warn prints a warning on stderr (even with --quiet) and keeps it for the
+// JSON output.
+func (in *inputFlags) warn(format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	in.notes.Warnings = append(in.notes.Warnings, msg)
+	fmt.Fprintf(in.stderr, "flowtrace %s: warning: %s\n", in.name, msg)
 }
 
 // parse parses flags that may come before or after positional arguments.
@@ -104,8 +140,14 @@ func (in *inputFlags) load(ctx context.Context, files []string, stderr io.Writer
 			if err != nil {
 				return nil, err
 			}
+			if len(got) == 0 {
+				return nil, fmt.Errorf("%s: no spans: the file is empty or not OTLP trace data (want ExportTraceServiceRequest JSON lines with resourceSpans, or one protobuf request)", f)
+			}
 			spans = append(spans, got...)
 		}
+	}
+	if len(spans) == 0 {
+		return nil, fmt.Errorf("no spans to analyse from %s (service %q, last %s)", in.jaeger, in.service, in.lookback)
 	}
 	traces := trace.Assemble(spans)
 	var exclude []string
@@ -119,6 +161,9 @@ func (in *inputFlags) load(ctx context.Context, files []string, stderr io.Writer
 		progress("%d spans in %d traces (%d traces with traffic_source %s left out)", len(spans), len(kept), len(traces)-len(kept), strings.Join(exclude, ","))
 	} else {
 		progress("%d spans in %d traces", len(spans), len(kept))
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("all %d traces have traffic_source %s, which is left out (see --include-load-test and --exclude-traffic)", len(traces), strings.Join(exclude, " or "))
 	}
 	return kept, nil
 }

@@ -18,9 +18,9 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 		"For each SLO that breaches its target or has a firing alert (or the one --name\n"+
 			"selects), walks its failing and slow traces to the deepest span whose own\n"+
 			"error or self-time explains the symptom, and names the service and owning\n"+
-			"team most often at the cause.", stderr)
+			"team most often at the cause.\n"+policyHelp, stderr)
 	var in inputFlags
-	in.add(fs, "load-test")
+	in.add(fs)
 	var sf sloFlags
 	sf.add(fs)
 	name := fs.String("name", "", "triage this SLO even if it is not breaching")
@@ -58,7 +58,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if *format == "json" {
-		err = triage.WriteJSON(stdout, reps)
+		err = in.writeJSON(stdout, func(w io.Writer) error { return triage.WriteJSON(w, reps) })
 	} else {
 		err = triage.WriteText(stdout, reps)
 	}
