@@ -15,6 +15,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/opentracing/opentracing-go"
@@ -28,7 +30,14 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	// SIGTERM (a pod being stopped) or Ctrl-C cancels ctx instead of
+	// killing the process, so run returns through its deferred flush and
+	// no queued span is lost. The README's main does the same.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	err := run(ctx, os.Stdout)
+	stop()
+	if err != nil {
+		// os.Exit skips deferred calls: only after run has flushed.
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
@@ -46,6 +55,7 @@ func run(ctx context.Context, out io.Writer) error {
 		opts = append(opts, config.WithEndpoint(rcv.GRPCEndpoint()), config.WithProtocol(config.ProtocolGRPC))
 	}
 	tracing := flowtrace.Start(ctx, opts...)
+	defer tracing.Close() // on every return; after the Shutdown below it only returns its result
 	tr := tracing.Tracer()
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -86,7 +96,9 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 	}
 
-	shutdownCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	// A fresh context: ctx is already done after SIGTERM, and the flush
+	// must still get its time.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := tracing.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("flushing spans: %w", err)
