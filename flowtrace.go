@@ -82,14 +82,21 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 		fmt.Fprintf(out, "flowtrace: warning: %s\n", w)
 	}
 
+	// The environment's limits over the defaults: the name and key limit
+	// has no OTEL_* variable. A count of 0 keeps none, as in the
+	// OpenTelemetry specification.
+	limits := tracer.DefaultLimits()
+	limits.AttributeCount = cfg.AttributeCountLimit
+	limits.AttributeValueLength = cfg.AttributeValueLengthLimit
+	limits.EventCount = cfg.EventCountLimit
+	limits.LinkCount = cfg.LinkCountLimit
 	tracerOpts := []tracer.Option{
 		tracer.WithPropagator(props.Propagator),
-		tracer.WithLimits(tracer.Limits{
-			AttributeCount:       cfg.AttributeCountLimit,
-			AttributeValueLength: cfg.AttributeValueLengthLimit,
-			EventCount:           cfg.EventCountLimit,
-			LinkCount:            cfg.LinkCountLimit,
-		}),
+		tracer.WithLimits(limits),
+		// Routed baggage (critical_operation, traffic_source, flow_id) is
+		// tagged on every span and sent on: only values the conventions
+		// allow get through.
+		tracer.WithBaggageValidator(semconv.ValidBaggageTag),
 	}
 	if policy := t.tagPolicy(cfg, out); policy != nil {
 		tracerOpts = append(tracerOpts, tracer.WithTagPolicy(policy))

@@ -106,7 +106,9 @@ type Config struct {
 	// them (propagation.Select, called by flowtrace.Start, which replaces
 	// this list with the names in effect).
 	Propagators []string
-	// AttributeCountLimit is the maximum number of attributes per span.
+	// AttributeCountLimit is the maximum number of attributes per span that
+	// the caller sets; 0 keeps none, as in the OpenTelemetry specification
+	// (see tracer.Limits).
 	AttributeCountLimit int
 	// AttributeValueLengthLimit is the maximum length of a string attribute
 	// value in bytes (longer values are truncated).

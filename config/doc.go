@@ -34,10 +34,10 @@
 //	FLOWTRACE_SAMPLER_OPERATION_RATE         0 (unlimited)               max new traces/s per operation name, [0, 1e6]
 //	FLOWTRACE_SAMPLER_MAX_OPERATIONS         2000                        bound on the per-operation table, [1, 1048576]
 //	OTEL_PROPAGATORS                         tracecontext,baggage,flowid names passed through; resolved by propagation.Select
-//	OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT          128                         attributes per span, [0, 65536]; fallback OTEL_ATTRIBUTE_COUNT_LIMIT
+//	OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT          128                         attributes per span, [0, 65536], 0 keeps none; fallback OTEL_ATTRIBUTE_COUNT_LIMIT
 //	OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT   4096 (**)                   bytes per string value, [1, 1048576]; fallback OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT
-//	OTEL_SPAN_EVENT_COUNT_LIMIT              128                         events per span, [0, 65536]
-//	OTEL_SPAN_LINK_COUNT_LIMIT               128                         links per span, [0, 65536]
+//	OTEL_SPAN_EVENT_COUNT_LIMIT              128                         events per span, [0, 65536], 0 keeps none
+//	OTEL_SPAN_LINK_COUNT_LIMIT               128                         links per span, [0, 65536], 0 keeps none
 //	OTEL_BSP_SCHEDULE_DELAY                  5000                        ms a span may wait in the queue, [1, 3600000]
 //	OTEL_BSP_EXPORT_TIMEOUT                  30000                       ms for one batch export, [1, 3600000]
 //	OTEL_BSP_MAX_QUEUE_SIZE                  2048                        queue bound in spans, [1, 1048576]

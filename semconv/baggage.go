@@ -1,6 +1,10 @@
 package semconv
 
-import "github.com/opentracing/opentracing-go"
+import (
+	"github.com/opentracing/opentracing-go"
+
+	"github.com/flowtrace/flowtrace/propagation/flowid"
+)
 
 // Baggage keys that the edge sets and every downstream span carries as a
 // tag of the same name (see the tracer's baggage-to-tag option). Incoming
@@ -77,6 +81,22 @@ func ValidCriticalOperation(name string) bool {
 // internal, unknown).
 func ValidTrafficSource(s string) bool {
 	return s != "" && Default().ValidString(TrafficSourceKey, s)
+}
+
+// ValidBaggageTag is the check flowtrace.Start gives the tracer
+// (tracer.WithBaggageValidator) for the baggage items it copies into tags:
+// critical_operation and traffic_source must be allowed by the default
+// registry (see ValidCriticalOperation and ValidTrafficSource), flow_id and
+// any other key must be a valid flow id (1 to 128 bytes of
+// [A-Za-z0-9._~+/=:-]). Values that fail are neither tagged nor propagated.
+func ValidBaggageTag(key, value string) bool {
+	switch key {
+	case CriticalOperationKey:
+		return ValidCriticalOperation(value)
+	case TrafficSourceKey:
+		return ValidTrafficSource(value)
+	}
+	return flowid.Valid(value)
 }
 
 // IsLoadTest reports whether the request is load-test traffic, which SLOs

@@ -440,7 +440,7 @@ var reservedNames = map[string]bool{
 	"DefaultName": true, "Definition": true, "DeprecatedKey": true, "Deprecated": true, "EnumConstant": true,
 	"Enforcer": true, "EnvMode": true, "EnvRegistry": true, "Experimental": true, "Extend": true,
 	"FloatField": true, "FloatTag": true, "FlowIDKey": true, "FromBaggage": true, "FromEnv": true,
-	"FromSpanContext": true, "ValidCriticalOperation": true, "ValidTrafficSource": true,
+	"FromSpanContext": true, "ValidBaggageTag": true, "ValidCriticalOperation": true, "ValidTrafficSource": true,
 	"InLog": true, "InTag": true, "IntField": true, "IntTag": true, "InvalidValue": true, "KindName": true,
 	"Levenshtein": true, "Load": true, "LoadError": true, "LoadFile": true, "Misplaced": true,
 	"MissingRequired": true, "Mode": true, "ModeFromEnv": true, "NewEnforcer": true, "NewPolicy": true,

@@ -23,4 +23,14 @@
 // [PassThrough] is the tracer of a disabled SDK: it makes no decisions, a
 // child carries its caller's context unchanged, and a span with no caller
 // has no trace context to inject (its baggage, the flow id, still travels).
+//
+// # Limits
+//
+// Whatever the caller passes, a span stays bounded: [Limits] is the one
+// limit policy (tag, event and link counts, value, name and key lengths,
+// the tracestate stored); baggage is held to the W3C limits of 64 members
+// and 8192 bytes; values of the baggage items copied into tags must pass
+// [WithBaggageValidator]; and a tag value's String or an error's Error that
+// panics is recovered and recorded as [PanicPlaceholder]. What is dropped
+// or recovered is counted in [Stats] or in the span's dropped counts.
 package tracer

@@ -2,10 +2,12 @@ package tracer
 
 import (
 	"fmt"
-
+	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
@@ -29,9 +31,13 @@ type Span struct {
 	mu       sync.Mutex
 	finished bool
 	// violations counts tag-policy violations; see TagPolicy.
-	violations int
-	data       SpanData
-	attrBuf    [8]Attribute
+	violations int32
+	// ownAttrs counts the attributes the tracer wrote itself, which
+	// Limits.AttributeCount does not count. Both counters are int32 so
+	// that the span stays in its allocation size class.
+	ownAttrs int32
+	data     SpanData
+	attrBuf  [8]Attribute
 	// eventBuf holds the first event: most spans log at most once.
 	eventBuf [1]Event
 }
@@ -72,9 +78,9 @@ func (s *Span) FinishWithOptions(opts opentracing.FinishOptions) {
 		s.addEventLocked(e)
 	}
 	if p := s.tracer.cfg.policy; p != nil {
-		s.violations += p.CheckFinish(s.data.Name, s.data.Kind, s.data.Attributes)
+		s.violations += int32(min(p.CheckFinish(s.data.Name, s.data.Kind, s.data.Attributes), math.MaxInt32))
 		if s.violations > 0 {
-			s.setTagLocked(ViolationsKey, s.violations)
+			s.setTagLocked(ViolationsKey, int(s.violations), true)
 		}
 	}
 	s.finished = true
@@ -90,7 +96,7 @@ func (s *Span) FinishWithOptions(opts opentracing.FinishOptions) {
 func (s *Span) SetOperationName(name string) opentracing.Span {
 	s.mu.Lock()
 	if !s.finished {
-		s.data.Name = name
+		s.data.Name = truncateString(name, s.tracer.cfg.limits.NameLength)
 	}
 	s.mu.Unlock()
 	return s
@@ -127,10 +133,12 @@ func (s *Span) setUserTagLocked(key string, value any) {
 			s.violations++
 		}
 	}
-	s.setTagLocked(key, value)
+	s.setTagLocked(key, value, false)
 }
 
-func (s *Span) setTagLocked(key string, value any) {
+// setTagLocked sets a tag; own is true for the tracer's own tags, which
+// the attribute count limit leaves out.
+func (s *Span) setTagLocked(key string, value any, own bool) {
 	switch key {
 	case string(ext.SpanKind):
 		s.data.Kind = parseKind(value)
@@ -147,6 +155,10 @@ func (s *Span) setTagLocked(key string, value any) {
 	case string(samplingPriority):
 		return
 	}
+	if limit := s.tracer.cfg.limits.NameLength; limit > 0 && len(key) > limit {
+		s.data.DroppedAttributes++
+		return
+	}
 	value = s.normalize(value)
 	attrs := s.data.Attributes
 	for i := range attrs {
@@ -155,7 +167,9 @@ func (s *Span) setTagLocked(key string, value any) {
 			return
 		}
 	}
-	if limit := s.tracer.cfg.limits.AttributeCount; limit > 0 && len(attrs) >= limit {
+	if own {
+		s.ownAttrs++
+	} else if over(s.tracer.cfg.limits.AttributeCount, len(attrs)-int(s.ownAttrs)) {
 		s.data.DroppedAttributes++
 		return
 	}
@@ -178,23 +192,64 @@ func (s *Span) normalize(value any) any {
 	case []byte:
 		return s.truncate(string(v), nil)
 	case error:
-		return s.truncate(v.Error(), nil)
+		return s.truncate(s.errorString(v), nil)
 	case fmt.Stringer:
-		return s.truncate(v.String(), nil)
+		return s.truncate(s.stringerString(v), nil)
 	case nil:
 		return "<nil>"
 	}
+	// fmt recovers panics in String, Error and Format methods itself.
 	return s.truncate(fmt.Sprint(value), nil)
+}
+
+// PanicPlaceholder is recorded instead of a value whose String or Error
+// method panicked, and as the message of a log field whose Error panicked;
+// Stats.UserPanics counts them.
+const PanicPlaceholder = "<panic in String or Error>"
+
+// errorString is err.Error(), or PanicPlaceholder when that panics.
+func (s *Span) errorString(err error) (msg string) {
+	defer s.recoverUser(&msg)
+	return err.Error()
+}
+
+// stringerString is v.String(), or PanicPlaceholder when that panics.
+func (s *Span) stringerString(v fmt.Stringer) (str string) {
+	defer s.recoverUser(&str)
+	return v.String()
+}
+
+// recoverUser, deferred around a call into the caller's code, turns a panic
+// into PanicPlaceholder and counts it.
+func (s *Span) recoverUser(out *string) {
+	if recover() != nil {
+		s.tracer.userPanics.Add(1)
+		*out = PanicPlaceholder
+	}
 }
 
 func (s *Span) truncate(v string, boxed any) any {
 	if limit := s.tracer.cfg.limits.AttributeValueLength; limit > 0 && len(v) > limit {
-		return v[:limit]
+		return truncateString(v, limit)
 	}
 	if boxed != nil {
 		return boxed
 	}
 	return v
+}
+
+// truncateString cuts s to at most limit bytes (none when limit <= 0)
+// without splitting a UTF-8 sequence. A cut string is copied, so that the
+// span does not keep the caller's whole string alive.
+func truncateString(s string, limit int) string {
+	if limit <= 0 || len(s) <= limit {
+		return s
+	}
+	i := limit
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return strings.Clone(s[:i])
 }
 
 func parseKind(v any) SpanKind {
@@ -250,7 +305,7 @@ func (s *Span) encodeEvent(at time.Time, fields []log.Field) eventEncoder {
 	enc := encoderPool.Get().(*eventEncoder)
 	*enc = eventEncoder{span: s, attrs: make([]Attribute, 0, len(fields)), name: "log", at: at}
 	for _, f := range fields {
-		f.Marshal(enc)
+		enc.marshal(f)
 	}
 	out := *enc
 	if !out.lazy {
@@ -265,16 +320,17 @@ func (s *Span) encodeEvent(at time.Time, fields []log.Field) eventEncoder {
 var encoderPool = sync.Pool{New: func() any { return new(eventEncoder) }}
 
 func (s *Span) addEventLocked(enc eventEncoder) {
-	if limit := s.tracer.cfg.limits.EventCount; limit > 0 && len(s.data.Events) >= limit {
+	if over(s.tracer.cfg.limits.EventCount, len(s.data.Events)) {
 		s.data.DroppedEvents++
 		return
 	}
 	if enc.name == "error" || enc.errMsg != "" {
 		s.data.Status = StatusError
+		limit := s.tracer.cfg.limits.AttributeValueLength
 		if enc.errMsg != "" {
-			s.data.StatusMessage = enc.errMsg
+			s.data.StatusMessage = truncateString(enc.errMsg, limit)
 		} else if enc.message != "" {
-			s.data.StatusMessage = enc.message
+			s.data.StatusMessage = truncateString(enc.message, limit)
 		}
 	}
 	if s.data.Events == nil {
@@ -293,8 +349,25 @@ type eventEncoder struct {
 	errMsg  string
 }
 
+// marshal encodes one field. log.Error calls the error's Error method
+// inside Marshal: a panic there leaves the field as PanicPlaceholder.
+func (e *eventEncoder) marshal(f log.Field) {
+	defer func() {
+		if recover() != nil {
+			e.span.tracer.userPanics.Add(1)
+			key := f.Key()
+			if key == "error.object" || key == "error" {
+				e.errMsg = PanicPlaceholder
+			}
+			e.add(key, PanicPlaceholder)
+		}
+	}()
+	f.Marshal(e)
+}
+
 func (e *eventEncoder) add(key string, v any) {
-	if limit := e.span.tracer.cfg.limits.AttributeCount; limit > 0 && len(e.attrs) >= limit {
+	lim := e.span.tracer.cfg.limits
+	if over(lim.AttributeCount, len(e.attrs)) || (lim.NameLength > 0 && len(key) > lim.NameLength) {
 		return
 	}
 	e.attrs = append(e.attrs, Attribute{Key: key, Value: e.span.normalize(v)})
@@ -303,7 +376,7 @@ func (e *eventEncoder) add(key string, v any) {
 func (e *eventEncoder) EmitString(key, value string) {
 	switch key {
 	case "event":
-		e.name = value
+		e.name = truncateString(value, e.span.tracer.cfg.limits.NameLength)
 		return
 	case "message":
 		e.message = value
@@ -322,17 +395,28 @@ func (e *eventEncoder) EmitFloat32(key string, value float32) { e.add(key, value
 func (e *eventEncoder) EmitFloat64(key string, value float64) { e.add(key, value) }
 func (e *eventEncoder) EmitObject(key string, value any) {
 	if err, ok := value.(error); ok && (key == "error.object" || key == "error") {
-		e.errMsg = err.Error()
+		// Error is called once: a panicking one is counted once.
+		e.errMsg = e.span.errorString(err)
+		e.add(key, e.errMsg)
+		return
 	}
 	e.add(key, value)
 }
+
+// EmitLazyLogger runs the caller's logger; a panic in it keeps the fields
+// emitted so far and is counted.
 func (e *eventEncoder) EmitLazyLogger(value log.LazyLogger) {
 	e.lazy = true
+	defer func() {
+		if recover() != nil {
+			e.span.tracer.userPanics.Add(1)
+		}
+	}()
 	value(e)
 }
 
 func (s *Span) addLink(sc propagation.SpanContext, typ string) {
-	if limit := s.tracer.cfg.limits.LinkCount; limit > 0 && len(s.data.Links) >= limit {
+	if over(s.tracer.cfg.limits.LinkCount, len(s.data.Links)) {
 		s.data.DroppedLinks++
 		return
 	}
@@ -340,18 +424,25 @@ func (s *Span) addLink(sc propagation.SpanContext, typ string) {
 }
 
 // SetBaggageItem implements opentracing.Span: the span gets a new context
-// holding the item, and contexts handed out before keep theirs.
+// holding the item, and contexts handed out before keep theirs. An item
+// that would take the baggage over the W3C limits (64 members, 8192 bytes
+// of keys and values), or a WithBaggageTags key with a value the validator
+// refuses, is dropped and counted in Stats.BaggageDropped.
 func (s *Span) SetBaggageItem(key, value string) opentracing.Span {
+	tag := s.tracer.isBaggageTag(key)
+	if tag && !s.tracer.cfg.baggageValid(key, value) {
+		s.tracer.baggageDropped.Add(1)
+		return s
+	}
 	s.mu.Lock()
-	setBaggage(&s.ctx, key, value)
-	if !s.finished {
-		for _, k := range s.tracer.cfg.baggageTag {
-			if k == key {
-				s.setTagLocked(key, value)
-			}
-		}
+	ok := setBaggage(&s.ctx, key, value)
+	if ok && tag && !s.finished {
+		s.setTagLocked(key, value, true)
 	}
 	s.mu.Unlock()
+	if !ok {
+		s.tracer.baggageDropped.Add(1)
+	}
 	return s
 }
 
@@ -380,13 +471,29 @@ func (s *Span) Log(ld opentracing.LogData) {
 	s.mu.Unlock()
 }
 
-// setBaggage swaps in a copy of the context with key set. Callers serialise
-// calls for one span.
-func setBaggage(p *atomic.Pointer[SpanContext], key, value string) {
+// setBaggage swaps in a copy of the context with key set, unless that takes
+// the baggage over the W3C limits: then it reports false. The baggage then
+// never holds more than 64 members, so each call costs at most a copy of
+// 64 members and n calls cost linear time (copying all the items before
+// each one made 10,000 calls quadratic). Callers serialise calls for one
+// span.
+func setBaggage(p *atomic.Pointer[SpanContext], key, value string) bool {
 	cur := p.Load()
+	size, others := len(key)+len(value), 0
+	cur.baggage.Each(func(m propagation.Member) bool {
+		if m.Key != key {
+			size += len(m.Key) + len(m.Value) + len(m.Properties)
+			others++
+		}
+		return true
+	})
+	if others >= propagation.MaxBaggageMembers || size > propagation.MaxBaggageBytes {
+		return false
+	}
 	next := *cur
 	next.baggage = cur.baggage.With(propagation.Member{Key: key, Value: value})
 	p.Store(&next)
+	return true
 }
 
 // nonRecordingSpan is an unsampled span: it carries context and baggage so
@@ -416,8 +523,15 @@ func (s *nonRecordingSpan) BaggageItem(key string) string {
 	return v
 }
 func (s *nonRecordingSpan) SetBaggageItem(key, value string) opentracing.Span {
+	if s.tracer.isBaggageTag(key) && !s.tracer.cfg.baggageValid(key, value) {
+		s.tracer.baggageDropped.Add(1)
+		return s
+	}
 	s.mu.Lock()
-	setBaggage(&s.ctx, key, value)
+	ok := setBaggage(&s.ctx, key, value)
 	s.mu.Unlock()
+	if !ok {
+		s.tracer.baggageDropped.Add(1)
+	}
 	return s
 }

@@ -135,9 +135,10 @@ func TestLimits(t *testing.T) {
 	}
 	s.Finish()
 	d := rec.all()[0]
-	require.Len(t, d.Attributes, 3)
+	// The tracer's own sampling.probability comes on top of the three.
+	require.Len(t, d.Attributes, 4)
 	require.Equal(t, SamplingProbabilityKey, d.Attributes[0].Key)
-	require.Equal(t, 8, d.DroppedAttributes)
+	require.Equal(t, 7, d.DroppedAttributes)
 	require.Equal(t, "01234", d.Attributes[1].Value)
 	require.Len(t, d.Events, 2)
 	require.Equal(t, 8, d.DroppedEvents)

@@ -11,22 +11,58 @@ import (
 	"github.com/opentracing/opentracing-go"
 
 	"github.com/flowtrace/flowtrace/propagation"
+	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
 
-// Limits bound what one span may hold; what goes over is dropped and counted
-// in the span's dropped counts. Zero or negative means unlimited.
+// Limits is flowtrace's one limit policy: it bounds everything one span
+// may hold, applied as the span is recorded, so that no input makes a span
+// grow without bound. The export package relies on these bounds (a span
+// that alone exceeds an export request's size is cut down by the same
+// rules) rather than having limits of its own. Start from DefaultLimits and
+// change the fields you need.
+//
+// Counts (AttributeCount, EventCount, LinkCount): what goes over is dropped
+// and counted in SpanData's DroppedAttributes, DroppedEvents and
+// DroppedLinks. Zero means none is kept, as OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT=0
+// (and the event and link limits) mean in the OpenTelemetry specification;
+// a negative count means unlimited. API change: zero used to mean
+// unlimited, so a Limits literal that leaves a count out now keeps none of
+// that kind; write -1 for unlimited.
+//
+// AttributeCount bounds the tags the caller sets. The tracer's own tags
+// (sampling.probability, the baggage items copied by WithBaggageTags and
+// semconv.violations) come on top, at most len(WithBaggageTags)+2 of them:
+// they are what tools weight and group spans by, and a limit of 1 still
+// leaves the caller one tag. Each event keeps at most AttributeCount fields
+// (the rest are left out, uncounted: SpanData has no per-event count).
+//
+// Lengths, in bytes; zero or negative means unlimited:
+//   - AttributeValueLength bounds string tag values, event field values and
+//     the status message. Longer ones are cut at a UTF-8 boundary.
+//   - NameLength bounds span names and event names, cut the same way, and
+//     tag and event field keys: a tag whose key is longer is dropped (and
+//     counted as a dropped attribute), since a cut key names another tag.
+//
+// Not a field: a span stores only the tracestate that would be propagated,
+// at most 512 bytes (propagation.TruncateTraceState), whatever the caller
+// sent.
 type Limits struct {
 	AttributeCount       int // OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT
-	AttributeValueLength int // OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT
+	AttributeValueLength int // OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT
 	EventCount           int // OTEL_SPAN_EVENT_COUNT_LIMIT
 	LinkCount            int // OTEL_SPAN_LINK_COUNT_LIMIT
+	NameLength           int // span names, event names, keys
 }
 
 // DefaultLimits are the OpenTelemetry defaults, plus a value length cap that
-// keeps one runaway tag from filling the export queue.
+// keeps one runaway tag from filling the export queue and a name and key
+// cap of 1024 bytes.
 func DefaultLimits() Limits {
-	return Limits{AttributeCount: 128, AttributeValueLength: 4096, EventCount: 128, LinkCount: 128}
+	return Limits{AttributeCount: 128, AttributeValueLength: 4096, EventCount: 128, LinkCount: 128, NameLength: 1024}
 }
+
+// over reports whether n items already fill a count limit.
+func over(limit, n int) bool { return limit >= 0 && n >= limit }
 
 // Tag keys the tracer itself writes.
 const (
@@ -44,7 +80,9 @@ type config struct {
 	limits     Limits
 	recording  bool
 	baggageTag []string
-	policy     TagPolicy
+	// baggageValid judges the values of the baggageTag keys.
+	baggageValid func(key, value string) bool
+	policy       TagPolicy
 
 	// passThrough: spans carry their parent's context as it is (PassThrough).
 	passThrough bool
@@ -97,6 +135,28 @@ func WithBaggageTags(keys ...string) Option {
 	return optionFunc(func(c *config) { c.baggageTag = append([]string(nil), keys...) })
 }
 
+// WithBaggageValidator sets the check that values of the WithBaggageTags
+// keys must pass before they are tagged or propagated (default:
+// [ValidBaggageTagValue]). It runs on Extract, on SetBaggageItem and
+// nowhere else: an invalid value is removed from the extracted context, or
+// not set, and counted in Stats.BaggageDropped, so it is neither tagged on
+// any span nor sent on. flowtrace.Start installs the semantic conventions'
+// rules (a registered critical operation, a known traffic source, a valid
+// flow id). It must be fast and safe for concurrent use; nil is ignored.
+func WithBaggageValidator(valid func(key, value string) bool) Option {
+	return optionFunc(func(c *config) {
+		if valid != nil {
+			c.baggageValid = valid
+		}
+	})
+}
+
+// ValidBaggageTagValue is the default check of WithBaggageValidator: 1 to
+// 128 bytes of [A-Za-z0-9._~+/=:-], the flow id's character set, which
+// leaves out control characters, escape sequences, spaces, quotes and
+// delimiters.
+func ValidBaggageTagValue(_, value string) bool { return flowid.Valid(value) }
+
 // NonRecording makes a tracer that records and exports nothing yet still
 // samples: its sampler decides as configured and the decision travels in
 // the sampled flag (and th), as in an OpenTelemetry SDK without an
@@ -130,6 +190,9 @@ type Tracer struct {
 	sampled  atomic.Uint64
 	finished atomic.Uint64
 	shutdown atomic.Bool
+
+	baggageDropped atomic.Uint64
+	userPanics     atomic.Uint64
 }
 
 var _ opentracing.Tracer = (*Tracer)(nil)
@@ -144,6 +207,8 @@ func New(opts ...Option) *Tracer {
 		limits:     DefaultLimits(),
 		recording:  true,
 		baggageTag: []string{FlowIDKey, "critical_operation", "traffic_source"},
+
+		baggageValid: ValidBaggageTagValue,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -158,11 +223,23 @@ type Stats struct {
 	Started  uint64 // spans started
 	Sampled  uint64 // spans started that record
 	Finished uint64 // sampled spans finished and handed to the processor
+	// BaggageDropped counts baggage items left out: values of the
+	// WithBaggageTags keys that failed WithBaggageValidator (extracted or
+	// set), and items SetBaggageItem could not add within the W3C limits of
+	// 64 members and 8192 bytes.
+	BaggageDropped uint64
+	// UserPanics counts calls into the caller's code (a tag value's
+	// String, an error's Error, a lazy logger) that panicked; the panic
+	// was recovered and PanicPlaceholder recorded instead of the value.
+	UserPanics uint64
 }
 
 // Stats returns the tracer's counters.
 func (t *Tracer) Stats() Stats {
-	return Stats{Started: t.started.Load(), Sampled: t.sampled.Load(), Finished: t.finished.Load()}
+	return Stats{
+		Started: t.started.Load(), Sampled: t.sampled.Load(), Finished: t.finished.Load(),
+		BaggageDropped: t.baggageDropped.Load(), UserPanics: t.userPanics.Load(),
+	}
 }
 
 // Sampler returns the tracer's sampler.
@@ -194,6 +271,9 @@ func LinkTo(ctx opentracing.SpanContext) opentracing.StartSpanOption { return li
 
 // StartSpan implements opentracing.Tracer.
 func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOption) opentracing.Span {
+	// Bounded before the sampler sees it: a per-operation sampler keeps
+	// names.
+	operationName = truncateString(operationName, t.cfg.limits.NameLength)
 	var (
 		parent    *SpanContext
 		refs      []opentracing.SpanReference
@@ -323,6 +403,10 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 		}
 	}
 
+	// Store only what Inject would send: a caller's tracestate can hold
+	// 32 members of 256-byte values.
+	sc.wire.TraceState = propagation.TruncateTraceState(sc.wire.TraceState)
+
 	if !decision.Sampled || !t.cfg.recording {
 		s := &nonRecordingSpan{tracer: t, initial: sc}
 		s.ctx.Store(&s.initial)
@@ -344,11 +428,13 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 		s.data.ParentSpanID = parent.wire.SpanID
 	}
 	if sc.probability != nil {
-		s.setTagLocked(SamplingProbabilityKey, sc.probability)
+		s.setTagLocked(SamplingProbabilityKey, sc.probability, true)
 	}
+	// Values of these keys were validated where they entered the baggage
+	// (Extract, SetBaggageItem).
 	for _, key := range t.cfg.baggageTag {
 		if v, ok := sc.baggage.Get(key); ok {
-			s.setTagLocked(key, v)
+			s.setTagLocked(key, v, true)
 		}
 	}
 	for i, r := range refs {
@@ -364,11 +450,13 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 			s.addLink(c.wire, "link")
 		}
 	}
+	// Values are normalised first, as SetTag does: the policy then never
+	// sees (or calls) the caller's Stringers.
 	for k, v := range tags {
-		s.setUserTagLocked(k, v)
+		s.setUserTagLocked(k, s.normalize(v))
 	}
 	for _, tag := range tagList {
-		s.setUserTagLocked(tag.Key, tag.Value)
+		s.setUserTagLocked(tag.Key, s.normalize(tag.Value))
 	}
 	return s
 }
@@ -462,6 +550,7 @@ func (t *Tracer) Extract(format any, carrier any) (opentracing.SpanContext, erro
 	default:
 		return nil, opentracing.ErrUnsupportedFormat
 	}
+	st.Baggage = t.validBaggage(st.Baggage)
 	if !st.SpanContext.IsValid() {
 		st.SpanContext = propagation.SpanContext{}
 		if st.Baggage.Len() == 0 {
@@ -469,6 +558,31 @@ func (t *Tracer) Extract(format any, carrier any) (opentracing.SpanContext, erro
 		}
 	}
 	return &SpanContext{wire: st.SpanContext, baggage: st.Baggage}, nil
+}
+
+// validBaggage removes the members of the WithBaggageTags keys whose values
+// fail the validator, counting each.
+func (t *Tracer) validBaggage(b propagation.Baggage) propagation.Baggage {
+	if b.Len() == 0 {
+		return b
+	}
+	for _, key := range t.cfg.baggageTag {
+		if v, ok := b.Get(key); ok && !t.cfg.baggageValid(key, v) {
+			b = b.Without(key)
+			t.baggageDropped.Add(1)
+		}
+	}
+	return b
+}
+
+// isBaggageTag reports whether key is one of the WithBaggageTags keys.
+func (t *Tracer) isBaggageTag(key string) bool {
+	for _, k := range t.cfg.baggageTag {
+		if k == key {
+			return true
+		}
+	}
+	return false
 }
 
 func carrierFor(carrier any) (propagation.Carrier, error) {
