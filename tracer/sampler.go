@@ -3,10 +3,9 @@ package tracer
 import (
 	"fmt"
 	"math"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/flowtrace/flowtrace/internal/tokenbucket"
 	"github.com/flowtrace/flowtrace/propagation"
 )
 
@@ -142,42 +141,32 @@ func RateLimited(perSecond float64, maxOperations int, next Sampler) Sampler {
 	if perSecond <= 0 || math.IsNaN(perSecond) || math.IsInf(perSecond, 0) {
 		return next
 	}
-	return &rateLimited{perSecond: perSecond, max: maxOperations, next: next, now: time.Now}
+	return &rateLimited{
+		perSecond: perSecond,
+		rate:      tokenbucket.PerSecond(perSecond),
+		next:      next,
+		now:       time.Now,
+		table:     tokenbucket.NewTable[window](maxOperations),
+	}
 }
 
+// rateLimited keeps, per operation, a token bucket (internal/tokenbucket,
+// the one the edge's forced-sampling cap uses) and the acceptance window
+// that gives the decision its probability.
 type rateLimited struct {
 	perSecond float64
-	max       int
+	rate      tokenbucket.Rate
 	next      Sampler
 	now       func() time.Time
-
-	ops      sync.Map // string -> *bucket
-	count    atomic.Int64
-	overflow bucket
+	table     *tokenbucket.Table[window]
 }
 
-type bucket struct {
-	mu       sync.Mutex
-	tokens   float64
-	last     time.Time
-	window   time.Time
+// window counts the offers and acceptances of one operation over a second.
+type window struct {
+	start    time.Time
 	offered  int64
 	accepted int64
 	ratio    float64 // acceptance ratio of the previous window; 0 until known
-}
-
-func (s *rateLimited) bucketFor(name string) *bucket {
-	if b, ok := s.ops.Load(name); ok {
-		return b.(*bucket)
-	}
-	if s.count.Load() >= int64(s.max) {
-		return &s.overflow
-	}
-	b, loaded := s.ops.LoadOrStore(name, &bucket{})
-	if !loaded {
-		s.count.Add(1)
-	}
-	return b.(*bucket)
 }
 
 func (s *rateLimited) ShouldSample(p SamplingParameters) SamplingDecision {
@@ -185,39 +174,31 @@ func (s *rateLimited) ShouldSample(p SamplingParameters) SamplingDecision {
 	if !d.Sampled {
 		return d
 	}
-	b := s.bucketFor(p.Name)
+	e := s.table.Get(p.Name)
 	now := s.now()
-	b.mu.Lock()
-	// A bucket holds a second's worth of tokens, and at least one, so that
-	// rates below one per second still let a trace through now and then.
-	burst := math.Max(1, s.perSecond)
-	if b.last.IsZero() {
-		b.last, b.window, b.tokens, b.ratio = now, now, burst, 1
+	e.Mu.Lock()
+	w := &e.Value
+	if w.start.IsZero() {
+		w.start, w.ratio = now, 1
 	}
-	if now.Sub(b.window) >= time.Second {
-		if b.offered > 0 {
-			b.ratio = float64(b.accepted) / float64(b.offered)
+	if now.Sub(w.start) >= time.Second {
+		if w.offered > 0 {
+			w.ratio = float64(w.accepted) / float64(w.offered)
 		}
-		b.window, b.offered, b.accepted = now, 0, 0
+		w.start, w.offered, w.accepted = now, 0, 0
 	}
-	if elapsed := now.Sub(b.last); elapsed > 0 {
-		// A clock that steps back adds nothing rather than taking tokens.
-		b.tokens = math.Min(burst, b.tokens+elapsed.Seconds()*s.perSecond)
-		b.last = now
-	}
-	b.offered++
-	ok := b.tokens >= 1
+	w.offered++
+	ok := e.Bucket.Take(s.rate, now)
 	if ok {
-		b.tokens--
-		b.accepted++
+		w.accepted++
 	}
 	// The running ratio of this window is the better estimate once it has
 	// seen more offers than the limit allows in a second.
-	ratio := b.ratio
-	if float64(b.offered) > s.perSecond {
-		ratio = float64(b.accepted) / float64(b.offered)
+	ratio := w.ratio
+	if float64(w.offered) > s.perSecond {
+		ratio = float64(w.accepted) / float64(w.offered)
 	}
-	b.mu.Unlock()
+	e.Mu.Unlock()
 	return SamplingDecision{Sampled: ok, Probability: d.Probability * ratio}
 }
 

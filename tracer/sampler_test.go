@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/flowtrace/flowtrace/internal/tokenbucket"
 	"github.com/flowtrace/flowtrace/propagation"
 )
 
@@ -71,7 +72,7 @@ func TestRateLimited(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		count(fmt.Sprintf("op-%d", i), 1)
 	}
-	require.LessOrEqual(t, s.count.Load(), int64(2))
+	require.LessOrEqual(t, s.table.Len(), 2)
 }
 
 func TestRateLimitedDisabled(t *testing.T) {
@@ -95,4 +96,27 @@ func TestRateLimitedSlowRatesAndClockSteps(t *testing.T) {
 	require.False(t, sample(), "a clock stepping back adds no tokens")
 	now = now.Add(time.Hour + 2*time.Second)
 	require.True(t, sample(), "nor takes any away")
+}
+
+// TestRateLimitedSharesTheBucket: the sampler's rate limit decides exactly
+// as internal/tokenbucket's limiter does (the bucket the edge's
+// forced-sampling cap uses too), over a run of clock steps that include
+// steps back and rates below one a second.
+func TestRateLimitedSharesTheBucket(t *testing.T) {
+	t.Parallel()
+	steps := []time.Duration{0, 0, 300 * time.Millisecond, -time.Minute, 0, time.Minute, 2 * time.Second, 0, 10 * time.Millisecond, time.Hour, 0, 0, 0}
+	for _, rate := range []float64{0.25, 1, 3.5} {
+		now := time.Unix(1000, 0)
+		clk := func() time.Time { return now }
+		s := RateLimited(rate, 2, AlwaysOn()).(*rateLimited)
+		s.now = clk
+		l := tokenbucket.NewLimiter(tokenbucket.PerSecond(rate), 2, clk)
+		for i, d := range steps {
+			now = now.Add(d)
+			for _, op := range []string{"a", "b", "c", "d"} {
+				want := l.Allow(op)
+				require.Equal(t, want, s.ShouldSample(SamplingParameters{Name: op}).Sampled, "rate %g step %d op %s", rate, i, op)
+			}
+		}
+	}
 }

@@ -5,13 +5,11 @@
 package edge
 
 import (
-	"math"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/opentracing/opentracing-go"
 
+	"github.com/flowtrace/flowtrace/internal/tokenbucket"
 	"github.com/flowtrace/flowtrace/semconv"
 )
 
@@ -21,40 +19,24 @@ const DefaultMaxOperations = 256
 
 // Limiter caps, per critical operation, how many requests a second the
 // edge forces into sampling: a token bucket per name holding up to one
-// second of tokens (at least one). A nil *Limiter allows everything. It is
-// safe for concurrent use.
-type Limiter struct {
-	perSecond float64
-	burst     float64
-	max       int64
-	now       func() time.Time
-
-	ops      sync.Map // string -> *bucket
-	count    atomic.Int64
-	overflow bucket
-}
-
-type bucket struct {
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
-}
+// second of tokens (at least one), from internal/tokenbucket, the same
+// bucket the sampler's per-operation rate limit uses. A nil *Limiter allows
+// everything. It is safe for concurrent use.
+type Limiter struct{ l *tokenbucket.Limiter }
 
 // NewLimiter returns a limiter of perSecond forced samples per operation
 // and at most maxOperations names (DefaultMaxOperations when <= 0). now
 // is the clock (nil: time.Now). A perSecond that is not a positive finite
 // number means no cap: NewLimiter returns nil.
 func NewLimiter(perSecond float64, maxOperations int, now func() time.Time) *Limiter {
-	if !(perSecond > 0) || math.IsInf(perSecond, 0) {
-		return nil
-	}
 	if maxOperations <= 0 {
 		maxOperations = DefaultMaxOperations
 	}
-	if now == nil {
-		now = time.Now
+	l := tokenbucket.NewLimiter(tokenbucket.PerSecond(perSecond), maxOperations, now)
+	if l == nil {
+		return nil
 	}
-	return &Limiter{perSecond: perSecond, burst: math.Max(1, perSecond), max: int64(maxOperations), now: now}
+	return &Limiter{l: l}
 }
 
 // Allow takes a token of op's bucket and reports whether there was one.
@@ -62,36 +44,7 @@ func (l *Limiter) Allow(op string) bool {
 	if l == nil {
 		return true
 	}
-	b := l.bucketFor(op)
-	now := l.now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.last.IsZero() {
-		b.tokens, b.last = l.burst, now
-	}
-	if d := now.Sub(b.last); d > 0 {
-		b.tokens = math.Min(l.burst, b.tokens+d.Seconds()*l.perSecond)
-		b.last = now
-	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-func (l *Limiter) bucketFor(op string) *bucket {
-	if b, ok := l.ops.Load(op); ok {
-		return b.(*bucket)
-	}
-	if l.count.Load() >= l.max {
-		return &l.overflow
-	}
-	b, loaded := l.ops.LoadOrStore(op, &bucket{})
-	if !loaded {
-		l.count.Add(1)
-	}
-	return b.(*bucket)
+	return l.l.Allow(op)
 }
 
 // Operations returns how many names have a budget of their own.
@@ -99,7 +52,7 @@ func (l *Limiter) Operations() int {
 	if l == nil {
 		return 0
 	}
-	return int(l.count.Load())
+	return l.l.Keys()
 }
 
 // Decision is what a server decided about a request before its span

@@ -11,6 +11,7 @@ import (
 	"github.com/opentracing/opentracing-go/mocktracer"
 	"github.com/stretchr/testify/require"
 
+	"github.com/flowtrace/flowtrace/internal/tokenbucket"
 	"github.com/flowtrace/flowtrace/semconv"
 )
 
@@ -192,4 +193,23 @@ func TestDecisionApply(t *testing.T) {
 	TagFromBaggage(child)
 	require.Equal(t, "checkout", child.Tag("critical_operation"))
 	require.Equal(t, "app", child.Tag("traffic_source"))
+}
+
+// TestLimiterSharesTheBucket: the edge's cap decides exactly as
+// internal/tokenbucket's limiter does, the bucket the sampler's rate limit
+// uses too.
+func TestLimiterSharesTheBucket(t *testing.T) {
+	t.Parallel()
+	steps := []time.Duration{0, 0, 300 * time.Millisecond, -time.Minute, 0, time.Minute, 2 * time.Second, 0, time.Hour, 0}
+	for _, rate := range []float64{0.25, 1, 3.5} {
+		clk := &fakeClock{t: time.Unix(1000, 0)}
+		l := NewLimiter(rate, 2, clk.now)
+		ref := tokenbucket.NewLimiter(tokenbucket.PerSecond(rate), 2, clk.now)
+		for i, d := range steps {
+			clk.add(d)
+			for _, op := range []string{"a", "b", "c"} {
+				require.Equal(t, ref.Allow(op), l.Allow(op), "rate %g step %d op %s", rate, i, op)
+			}
+		}
+	}
 }
