@@ -46,6 +46,13 @@ var topicSeq atomic.Int64
 
 func startShop(t *testing.T, edgeRoot tracer.Sampler) *shop {
 	t.Helper()
+	return startShopEdge(t, edgeRoot, tracehttp.WithPublicEndpoint())
+}
+
+// startShopEdge is startShop with the edge's trust given by edgeOpts: with
+// no options the edge trusts its callers' baggage.
+func startShopEdge(t *testing.T, edgeRoot tracer.Sampler, edgeOpts ...tracehttp.Option) *shop {
+	t.Helper()
 	// Downstream services sample nothing on their own: whatever reaches
 	// the receiver from them follows the edge's decision.
 	downstream := tracer.WithSampler(tracer.ParentBased(tracer.AlwaysOff()))
@@ -110,7 +117,7 @@ func startShop(t *testing.T, edgeRoot tracer.Sampler) *shop {
 		}, tracekafka.WithTracer(s.billing))
 	}()
 
-	// Edge: public HTTP endpoint.
+	// Edge: an HTTP endpoint, public unless edgeOpts say otherwise.
 	mux := http.NewServeMux()
 	call := func(w http.ResponseWriter, r *http.Request) {
 		out := new(wrapperspb.StringValue)
@@ -123,14 +130,13 @@ func startShop(t *testing.T, edgeRoot tracer.Sampler) *shop {
 	mux.HandleFunc("POST /checkout", call)
 	mux.HandleFunc("GET /browse", call)
 	critical := map[string]string{"POST /checkout": "checkout"}
-	edgeSrv := httptest.NewServer(tracehttp.NewHandler(mux,
+	edgeSrv := httptest.NewServer(tracehttp.NewHandler(mux, append([]tracehttp.Option{
 		tracehttp.WithTracer(s.edge),
-		tracehttp.WithPublicEndpoint(),
 		tracehttp.WithCriticalOperation(func(r *http.Request) string {
 			_, pattern := mux.Handler(r)
 			return critical[pattern]
 		}),
-	))
+	}, edgeOpts...)...))
 	s.url = edgeSrv.URL
 
 	t.Cleanup(func() {
@@ -273,6 +279,40 @@ func TestHostileBaggageAtPublicEdge(t *testing.T) {
 		spans := s.spans(t, len(wantTrace))
 		requireOneTrace(t, spans, "", "web")
 	})
+}
+
+// TestHostileRoutedBaggageFromTrustedCaller is the field case: a caller
+// the edge trusts sends critical_operation and traffic_source with escape
+// sequences, CR/LF and NUL in its baggage. They used to be tagged raw on
+// the HTTP, gRPC and Kafka spans and propagated to every service. Now no
+// span of the trace carries them and no service below sees them; the
+// edge's own rule names the critical operation instead.
+func TestHostileRoutedBaggageFromTrustedCaller(t *testing.T) {
+	for _, tc := range []struct{ name, baggage string }{
+		{"escape sequences", "critical_operation=%1B%5B31mfree%1B%5B0m,traffic_source=web%1B%5B2J"},
+		{"CR LF", "critical_operation=free%0D%0AX-Injected:%201,traffic_source=web%0D%0A"},
+		{"NUL", "critical_operation=free%00,traffic_source=%00web"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startShopEdge(t, tracer.AlwaysOff())
+			got := s.do(t, http.MethodPost, "/checkout", map[string]string{
+				"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+				"baggage":     tc.baggage,
+			})
+			require.Equal(t, semconv.Routing{CriticalOperation: "checkout"}, got, "what billing saw in its baggage")
+			spans := s.spans(t, len(wantTrace))
+			require.Len(t, spans, len(wantTrace), "spans: %v", names(spans))
+			for _, sp := range spans {
+				name := fmt.Sprintf("%s/%s", sp.Resource["service.name"], sp.Name)
+				require.Equal(t, "checkout", sp.Attributes["critical_operation"], name)
+				require.NotContains(t, sp.Attributes, "traffic_source", name)
+				for k, v := range sp.Attributes {
+					require.NotRegexp(t, "[\\x00-\\x1f\\x7f]", fmt.Sprint(v), "%s: %s", name, k)
+				}
+			}
+			require.Equal(t, uint64(2), s.edge.Stats().BaggageDropped, "the edge dropped both on Extract")
+		})
+	}
 }
 
 // trimTopics drops the per-test topic from Kafka span names.
