@@ -4,15 +4,25 @@ package propagation
 // b3: {TraceId}-{SpanId}[-{SamplingState}[-{ParentSpanId}]], registered as
 // "b3". Extract falls back to the multi-header form when there is no b3
 // header. A sampling-only header (b3: 0, 1 or d) carries no ids and is
-// ignored. Debug (d) means sampled. Ids are lower-case hex; a 64-bit trace
-// id is left-padded with zeros. Inject writes the single header.
+// ignored. Ids are lower-case hex; a 64-bit trace id is left-padded with
+// zeros.
+//
+// The sampling state keeps its three meanings and debug: no state is a
+// deferred decision ([SpanContext.Deferred]: the receiving tracer's sampler
+// decides), 1 accept, 0 deny, d debug ([SpanContext.Debug], which implies
+// accept; the tracer forces sampling). Inject writes the single header
+// with the state of the context it is given: none for a deferred context
+// passed through, d for debug, else 1 or 0; a span started from a deferred
+// context has made its decision and sends it.
 type B3 struct{}
 
 // B3Multi is the Zipkin B3 multi-header format (X-B3-TraceId, X-B3-SpanId,
-// X-B3-ParentSpanId, X-B3-Sampled 1/0/true/false, X-B3-Flags 1 = debug,
-// which implies sampled), registered as "b3multi". Extract falls back to
-// the single header when there is no X-B3-TraceId. Inject writes
-// X-B3-TraceId, X-B3-SpanId and X-B3-Sampled.
+// X-B3-ParentSpanId, X-B3-Sampled 1/0/true/false, absent = deferred,
+// X-B3-Flags 1 = debug, which implies accept), registered as "b3multi".
+// Extract falls back to the single header when there is no X-B3-TraceId.
+// Inject writes X-B3-TraceId, X-B3-SpanId and the state as [B3] does:
+// X-B3-Sampled 1 or 0, X-B3-Flags: 1 alone for debug (B3 asks not to send
+// X-B3-Sampled with it), neither for a deferred context.
 type B3Multi struct{}
 
 var (
@@ -33,9 +43,13 @@ func (B3) Inject(s State, c Carrier) {
 	b := appendHex(buf[:0], sc.TraceID[:])
 	b = append(b, '-')
 	b = appendHex(b, sc.SpanID[:])
-	if sc.IsSampled() {
+	switch {
+	case sc.Debug:
+		b = append(b, '-', 'd')
+	case sc.Deferred:
+	case sc.IsSampled():
 		b = append(b, '-', '1')
-	} else {
+	default:
 		b = append(b, '-', '0')
 	}
 	c.Set(b3SingleHeader, string(b))
@@ -63,7 +77,7 @@ func (B3Multi) Fields() []string {
 	return []string{b3TraceIDHeader, b3SpanIDHeader, b3ParentSpanIDHeader, b3SampledHeader, b3FlagsHeader}
 }
 
-// Inject writes X-B3-TraceId, X-B3-SpanId and X-B3-Sampled.
+// Inject writes X-B3-TraceId, X-B3-SpanId and X-B3-Sampled or X-B3-Flags.
 func (B3Multi) Inject(s State, c Carrier) {
 	sc := s.SpanContext
 	if !sc.IsValid() {
@@ -71,9 +85,13 @@ func (B3Multi) Inject(s State, c Carrier) {
 	}
 	c.Set(b3TraceIDHeader, sc.TraceID.String())
 	c.Set(b3SpanIDHeader, sc.SpanID.String())
-	if sc.IsSampled() {
+	switch {
+	case sc.Debug:
+		c.Set(b3FlagsHeader, "1")
+	case sc.Deferred:
+	case sc.IsSampled():
 		c.Set(b3SampledHeader, "1")
-	} else {
+	default:
 		c.Set(b3SampledHeader, "0")
 	}
 }
@@ -147,14 +165,17 @@ func parseB3Single(v string) (SpanContext, bool) {
 	}
 	rest := v[i+17:]
 	if rest == "" {
-		return sc, true // sampling deferred
+		sc.Deferred = true
+		return sc, true
 	}
 	if len(rest) < 2 || rest[0] != '-' {
 		return SpanContext{}, false
 	}
 	switch rest[1] {
-	case '1', 'd':
+	case '1':
 		sc.Flags = FlagSampled
+	case 'd':
+		sc.Flags, sc.Debug = FlagSampled, true
 	case '0':
 	default:
 		return SpanContext{}, false
@@ -188,12 +209,14 @@ func parseB3Multi(c Carrier) (SpanContext, bool) {
 	switch trimOWS(c.Get(b3SampledHeader)) {
 	case "1", "true":
 		sc.Flags = FlagSampled
-	case "", "0", "false":
+	case "":
+		sc.Deferred = true
+	case "0", "false":
 	default:
 		return SpanContext{}, false
 	}
 	if trimOWS(c.Get(b3FlagsHeader)) == "1" {
-		sc.Flags = FlagSampled
+		sc.Flags, sc.Debug, sc.Deferred = FlagSampled, true, false
 	}
 	return sc, true
 }

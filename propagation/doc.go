@@ -40,8 +40,24 @@
 //     [Default], as any malformed setting keeps its default.
 //
 // Extract never fails loudly: what cannot be parsed is dropped, bounded by
-// the W3C limits, in time linear in the input. In a composite the first
-// trace format that yields a valid span context wins.
+// the W3C limits, in time linear in the input.
+//
+// # Several trace formats, and their sampling states
+//
+// In a composite the first trace format (in the order of the names) that
+// yields a valid span context wins, and supplies all of it: ids, sampled
+// flag, debug, tracestate. Nothing of a later header is merged in. With
+// "tracecontext,jaeger" and both headers present but disagreeing (other
+// ids, traceparent -00 against uber-trace-id flags 3), traceparent wins:
+// the context is not sampled and not debug. An invalid first header does
+// not hide a valid later one.
+//
+// [SpanContext] carries two sampling states beside the W3C sampled flag:
+// Deferred (B3 without a sampling state: the receiving tracer's sampler
+// decides) and Debug (B3 d or X-B3-Flags: 1, the Jaeger debug bit: forced
+// sampling). Formats that cannot express them write the nearest thing:
+// W3C and Jaeger send a deferred context as not sampled, W3C sends debug as
+// sampled.
 //
 // # Baggage precedence
 //

@@ -38,6 +38,24 @@ func roundTrip(t *testing.T, p Propagator, c Carrier) (first, second State, out 
 	return first, second, out
 }
 
+// requireSamplingState checks the sampling state an extracted context may
+// have: debug implies sampled and excludes deferred; deferred is not
+// sampled.
+func requireSamplingState(t *testing.T, sc SpanContext) {
+	t.Helper()
+	if !sc.IsValid() {
+		require.False(t, sc.Deferred || sc.Debug)
+		return
+	}
+	if sc.Debug {
+		require.True(t, sc.IsSampled())
+		require.False(t, sc.Deferred)
+	}
+	if sc.Deferred {
+		require.False(t, sc.IsSampled())
+	}
+}
+
 func FuzzExtractTraceparent(f *testing.F) {
 	for _, tt := range invalidTraceparents[:len(invalidTraceparents)-2] {
 		f.Add(tt.in, "")
@@ -132,9 +150,11 @@ func FuzzExtractB3Single(f *testing.F) {
 	f.Add("64fe8b2a57d3eff7-" + b3Span + "-d")
 	f.Add("0")
 	f.Add(b3Trace + "-" + b3Span + "-")
+	f.Add(b3Trace + "-" + b3Span)
 	f.Fuzz(func(t *testing.T, v string) {
 		first, second, _ := roundTrip(t, B3{}, MapCarrier{"b3": v})
-		require.Equal(t, first, second)
+		require.Equal(t, first, second, "deferred and debug survive a round trip")
+		requireSamplingState(t, first.SpanContext)
 	})
 }
 
@@ -145,7 +165,8 @@ func FuzzExtractB3Multi(f *testing.F) {
 	f.Fuzz(func(t *testing.T, trace, span, parent, sampled, flags string) {
 		c := MapCarrier{"X-B3-TraceId": trace, "X-B3-SpanId": span, "X-B3-ParentSpanId": parent, "X-B3-Sampled": sampled, "X-B3-Flags": flags}
 		first, second, _ := roundTrip(t, B3Multi{}, c)
-		require.Equal(t, first, second)
+		require.Equal(t, first, second, "deferred and debug survive a round trip")
+		requireSamplingState(t, first.SpanContext)
 	})
 }
 
@@ -153,9 +174,13 @@ func FuzzExtractJaeger(f *testing.F) {
 	f.Add(b3Trace+":"+b3Span+":0:1", "uberctx-user", "alice%20b")
 	f.Add("abc%3Ade%3A0%3A3", "uberctx-x", "%zz")
 	f.Add("::::", "other", "")
+	f.Add(b3Trace+":"+b3Span+":0:2", "", "")
+	f.Add(b3Trace+":"+b3Span+":0:ff", "", "")
 	f.Fuzz(func(t *testing.T, v, k, bv string) {
 		first, second, _ := roundTrip(t, Jaeger{}, MapCarrier{"uber-trace-id": v, k: bv})
 		require.Equal(t, first.SpanContext, second.SpanContext)
+		requireSamplingState(t, first.SpanContext)
+		require.False(t, first.SpanContext.Deferred, "Jaeger has no deferred state")
 		require.Equal(t, first.Baggage.Members(), second.Baggage.Members())
 	})
 }

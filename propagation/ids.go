@@ -38,6 +38,18 @@ type SpanContext struct {
 	Flags byte
 	// TraceState is a validated W3C tracestate header value, or "".
 	TraceState string
+	// Deferred reports that the caller made no sampling decision (a B3
+	// header without a sampling state): the receiver's sampler decides as
+	// for a root, and the sampled flag means nothing. Only B3 can say so on
+	// the wire; other formats write "not sampled". A span started from the
+	// context has a decision, so its own context is never deferred.
+	Deferred bool
+	// Debug is the caller's debug request (B3 "d" or X-B3-Flags: 1, the
+	// Jaeger debug bit): sampling is forced, as with sampling.priority, and
+	// the flag travels on to the spans started from the context. It implies
+	// FlagSampled. W3C Trace Context has no debug flag and does not carry
+	// it.
+	Debug bool
 }
 
 // IsValid reports whether both ids are valid.

@@ -11,11 +11,14 @@ import (
 //
 // Extract accepts hex ids of either case that may be shorter than 32 (trace)
 // or 16 (span) digits — they are left-padded — and a URL-encoded separator
-// (%3A). Flags are hex: bit 1 is sampled, bit 2 debug (implies sampled).
+// (%3A). Flags are hex: bit 1 is sampled, bit 2 debug
+// ([SpanContext.Debug], which implies sampled; the tracer forces sampling);
+// other bits are not kept.
 // uberctx- members are URL-decoded and only fill keys not already in
 // s.Baggage (W3C baggage wins); at most 64 members and 8192 bytes are read.
 //
-// Inject writes a 32-digit trace id, a parent of 0 and flags 1 or 0, and
+// Inject writes a 32-digit trace id, a parent of 0 and flags 3 (debug), 1
+// or 0 (also for a deferred context: Jaeger has no deferred state), and
 // uberctx-{key} for each member whose key is a token, URL-encoded, within
 // the same limits.
 type Jaeger struct{}
@@ -32,9 +35,12 @@ func (Jaeger) Inject(s State, c Carrier) {
 		b := appendHex(buf[:0], sc.TraceID[:])
 		b = append(b, ':')
 		b = appendHex(b, sc.SpanID[:])
-		if sc.IsSampled() {
+		switch {
+		case sc.Debug:
+			b = append(b, ":0:3"...)
+		case sc.IsSampled() && !sc.Deferred:
 			b = append(b, ":0:1"...)
-		} else {
+		default:
 			b = append(b, ":0:0"...)
 		}
 		c.Set(jaegerHeader, string(b))
@@ -97,8 +103,11 @@ func ParseUberTraceID(v string) (SpanContext, bool) {
 		!sc.IsValid() {
 		return SpanContext{}, false
 	}
-	if f[0]&0x03 != 0 { // sampled or debug
+	if f[0]&0x01 != 0 {
 		sc.Flags = FlagSampled
+	}
+	if f[0]&0x02 != 0 { // debug implies sampled
+		sc.Flags, sc.Debug = FlagSampled, true
 	}
 	return sc, true
 }

@@ -18,6 +18,14 @@
 // that forces the span, a caller whose sampled flag contradicts its th)
 // erases th; a forced span records probability 1.
 //
+// Two caller states come from B3 and Jaeger (propagation.SpanContext):
+// a deferred decision (B3 without a sampling state) is not followed, since
+// there is none; [ParentBased] asks its root sampler, and the span's
+// context, sent on, says what was decided. A caller's debug flag forces
+// sampling as sampling.priority=1 does, and every span of the trace in this
+// process carries it on (a span's own sampling.priority=0 still turns it
+// off, and then debug is not sent).
+//
 // Recording is separate from sampling: [NonRecording] keeps the sampler
 // and its decisions (they travel in the sampled flag) and records nothing.
 // [PassThrough] is the tracer of a disabled SDK: it makes no decisions, a

@@ -102,7 +102,9 @@ func (s ratioSampler) Description() string { return fmt.Sprintf("traceidratio{%g
 
 type parentBased struct{ root Sampler }
 
-// ParentBased follows the parent's sampled flag and asks root for root spans.
+// ParentBased follows the parent's sampled flag and asks root for root spans
+// and for children of a parent whose decision was deferred
+// (propagation.SpanContext.Deferred).
 // A child of a remote parent records the probability of the parent's th
 // only when that th is consistent with the parent's decision (the parent is
 // sampled and its randomness passes the threshold); otherwise the tracer
@@ -115,7 +117,9 @@ func ParentBased(root Sampler) Sampler {
 }
 
 func (s parentBased) ShouldSample(p SamplingParameters) SamplingDecision {
-	if p.Parent.IsValid() {
+	// A deferred parent (B3 without a sampling state) made no decision to
+	// follow: root decides, as for a root span of the same trace.
+	if p.Parent.IsValid() && !p.Parent.Deferred {
 		return SamplingDecision{Sampled: p.Parent.IsSampled(), Probability: math.NaN()}
 	}
 	return s.root.ShouldSample(p)

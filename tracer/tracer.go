@@ -354,6 +354,9 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 			// Only the flags this version knows travel on: W3C asks senders to
 			// zero the others.
 			sc.wire.Flags = parent.wire.Flags & (propagation.FlagSampled | propagation.FlagRandom)
+			// A caller's debug request holds for the whole trace; a deferred
+			// decision is made here, so the child is not deferred.
+			sc.wire.Debug = parent.wire.Debug
 			sc.probability = parent.probability
 			remote = parent.probability == nil
 		}
@@ -371,6 +374,12 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	decision := t.cfg.sampler.ShouldSample(SamplingParameters{
 		TraceID: sc.wire.TraceID, Name: operationName, Parent: parentWire, ParentRemote: remote,
 	})
+	if sc.wire.Debug {
+		// Debug (B3 d, X-B3-Flags: 1, Jaeger flags 3) is forced sampling,
+		// the same as sampling.priority=1; the span's own priority tag below
+		// can still turn it off.
+		decision = applyPriority(decision, 1)
+	}
 	if p, ok := tags[string(samplingPriority)]; ok {
 		decision = applyPriority(decision, p)
 	}
@@ -383,6 +392,7 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 		sc.wire.Flags |= propagation.FlagSampled
 	} else {
 		sc.wire.Flags &^= propagation.FlagSampled
+		sc.wire.Debug = false // debug implies sampled
 	}
 	// The tracestate's th must say what kept this span, or nothing.
 	switch {
