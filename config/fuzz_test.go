@@ -158,3 +158,31 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEndpoint: whatever OTEL_EXPORTER_OTLP_ENDPOINT holds, the resolved
+// endpoint is an http or https URL with a host (a bare host:port becomes
+// one for gRPC), and Load never panics.
+func FuzzEndpoint(f *testing.F) {
+	for _, s := range []string{
+		"127.0.0.1:4317", "collector:4317", "[::1]:4317", "[fe80::1%eth0]:4317", "collector", ":4317",
+		"user@c:4317", "c:4317/v1", "c:0", "c:99999", "https://c:4317", "http://u:p@c/?k=v", "c:4317?x", "c :4317",
+	} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, insecure bool) {
+		env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": s}
+		if insecure {
+			env["OTEL_EXPORTER_OTLP_INSECURE"] = "true"
+		}
+		for _, protocol := range []string{ProtocolGRPC, ProtocolHTTPProtobuf} {
+			env["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol
+			c := load(env, nil)
+			if err := checkEndpoint(c.Endpoint); err != nil {
+				t.Fatalf("%q (%s): resolved to %q: %v", s, protocol, c.Endpoint, err)
+			}
+			if c.EndpointNoScheme && (protocol != ProtocolGRPC || c.Insecure != strings.HasPrefix(c.Endpoint, "http://")) {
+				t.Fatalf("%q (%s): no-scheme endpoint %q, insecure %v", s, protocol, c.Endpoint, c.Insecure)
+			}
+		}
+	})
+}
