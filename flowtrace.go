@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -18,6 +18,7 @@ import (
 	"github.com/flowtrace/flowtrace/export"
 	"github.com/flowtrace/flowtrace/internal/safefile"
 	"github.com/flowtrace/flowtrace/propagation"
+	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 )
@@ -32,36 +33,40 @@ type Tracing struct {
 	batcher *export.Batcher
 	closers []io.Closer
 
-	out         io.Writer
+	log         *sdklog.Logger
 	once        sync.Once
 	shutdownErr error
 }
 
 // otelErrors is the OpenTelemetry error handler Start installs. It is
-// process-wide: the OpenTelemetry libraries have one global handler.
-var otelErrors = export.NewErrorHandler(log.New(os.Stderr, "flowtrace: ", log.LstdFlags), export.DefaultErrorLogInterval)
+// process-wide: the OpenTelemetry libraries have one global handler. Each
+// Start points it at its own SDK logger.
+var otelErrors = export.NewErrorHandler(sdklog.New(os.Stderr, sdklog.DefaultLevel), export.DefaultErrorLogInterval)
 
 // Start reads the environment and the platform, builds the tracer and its
 // export pipeline, installs the tracer as the OpenTracing global (unless
 // config.WithoutGlobalTracer is given) and prints one line with the
 // effective configuration, plus one line per malformed setting.
 //
-// Globals: besides the OpenTracing tracer, Start sets exactly one global,
-// and only when it builds an OTLP exporter: the OpenTelemetry error handler
-// (otel.SetErrorHandler), whatever config.WithoutGlobalTracer says. The
-// OTLP clients report some errors only there; flowtrace's handler writes
-// them to standard error at most once per 10 s with a count, so an error
-// storm cannot flood the service's logs, and counts them in
-// Stats.OpenTelemetry. It is shared by every Tracing in the process. A
-// program that wants its own handler sets it after Start.
+// Logging: everything the SDK says goes through one logger (package
+// sdklog) on standard error, at the level OTEL_LOG_LEVEL names (error,
+// warn, info by default, debug: one more line per export); lines are
+// escaped, bounded, rate-limited and never carry header values or
+// endpoint passwords.
+//
+// Globals: besides the OpenTracing tracer, Start sets the OpenTelemetry
+// logger (otel.SetLogger) and error handler (otel.SetErrorHandler), both
+// writing through the SDK logger, whatever config.WithoutGlobalTracer
+// says; flowtrace itself reports nothing through them (its OTLP transport
+// is its own), they are for other OpenTelemetry components in the
+// process, whose errors are counted in Stats.OpenTelemetry. They are
+// shared by every Tracing in the process. A program that wants its own
+// sets them after Start.
 //
 // Accounting: OTLP partial successes (the collector accepted a batch except
 // some spans) are counted per Tracing in Stats.Export.DroppedRejected, and
-// Stats.Export.Exported counts only accepted spans. The OTLP clients of
-// otlptrace v1.47.0 return partial successes from each upload, which is
-// where flowtrace counts them; the handler also recognises them, and
-// counts those it sees (from other OpenTelemetry components in the process)
-// in Stats.OpenTelemetry only.
+// Stats.Export.Exported counts only accepted spans. Spans sent to a
+// collector that never answered are Stats.Export.Unconfirmed.
 //
 // Start never fails: what cannot be set up degrades to something safe (a
 // default, or no export) and is reported in that output. Call Shutdown
@@ -76,10 +81,12 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 		cfg.Warnings = append(cfg.Warnings, "propagators: "+w)
 	}
 	cfg.Propagators = props.Names
-	t := &Tracing{config: cfg, out: stderr}
-	out := t.out
+	t := &Tracing{config: cfg, log: newLogger(stderr, cfg)}
+	otelErrors.SetLogger(t.log)
+	otel.SetErrorHandler(otelErrors)
+	otel.SetLogger(t.log.Logr())
 	for _, w := range cfg.Warnings {
-		fmt.Fprintf(out, "flowtrace: warning: %s\n", w)
+		t.log.Warnf("%s", w)
 	}
 
 	// The environment's limits over the defaults: the name and key limit
@@ -98,7 +105,7 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 		// allow get through.
 		tracer.WithBaggageValidator(semconv.ValidBaggageTag),
 	}
-	if policy := t.tagPolicy(cfg, out); policy != nil {
+	if policy := t.tagPolicy(cfg); policy != nil {
 		tracerOpts = append(tracerOpts, tracer.WithTagPolicy(policy))
 	}
 	// Recording and sampling are separate: without an exporter the sampler
@@ -113,12 +120,9 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 	default:
 		exp, err := t.exporter(cfg)
 		if err != nil {
-			fmt.Fprintf(out, "flowtrace: warning: %v; spans are not exported\n", err)
+			t.log.Warnf("%v; spans are not exported", err)
 			tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.NonRecording())
 			break
-		}
-		if _, ok := exp.(*export.OTLPExporter); ok {
-			otel.SetErrorHandler(otelErrors)
 		}
 		t.batcher = export.NewBatcher(exp,
 			export.WithMaxQueueSize(cfg.MaxQueueSize),
@@ -126,6 +130,7 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 			export.WithMaxBatchSize(cfg.MaxExportBatchSize),
 			export.WithScheduleDelay(cfg.BatchScheduleDelay),
 			export.WithExportTimeout(cfg.BatchExportTimeout),
+			export.WithLogger(t.log),
 		)
 		tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.WithProcessor(t.batcher))
 	}
@@ -134,13 +139,31 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 		opentracing.SetGlobalTracer(t.tracer)
 	}
 	// The line names the sampler the tracer runs, not the one asked for.
-	fmt.Fprintln(out, cfg.SummaryWithSampler(t.tracer.Sampler().Description()))
+	t.log.Infof("%s", cfg.SummaryWithSampler(t.tracer.Sampler().Description()))
 	return t
+}
+
+// newLogger builds the SDK logger for cfg, with every secret the
+// configuration holds registered, so that no line can show one.
+func newLogger(w io.Writer, cfg config.Config) *sdklog.Logger {
+	level, err := sdklog.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		level = sdklog.DefaultLevel
+	}
+	l := sdklog.New(w, level)
+	for _, v := range cfg.Headers {
+		l.AddSecrets(v)
+	}
+	if u, err := url.Parse(cfg.Endpoint); err == nil && u.User != nil {
+		pw, _ := u.User.Password()
+		l.AddSecrets(u.User.Username(), pw)
+	}
+	return l
 }
 
 // tagPolicy builds the semantic-convention enforcer FLOWTRACE_SEMCONV_MODE
 // asks for; with "off" there is none, and tags cost nothing extra.
-func (t *Tracing) tagPolicy(cfg config.Config, out io.Writer) tracer.TagPolicy {
+func (t *Tracing) tagPolicy(cfg config.Config) tracer.TagPolicy {
 	mode, err := semconv.ParseMode(cfg.SemconvMode)
 	if err != nil || mode == semconv.Off || cfg.Disabled {
 		return nil
@@ -148,11 +171,11 @@ func (t *Tracing) tagPolicy(cfg config.Config, out io.Writer) tracer.TagPolicy {
 	reg := semconv.Default()
 	if cfg.SemconvRegistry != "" {
 		if reg, err = semconv.LoadFile(cfg.SemconvRegistry); err != nil {
-			fmt.Fprintf(out, "flowtrace: warning: FLOWTRACE_SEMCONV_REGISTRY: %v; using the built-in registry\n", err)
+			t.log.Warnf("FLOWTRACE_SEMCONV_REGISTRY: %v; using the built-in registry", err)
 			reg = semconv.Default()
 		}
 	}
-	enf := semconv.NewEnforcer(reg, mode, semconv.WithLogger(slog.New(slog.NewTextHandler(out, nil))))
+	enf := semconv.NewEnforcer(reg, mode, semconv.WithLogger(slog.New(t.log.Slog())))
 	t.closers = append(t.closers, enf)
 	return enf
 }
@@ -182,18 +205,22 @@ func (t *Tracing) exporter(cfg config.Config) (export.Exporter, error) {
 		return export.NewConsole(f, resource, scope), nil
 	default:
 		client, err := export.NewOTLPClient(export.OTLPSettings{
-			Protocol:    cfg.Protocol,
-			Endpoint:    cfg.Endpoint,
-			Insecure:    cfg.Insecure,
-			Headers:     cfg.Headers,
-			Timeout:     requestTimeout(cfg),
-			Compression: cfg.Compression,
-			Certificate: cfg.Certificate,
+			Protocol:          cfg.Protocol,
+			Endpoint:          cfg.Endpoint,
+			Insecure:          cfg.Insecure,
+			Headers:           cfg.Headers,
+			Timeout:           requestTimeout(cfg),
+			Compression:       cfg.Compression,
+			Certificate:       cfg.Certificate,
+			ClientCertificate: cfg.ClientCertificate,
+			ClientKey:         cfg.ClientKey,
+			TLSConfig:         cfg.TLSConfig,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("OTLP exporter: %w", err)
 		}
-		return export.NewOTLP(client, resource, scope), nil
+		return export.NewOTLP(client, resource, scope,
+			export.WithMaxRequestBytes(cfg.MaxRequestBytes), export.WithExporterLogger(t.log)), nil
 	}
 }
 
@@ -243,9 +270,10 @@ func (t *Tracing) Tracer() *tracer.Tracer { return t.tracer }
 func (t *Tracing) Config() config.Config { return t.config }
 
 // Stats counts spans through the whole pipeline. After Shutdown has
-// returned, every sampled span finished is exported or dropped:
+// returned, every sampled span finished is exported, dropped, or
+// unconfirmed (sent to a collector that never answered: it may have it):
 //
-//	Tracer.Finished = Export.Exported + Export.Dropped()
+//	Tracer.Finished = Export.Exported + Export.Dropped() + Export.Unconfirmed
 //
 // with Export.Dropped() split by reason: DroppedQueueFull, DroppedExportFailed,
 // DroppedRejected (partial success) and DroppedShutdown.
@@ -291,9 +319,9 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 		if t.batcher != nil {
 			// One line for whoever reads the logs of a service that stopped:
 			// did its last spans make it?
-			if st := t.batcher.Stats(); st.Dropped() > 0 {
-				fmt.Fprintf(t.out, "flowtrace: shut down: %d span(s) exported, %d dropped (queue full %d, export failed %d, rejected by the collector %d, at shutdown %d)\n",
-					st.Exported, st.Dropped(), st.DroppedQueueFull, st.DroppedExportFailed, st.DroppedRejected, st.DroppedShutdown)
+			if st := t.batcher.Stats(); st.Dropped()+st.Unconfirmed > 0 {
+				t.log.Warnf("shut down: %d span(s) exported, %d unconfirmed (sent, no answer), %d dropped (queue full %d, export failed %d, rejected by the collector %d, at shutdown %d)",
+					st.Exported, st.Unconfirmed, st.Dropped(), st.DroppedQueueFull, st.DroppedExportFailed, st.DroppedRejected, st.DroppedShutdown)
 			}
 		}
 		for _, c := range t.closers {

@@ -80,7 +80,6 @@ func TestTimeoutZero(t *testing.T) {
 	}, config.WithEndpoint(bh.Endpoint()))
 	require.NotContains(t, out, "warning", out)
 	require.Equal(t, time.Duration(0), tracing.Config().Timeout)
-	tracing.out = &bytes.Buffer{}
 	for i := int64(1); i <= 2; i++ {
 		tracing.Tracer().StartSpan("op").Finish()
 		require.Eventually(t, func() bool { return tracing.Stats().Export.DroppedExportFailed == i },

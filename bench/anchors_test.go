@@ -21,12 +21,18 @@ import (
 )
 
 // discardClient is an OTLP client whose uploads go nowhere: the spans are
-// converted to OTLP protobuf, exactly as for a real collector, then dropped.
+// converted to OTLP protobuf (and, for flowtrace's transport, encoded),
+// exactly as for a real collector, then dropped. It is both an
+// otlptrace.Client (for the OTel SDK) and an export.Transport.
 type discardClient struct{}
 
 func (discardClient) Start(context.Context) error                                  { return nil }
 func (discardClient) Stop(context.Context) error                                   { return nil }
 func (discardClient) UploadTraces(context.Context, []*tracepb.ResourceSpans) error { return nil }
+func (discardClient) Send(context.Context, []byte) (export.Response, error) {
+	return export.Response{}, nil
+}
+func (discardClient) Close(context.Context) error { return nil }
 
 type discardSpanExporter struct{}
 

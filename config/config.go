@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"sort"
 	"strconv"
@@ -90,6 +91,19 @@ type Config struct {
 	Compression string
 	// Certificate is the path of a PEM file of trusted CA certificates.
 	Certificate string
+	// ClientCertificate and ClientKey are the paths of the PEM client
+	// certificate and key for mutual TLS (both or neither).
+	ClientCertificate string
+	ClientKey         string
+	// TLSConfig is the base TLS configuration given by [WithTLSConfig]; nil
+	// means flowtrace's own (TLS 1.2 or later, system roots).
+	TLSConfig *tls.Config
+	// MaxRequestBytes bounds the uncompressed bytes of one export request;
+	// larger batches are split (FLOWTRACE_OTLP_MAX_REQUEST_BYTES).
+	MaxRequestBytes int
+	// LogLevel is the SDK log's level: "error", "warn", "info" (default)
+	// or "debug" (OTEL_LOG_LEVEL).
+	LogLevel string
 	// ConsoleFile is where the console exporter writes; "" means stderr.
 	ConsoleFile string
 	// Sampler is one of the Sampler* names.
@@ -235,6 +249,8 @@ func defaults() *state {
 			Protocol:                  ProtocolGRPC,
 			Timeout:                   10 * time.Second,
 			Compression:               "none",
+			MaxRequestBytes:           defaultMaxRequestBytes,
+			LogLevel:                  "info",
 			Sampler:                   SamplerParentBasedAlwaysOn,
 			SamplerArg:                1,
 			MaxOperations:             2000,

@@ -28,6 +28,10 @@
 //	OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT      10000                       export request timeout, ms; 0: no per-request limit
 //	OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION  none                        gzip or none
 //	OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE  -                           PEM file of trusted CAs
+//	OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE -                     PEM client certificate for mutual TLS (with CLIENT_KEY)
+//	OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY   -                           PEM private key of the client certificate
+//	FLOWTRACE_OTLP_MAX_REQUEST_BYTES         3145728                     uncompressed bytes per export request, [65536, 1073741824]; batches are split to fit
+//	OTEL_LOG_LEVEL                           info                        error, warn, info or debug (debug: one line per export)
 //	FLOWTRACE_CONSOLE_FILE                   stderr                      file the console exporter writes to
 //	OTEL_TRACES_SAMPLER                      parentbased_always_on       always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio
 //	OTEL_TRACES_SAMPLER_ARG                  1.0                         ratio in [0,1] for the ratio samplers

@@ -193,6 +193,7 @@ func (st *state) fromEnv(env lookupFunc) {
 	}
 	st.envEnum(env, &c.Compression, compressionNames, "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION")
 	st.envString(env, &c.Certificate, "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "OTEL_EXPORTER_OTLP_CERTIFICATE")
+	st.transportFromEnv(env)
 	st.envString(env, &c.ConsoleFile, "FLOWTRACE_CONSOLE_FILE")
 	st.envEnum(env, &c.SemconvMode, semconvModes, "FLOWTRACE_SEMCONV_MODE")
 	st.envString(env, &c.SemconvRegistry, "FLOWTRACE_SEMCONV_REGISTRY")

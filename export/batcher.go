@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -25,7 +25,6 @@ const (
 )
 
 const (
-	defaultLoggerPrefix = "flowtrace: "
 	// spinYields is how many times Shutdown yields before it sleeps while
 	// waiting for OnEnd calls in progress.
 	spinYields = 64
@@ -33,11 +32,6 @@ const (
 
 // ErrShutdown is returned by ForceFlush after Shutdown.
 var ErrShutdown = errors.New("flowtrace: batcher is shut down")
-
-// Logger is where a Batcher reports export errors; *log.Logger satisfies it.
-type Logger interface {
-	Printf(format string, args ...any)
-}
 
 // BatcherOption configures a Batcher.
 type BatcherOption interface{ applyBatcher(*batcherConfig) }
@@ -52,7 +46,7 @@ type batcherConfig struct {
 	maxBatchSize     int
 	scheduleDelay    time.Duration
 	exportTimeout    time.Duration
-	logger           Logger
+	logger           *sdklog.Logger
 	errorLogInterval time.Duration
 }
 
@@ -92,7 +86,7 @@ func newBatcherConfig(opts []BatcherOption) batcherConfig {
 		c.errorLogInterval = DefaultErrorLogInterval
 	}
 	if c.logger == nil {
-		c.logger = log.New(os.Stderr, defaultLoggerPrefix, log.LstdFlags)
+		c.logger = sdklog.New(os.Stderr, sdklog.DefaultLevel)
 	}
 	return c
 }
@@ -130,10 +124,11 @@ func WithExportTimeout(d time.Duration) BatcherOption {
 	return batcherOptionFunc(func(c *batcherConfig) { c.exportTimeout = d })
 }
 
-// WithLogger sets where export errors are reported (default: standard error
-// with a "flowtrace: " prefix). Reports are rate-limited, see
-// WithErrorLogInterval. A nil Logger means the default.
-func WithLogger(l Logger) BatcherOption {
+// WithLogger sets the SDK logger export errors are reported to (default:
+// standard error at the info level). Failures are summarised, see
+// WithErrorLogInterval; at the debug level every export's outcome gets a
+// line. A nil Logger means the default.
+func WithLogger(l *sdklog.Logger) BatcherOption {
 	return batcherOptionFunc(func(c *batcherConfig) { c.logger = l })
 }
 
@@ -149,10 +144,10 @@ func WithErrorLogInterval(d time.Duration) BatcherOption {
 // are ignored):
 //
 //	offered  = Enqueued + DroppedQueueFull + DroppedAfterShutdown
-//	Enqueued = Exported + DroppedExportFailed + DroppedRejected + DroppedAtShutdown
+//	Enqueued = Exported + Unconfirmed + DroppedExportFailed + DroppedRejected + DroppedAtShutdown
 //	QueueLen = QueueBytes = 0
 //
-// so offered = Exported + Dropped().
+// so offered = Exported + Dropped() + Unconfirmed.
 type Stats struct {
 	// Enqueued counts spans accepted by OnEnd.
 	Enqueued int64
@@ -160,6 +155,14 @@ type Stats struct {
 	// returned nil, plus those of an Export that returned a RejectedError
 	// (an OTLP partial success) minus the spans it rejected.
 	Exported int64
+	// Unconfirmed counts spans sent to the collector that never answered
+	// (the export's deadline passed after the request was written): they
+	// may have arrived, so they are neither exported nor dropped.
+	Unconfirmed int64
+	// Trimmed counts exported spans that alone exceeded the request byte
+	// limit and lost events, attributes or links to fit (counted on each
+	// span as dropped items). They are also in Exported or another bucket.
+	Trimmed int64
 	// DroppedQueueFull counts spans refused because the queue was full (in
 	// spans or bytes).
 	DroppedQueueFull int64
@@ -220,6 +223,7 @@ type Batcher struct {
 	droppedFull      atomic.Int64
 	droppedFailed    atomic.Int64
 	droppedRejected  atomic.Int64
+	unconfirmed      atomic.Int64
 	droppedAfterStop atomic.Int64
 	droppedAtStop    atomic.Int64
 	queueLen         atomic.Int64
@@ -231,6 +235,7 @@ type Batcher struct {
 	abandoned bool
 
 	errLog rateLimitedLog
+	log    *sdklog.Logger
 
 	shutdownOnce sync.Once
 }
@@ -255,6 +260,7 @@ func NewBatcher(exp Exporter, opts ...BatcherOption) *Batcher {
 		ctx:     ctx,
 		cancel:  cancel,
 		errLog:  rateLimitedLog{logger: cfg.logger, interval: cfg.errorLogInterval},
+		log:     cfg.logger,
 	}
 	go b.run()
 	return b
@@ -325,12 +331,16 @@ func (b *Batcher) Stats() Stats {
 		DroppedQueueFull:     b.droppedFull.Load(),
 		DroppedExportFailed:  b.droppedFailed.Load(),
 		DroppedRejected:      b.droppedRejected.Load(),
+		Unconfirmed:          b.unconfirmed.Load(),
 		DroppedAfterShutdown: b.droppedAfterStop.Load(),
 		DroppedAtShutdown:    b.droppedAtStop.Load(),
 		QueueLen:             b.queueLen.Load(),
 		QueueBytes:           b.queueBytes.Load(),
 	}
 	s.DroppedShutdown = s.DroppedAfterShutdown + s.DroppedAtShutdown
+	if t, ok := b.exp.(interface{ Trimmed() int64 }); ok {
+		s.Trimmed = t.Trimmed()
+	}
 	return s
 }
 
@@ -419,17 +429,19 @@ func (b *Batcher) settle(n, size int64, counter *atomic.Int64) bool {
 	return true
 }
 
-// settlePartial records a partially successful export of n held spans, of
-// which rejected were refused; it reports false once the Batcher was
-// abandoned.
-func (b *Batcher) settlePartial(n, rejected, size int64) bool {
+// settleOutcome records an export of n held spans of which failed,
+// rejected and unconfirmed did not make it (or are unknown) and the rest
+// were exported; it reports false once the Batcher was abandoned.
+func (b *Batcher) settleOutcome(n, failed, rejected, unconfirmed, size int64) bool {
 	b.acct.Lock()
 	defer b.acct.Unlock()
 	if b.abandoned {
 		return false
 	}
-	b.exported.Add(n - rejected)
+	b.exported.Add(n - failed - rejected - unconfirmed)
+	b.droppedFailed.Add(failed)
 	b.droppedRejected.Add(rejected)
+	b.unconfirmed.Add(unconfirmed)
 	b.release(n, size)
 	return true
 }
@@ -524,42 +536,53 @@ func (b *Batcher) export(batch []*tracer.SpanData, size int64) error {
 		return context.Canceled
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.exportTimeout)
+	start := time.Now()
 	err := b.exp.Export(ctx, batch)
 	cancel()
-	if err == nil {
-		b.settle(n, size, &b.exported)
+	var failed, rejected, unconfirmed int64
+	var rej *RejectedError
+	var oe *OutcomeError
+	switch {
+	case err == nil:
+	case errors.As(err, &oe):
+		failed = min(max(oe.Failed, 0), n)
+		rejected = min(max(oe.Rejected, 0), n-failed)
+		unconfirmed = min(max(oe.Unconfirmed, 0), n-failed-rejected)
+	case errors.As(err, &rej):
+		rejected = min(max(rej.Rejected, 0), n)
+	default:
+		failed = n
+	}
+	if !b.settleOutcome(n, failed, rejected, unconfirmed, size) {
+		return err
+	}
+	b.log.Debugf("export: %d span(s) in %v: %d exported, %d failed, %d rejected, %d unconfirmed",
+		n, time.Since(start).Round(time.Microsecond), n-failed-rejected-unconfirmed, failed, rejected, unconfirmed)
+	if failed+rejected+unconfirmed == 0 {
 		return nil
 	}
-	if rej := (*RejectedError)(nil); errors.As(err, &rej) {
-		rejected := min(max(rej.Rejected, 0), n)
-		if b.settlePartial(n, rejected, size) && rejected > 0 {
-			b.errLog.record(err, rejected)
-			return err
-		}
-		return nil
-	}
-	if b.settle(n, size, &b.droppedFailed) {
-		b.errLog.record(err, n)
-	}
+	b.errLog.record(err, failed+rejected, unconfirmed)
 	return err
 }
 
 // rateLimitedLog reports export errors at most once per interval, with the
-// number of failed exports and dropped spans since the last report. It is
-// used by the worker goroutine only.
+// number of failed exports, dropped and unconfirmed spans since the last
+// report. It is used by the worker goroutine only.
 type rateLimitedLog struct {
-	logger   Logger
+	logger   *sdklog.Logger
 	interval time.Duration
 
-	last    time.Time
-	failed  int64
-	dropped int64
-	lastErr error
+	last        time.Time
+	failed      int64
+	dropped     int64
+	unconfirmed int64
+	lastErr     error
 }
 
-func (l *rateLimitedLog) record(err error, dropped int64) {
+func (l *rateLimitedLog) record(err error, dropped, unconfirmed int64) {
 	l.failed++
 	l.dropped += dropped
+	l.unconfirmed += unconfirmed
 	l.lastErr = err
 	now := time.Now()
 	if !l.last.IsZero() && now.Sub(l.last) < l.interval {
@@ -576,6 +599,11 @@ func (l *rateLimitedLog) flush() {
 }
 
 func (l *rateLimitedLog) report() {
-	l.logger.Printf("export failed %d time(s), %d span(s) dropped; last error: %s", l.failed, l.dropped, quoteError(l.lastErr))
-	l.failed, l.dropped, l.lastErr = 0, 0, nil
+	if l.unconfirmed > 0 {
+		l.logger.Errorf("export failed %d time(s), %d span(s) dropped, %d unconfirmed (sent, no answer); last error: %s",
+			l.failed, l.dropped, l.unconfirmed, quoteError(l.lastErr))
+	} else {
+		l.logger.Errorf("export failed %d time(s), %d span(s) dropped; last error: %s", l.failed, l.dropped, quoteError(l.lastErr))
+	}
+	l.failed, l.dropped, l.unconfirmed, l.lastErr = 0, 0, 0, nil
 }

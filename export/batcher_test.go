@@ -19,13 +19,15 @@ func shutdown(t *testing.T, b *Batcher, d time.Duration) error {
 	return b.Shutdown(ctx)
 }
 
-// requireAccounted checks the Stats invariants after Shutdown.
+// requireAccounted checks the Stats invariants after Shutdown, among them
+// offered (finished) = Exported + Dropped() + Unconfirmed.
 func requireAccounted(t *testing.T, st Stats, offered int64) {
 	t.Helper()
 	require.Equal(t, offered, st.Enqueued+st.DroppedQueueFull+st.DroppedAfterShutdown, "%+v", st)
-	require.Equal(t, st.Enqueued, st.Exported+st.DroppedExportFailed+st.DroppedRejected+st.DroppedAtShutdown, "%+v", st)
+	require.Equal(t, st.Enqueued, st.Exported+st.Unconfirmed+st.DroppedExportFailed+st.DroppedRejected+st.DroppedAtShutdown, "%+v", st)
 	require.Equal(t, st.DroppedAfterShutdown+st.DroppedAtShutdown, st.DroppedShutdown)
-	require.Equal(t, offered, st.Exported+st.Dropped(), "%+v", st)
+	// finished = exported + dropped + unconfirmed
+	require.Equal(t, offered, st.Exported+st.Dropped()+st.Unconfirmed, "%+v", st)
 	require.Zero(t, st.QueueLen, "%+v", st)
 	require.Zero(t, st.QueueBytes, "%+v", st)
 }
@@ -171,7 +173,7 @@ func TestBatcherExportErrorsRateLimited(t *testing.T) {
 	f.fail = errFake
 	logs := &lineLogger{}
 	b := NewBatcher(f, WithMaxBatchSize(1), WithMaxQueueSize(10000), WithScheduleDelay(time.Hour),
-		WithLogger(logs), WithErrorLogInterval(time.Hour))
+		WithLogger(logs.logger()), WithErrorLogInterval(time.Hour))
 	for i := range 2000 {
 		b.OnEnd(mkSpan(i))
 	}

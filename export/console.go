@@ -21,7 +21,7 @@ import (
 // ptrace.JSONUnmarshaler or posted to an OTLP/HTTP JSON endpoint.
 type ConsoleExporter struct {
 	resource []tracer.Attribute
-	scope    scope
+	scope    exporterConfig
 
 	mu      sync.Mutex
 	w       io.Writer
@@ -33,7 +33,7 @@ var _ Exporter = (*ConsoleExporter)(nil)
 // NewConsole returns an exporter writing OTLP/JSON lines to w with the given
 // resource attributes. Writes to w are serialised.
 func NewConsole(w io.Writer, resource []tracer.Attribute, opts ...ExporterOption) *ConsoleExporter {
-	return &ConsoleExporter{w: w, resource: cloneAttrs(resource), scope: newScope(opts)}
+	return &ConsoleExporter{w: w, resource: cloneAttrs(resource), scope: newExporterConfig(opts)}
 }
 
 // Export writes spans as one line.

@@ -4,12 +4,12 @@
 // The pipeline is a [Batcher] (a tracer.SpanProcessor) in front of an
 // [Exporter]:
 //
-//	client, err := export.NewOTLPClient(export.OTLPSettings{
+//	t, err := export.NewOTLPClient(export.OTLPSettings{
 //		Protocol: export.ProtocolGRPC,
 //		Endpoint: "https://collector:4317",
 //	})
 //	...
-//	b := export.NewBatcher(export.NewOTLP(client, resource))
+//	b := export.NewBatcher(export.NewOTLP(t, resource))
 //	defer b.Shutdown(ctx)
 //
 // # Batcher
@@ -23,39 +23,78 @@
 // goroutine exports batches of up to WithMaxBatchSize spans (default 512),
 // when a batch fills or WithScheduleDelay (default 5 s) has passed, each
 // export bounded by WithExportTimeout (default 30 s). A failed export drops
-// its spans; failures are logged at most once per WithErrorLogInterval
-// (default 10 s) with the count of failures and dropped spans since the last
-// line, the error text quoted and truncated. An export the collector
-// accepted except some spans (an OTLP partial success, see [RejectedError])
-// counts those spans as DroppedRejected and only the accepted ones as
-// Exported. [Batcher.Stats] returns the counters; see [Stats] for the
-// invariants that hold after Shutdown.
+// its spans; failures are logged through the SDK logger (package sdklog) at
+// most once per WithErrorLogInterval (default 10 s) with the count of
+// failures and dropped spans since the last line, the error text quoted and
+// truncated; at the debug level every export's outcome gets a line. An
+// export the collector accepted except some spans (an OTLP partial success,
+// see [RejectedError]) counts those spans as DroppedRejected and only the
+// accepted ones as Exported. Spans whose request was sent but never answered
+// before the deadline are Unconfirmed: they may have arrived, so they are
+// neither exported nor dropped. [Batcher.Stats] returns the counters; after
+// Shutdown, finished (offered) = Exported + Dropped() + Unconfirmed; see
+// [Stats].
 //
 // Shutdown exports what is queued and returns by its context's deadline even
 // when the collector hangs: it then cancels the export in progress and counts
 // every span still held as dropped at shutdown.
 //
-// # Exporters
+// # OTLP exporter and transport
 //
-//   - [NewOTLP] converts with [ToOTLP] and uploads with an otlptrace.Client:
-//     [NewOTLPClient], [NewOTLPGRPC] or [NewOTLPHTTP] build one from
-//     [OTLPSettings], with retries bounded by the export timeout. Every string
-//     is made valid UTF-8 on the way, so one bad span cannot fail a batch.
-//     OTLP/HTTP responses are read up to [MaxOTLPResponseBytes].
-//   - [NewConsole] writes OTLP/JSON, one request per line.
-//   - [NewDiscard] drops everything (the "none" exporter).
+// [NewOTLP] converts a batch with a [Converter] (every string made valid
+// UTF-8, so one bad span cannot fail a batch), encodes it and sends it
+// through a [Transport]. Requests are kept under a byte limit on their
+// uncompressed size ([WithMaxRequestBytes], default [DefaultMaxRequestBytes]
+// = 3 MiB, below grpc-go's and the Collector's default 4 MiB receive
+// limit): a larger batch goes as several requests, and a span that alone is
+// larger is trimmed (events, then attributes, then links dropped from the
+// end and counted on the span; then name, status message and tracestate cut
+// to 4 KiB) and counted in Stats.Trimmed. When the collector still says a
+// request is too large (HTTP 413, or gRPC RESOURCE_EXHAUSTED without
+// RetryInfo: grpc-go's "received message larger than max"), the request is
+// split in halves and resent, and later requests stay under half its size.
 //
-// [ErrorHandler] is a rate-limited OpenTelemetry error handler; flowtrace.Start
-// installs one.
+// The transport is flowtrace's own, built on the generated OTLP messages
+// (go.opentelemetry.io/proto/otlp), grpc-go and net/http, and configured
+// only by [OTLPSettings]. It is not OpenTelemetry's otlptracegrpc and
+// otlptracehttp clients because those always read OTEL_EXPORTER_OTLP_*
+// themselves, behind flowtrace's validated configuration (a header
+// flowtrace reported as dropped was still sent), and log what they cannot
+// parse, header values and endpoint passwords included, through the otel
+// global logger; neither can be switched off. Its behaviour:
+//
+//   - [NewOTLPGRPC] calls TraceService/Export with the caller's encoded bytes
+//     (a pass-through codec; the answer is the generated response type), so
+//     a request is encoded once, measured against the limit, reused across
+//     retries, and could be encoded ahead of time. [NewOTLPHTTP] posts
+//     protobuf (or OTLP/JSON for ProtocolHTTPJSON) and reads at most
+//     [MaxOTLPResponseBytes] of any response (CVE-2026-39882).
+//   - Retries follow the OTLP specification: gRPC CANCELLED,
+//     DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS, and
+//     RESOURCE_EXHAUSTED only with RetryInfo (back-pressure); HTTP 429, 502,
+//     503, 504, and connection errors before the request was written. The
+//     server's RetryInfo or Retry-After is honoured; otherwise exponential
+//     backoff with jitter. No retry starts that would end past the export's
+//     deadline (OTLPSettings.Timeout, default 10 s, retries included).
+//   - Partial success is read from the response as data ([Response]).
+//   - gzip, TLS with a CA file, mutual TLS with a client certificate and key
+//     (or a caller's *tls.Config as the base), headers (validated: never
+//     logged, never in an error).
+//   - A request written completely and then left without an answer until
+//     the deadline fails with [ErrUnconfirmed].
+//   - Certificate and key files are read only when TLS is used, and only if
+//     they are regular files of at most 1 MiB.
+//
+// Other exporters: [NewConsole] writes OTLP/JSON, one request per line;
+// [NewDiscard] drops everything (the "none" exporter).
+//
+// [ErrorHandler] is a rate-limited OpenTelemetry error handler for other
+// OpenTelemetry components in the process; flowtrace.Start installs one.
 //
 // # Environment
 //
-// This package reads no environment variables itself. The OTLP clients it
-// wraps (go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc and
-// otlptracehttp) read OTEL_EXPORTER_OTLP_ENDPOINT,
-// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS,
-// OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_EXPORTER_OTLP_COMPRESSION,
-// OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_EXPORTER_OTLP_INSECURE and their
-// _TRACES_ variants; every field set in [OTLPSettings] takes precedence over
-// them.
+// This package reads no environment variables, and nothing it uses does
+// (beyond net/http's standard HTTP_PROXY/HTTPS_PROXY/NO_PROXY for
+// OTLP/HTTP). flowtrace.Start passes what package config read from
+// OTEL_EXPORTER_OTLP_* and FLOWTRACE_OTLP_MAX_REQUEST_BYTES.
 package export

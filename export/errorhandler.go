@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/flowtrace/flowtrace/sdklog"
 )
 
 // maxLoggedError bounds the text of one error in a log line: errors can
@@ -47,14 +49,13 @@ type ErrorHandlerStats struct {
 // suppressed within an interval are reported with the next line or by
 // Flush.
 //
-// The OTLP trace clients flowtrace uses (otlptrace v1.47.0) return partial
-// successes from UploadTraces, where the OTLPExporter turns them into a
-// RejectedError that its Batcher counts as DroppedRejected; they do not
-// pass them to the global handler. A partial success seen here therefore
+// flowtrace's own OTLP transport reads partial successes from each
+// response, and its Batcher counts them as DroppedRejected; nothing of
+// flowtrace reports to the global handler. A partial success seen here
 // comes from another OpenTelemetry component in the process, and is counted
 // here, not on a flowtrace pipeline.
 type ErrorHandler struct {
-	logger   Logger
+	logger   *sdklog.Logger
 	interval time.Duration
 
 	mu       sync.Mutex
@@ -67,11 +68,18 @@ type ErrorHandler struct {
 
 // NewErrorHandler returns an ErrorHandler writing to l at most once per
 // interval (DefaultErrorLogInterval when <= 0). A nil l discards lines.
-func NewErrorHandler(l Logger, interval time.Duration) *ErrorHandler {
+func NewErrorHandler(l *sdklog.Logger, interval time.Duration) *ErrorHandler {
 	if interval <= 0 {
 		interval = DefaultErrorLogInterval
 	}
 	return &ErrorHandler{logger: l, interval: interval}
+}
+
+// SetLogger changes where the handler writes; nil discards lines.
+func (h *ErrorHandler) SetLogger(l *sdklog.Logger) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.logger = l
 }
 
 // Handle counts err and logs it unless a line was written within the
@@ -109,8 +117,8 @@ func (h *ErrorHandler) Flush() {
 }
 
 func (h *ErrorHandler) reportLocked() {
-	if h.logger != nil {
-		h.logger.Printf("opentelemetry: %d error(s) (%d partial success) since the last report; last: %s",
+	if h.logger != nil && h.pending > 0 {
+		h.logger.Errorf("opentelemetry: %d error(s) (%d partial success) since the last report; last: %s",
 			h.pending, h.pendingP, quoteError(h.lastErr))
 	}
 	h.pending, h.pendingP, h.lastErr = 0, 0, nil

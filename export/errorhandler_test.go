@@ -15,7 +15,7 @@ var _ otel.ErrorHandler = (*ErrorHandler)(nil)
 
 func TestErrorHandlerRateLimited(t *testing.T) {
 	logs := &lineLogger{}
-	h := NewErrorHandler(logs, time.Hour)
+	h := NewErrorHandler(logs.logger(), time.Hour)
 	for range 10000 {
 		h.Handle(errFake)
 	}
@@ -32,7 +32,7 @@ func TestErrorHandlerRateLimited(t *testing.T) {
 
 func TestErrorHandlerEscapesAndTruncates(t *testing.T) {
 	logs := &lineLogger{}
-	h := NewErrorHandler(logs, time.Hour)
+	h := NewErrorHandler(logs.logger(), time.Hour)
 	h.Handle(errors.New("body: evil\nflowtrace: fake line \x1b[31m" + strings.Repeat("é", 1000)))
 	line := logs.Lines()[0]
 	require.NotContains(t, line, "\n")

@@ -5,11 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/flowtrace/flowtrace/propagation"
+	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -108,16 +110,34 @@ func (f *fakeExporter) Shutdown(context.Context) error {
 
 var errFake = errors.New("collector says no")
 
-// lineLogger records log lines.
+// lineLogger records the lines of an SDK logger writing to it.
 type lineLogger struct {
 	mu    sync.Mutex
 	lines []string
+	sdk   *sdklog.Logger
+	level sdklog.Level
 }
 
-func (l *lineLogger) Printf(format string, args ...any) {
+func (l *lineLogger) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+	l.lines = append(l.lines, strings.Split(strings.TrimSuffix(string(p), "\n"), "\n")...)
+	return len(p), nil
+}
+
+// logger returns an SDK logger (info level unless level was set, no rate
+// limit of its own) writing to l.
+func (l *lineLogger) logger() *sdklog.Logger {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sdk == nil {
+		level := l.level
+		if level == 0 {
+			level = sdklog.LevelInfo
+		}
+		l.sdk = sdklog.New(l, level, sdklog.WithRateLimit(1<<20, time.Nanosecond))
+	}
+	return l.sdk
 }
 
 func (l *lineLogger) Lines() []string {

@@ -146,7 +146,7 @@ func TestOTLPBlackholedCollector(t *testing.T) {
 			logs := &lineLogger{}
 			b := NewBatcher(newOTLP(t, OTLPSettings{Protocol: protocol, Endpoint: endpoint, Timeout: time.Minute}),
 				WithMaxQueueSize(maxQueue), WithMaxQueueBytes(maxBytes), WithMaxBatchSize(100),
-				WithScheduleDelay(time.Millisecond), WithLogger(logs))
+				WithScheduleDelay(time.Millisecond), WithLogger(logs.logger()))
 
 			const offered = 12000
 			spans := make([]*tracer.SpanData, offered)
@@ -195,7 +195,6 @@ func TestOTLPDeadCollectorDoesNotBlockStart(t *testing.T) {
 	exp := newOTLP(t, OTLPSettings{Endpoint: "http://127.0.0.1:1", Timeout: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	require.NoError(t, exp.start(ctx))
 	require.Error(t, exp.Export(ctx, []*tracer.SpanData{mkSpan(1)}))
 	require.NoError(t, exp.Shutdown(ctx))
 	require.NoError(t, exp.Shutdown(ctx))
@@ -219,10 +218,20 @@ func TestOTLPSettingsErrors(t *testing.T) {
 		{"protocol", OTLPSettings{Endpoint: "http://c:4317", Protocol: "thrift"}, "protocol"},
 		{"missing certificate", OTLPSettings{Endpoint: "https://c:4317", Certificate: filepath.Join(dir, "nope.pem")}, "certificate"},
 		{"certificate without PEM", OTLPSettings{Endpoint: "https://c:4317", Certificate: notPEM}, "no PEM"},
+		{"certificate is a directory", OTLPSettings{Endpoint: "https://c:4317", Certificate: dir}, "not a regular file"},
+		{"client certificate without key", OTLPSettings{Endpoint: "https://c:4317", ClientCertificate: notPEM}, "together"},
+		{"client key pair not PEM", OTLPSettings{Endpoint: "https://c:4317", ClientCertificate: notPEM, ClientKey: notPEM}, "client certificate"},
+		{"endpoint password", OTLPSettings{Endpoint: "ftp://user:S3CRET@c:4317"}, "scheme"},
+		{"unparsable endpoint with password", OTLPSettings{Endpoint: "http://user:S3CRET@[::1"}, "not a URL"},
+		{"header value", OTLPSettings{Endpoint: "http://c:4317", Headers: map[string]string{"x-tenant": "Bearer S3CRET\x01"}}, "invalid value (not shown)"},
+		{"header key", OTLPSettings{Endpoint: "http://c:4317", Headers: map[string]string{"bad key": "v"}}, "invalid name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewOTLPClient(tc.s)
 			require.ErrorContains(t, err, tc.want)
+			for _, secret := range []string{"S3CRET", "Bearer"} {
+				require.NotContains(t, err.Error(), secret, "errors never carry header values or passwords")
+			}
 			tc.s.Protocol = ProtocolHTTPProtobuf
 			if !strings.Contains(tc.name, "protocol") {
 				_, err = NewOTLPClient(tc.s)
@@ -250,7 +259,7 @@ func TestOTLPSettingsTLS(t *testing.T) {
 		s.Protocol = proto
 		c, err := NewOTLPClient(s)
 		require.NoError(t, err)
-		require.NotNil(t, c)
+		require.NoError(t, c.Close(context.Background()))
 	}
 
 	p, err = OTLPSettings{Endpoint: "https://collector:4317", Insecure: true}.parse()
@@ -260,10 +269,8 @@ func TestOTLPSettingsTLS(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, p.insecure, "http scheme means plain text")
 
-	initial, maxInterval, maxElapsed := OTLPSettings{Timeout: 2 * time.Second}.retryConfig()
-	require.Equal(t, 200*time.Millisecond, initial)
-	require.Equal(t, time.Second, maxInterval)
-	require.Equal(t, 2*time.Second, maxElapsed)
+	rp := OTLPSettings{Timeout: 2 * time.Second}.retry()
+	require.Equal(t, retryPolicy{initial: 200 * time.Millisecond, max: time.Second}, rp)
 }
 
 func TestToOTLP(t *testing.T) {

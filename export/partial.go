@@ -3,7 +3,6 @@ package export
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"strconv"
 )
@@ -23,19 +22,18 @@ func (e *RejectedError) Error() string {
 	return fmt.Sprintf("flowtrace: collector rejected %d span(s): %q", e.Rejected, e.Message)
 }
 
-// partialSuccessText matches the text of the OTLP clients' partial success
-// error (go.opentelemetry.io/otel/exporters/otlp/otlptrace/*/internal,
-// v1.47.0: "OTLP partial success: <msg> (<n> spans rejected)"; other
-// signals name their own items, e.g. "metric data points").
+// partialSuccessText matches the text of the partial success errors that
+// OpenTelemetry's own OTLP exporters (traces, metrics, logs) pass to the
+// global error handler: "OTLP partial success: <msg> (<n> <items>
+// rejected)". flowtrace's transport reads partial success as data from the
+// response and never needs this.
 var partialSuccessText = regexp.MustCompile(`(?s)^OTLP partial success: (.*) \((\d+) [a-z ]+ rejected\)$`)
 
-// AsPartialSuccess reports whether err is made only of OTLP partial success
-// errors, as the otlptracegrpc and otlptracehttp clients return them from
-// UploadTraces (and as older versions passed them to otel.Handle). It
-// returns the largest rejected count among them (a retried request can
-// carry one per attempt) and its message. The clients' error type is
-// internal to their modules, so it is recognised by its type name and
-// fields, and failing that by its text.
+// AsPartialSuccess reports whether err is made only of OTLP partial
+// success errors: RejectedErrors, or the errors OpenTelemetry's exporters
+// hand to the global error handler (recognised by their text, the only
+// stable thing about them). It returns the largest rejected count among
+// them and its message.
 func AsPartialSuccess(err error) (rejected int64, message string, ok bool) {
 	if err == nil {
 		return 0, "", false
@@ -73,17 +71,6 @@ func AsPartialSuccess(err error) (rejected int64, message string, ok bool) {
 }
 
 func partialSuccessLeaf(e error) (int64, string, bool) {
-	v := reflect.ValueOf(e)
-	for v.Kind() == reflect.Pointer && !v.IsNil() {
-		v = v.Elem()
-	}
-	if v.Kind() == reflect.Struct && v.Type().Name() == "PartialSuccess" {
-		items := v.FieldByName("RejectedItems")
-		msg := v.FieldByName("ErrorMessage")
-		if items.IsValid() && items.CanInt() && msg.IsValid() && msg.Kind() == reflect.String {
-			return items.Int(), msg.String(), true
-		}
-	}
 	var re *RejectedError
 	if errors.As(e, &re) {
 		return re.Rejected, re.Message, true

@@ -103,7 +103,7 @@ func TestBatcherConcurrentPartialRejection(t *testing.T) {
 	for _, reject := range []int64{0, 1, 1 << 40, -5} {
 		f := &rejectingExporter{fakeExporter: *newFake(), reject: reject}
 		logs := &lineLogger{}
-		b := NewBatcher(f, WithMaxBatchSize(4), WithScheduleDelay(time.Millisecond), WithLogger(logs), WithErrorLogInterval(time.Hour))
+		b := NewBatcher(f, WithMaxBatchSize(4), WithScheduleDelay(time.Millisecond), WithLogger(logs.logger()), WithErrorLogInterval(time.Hour))
 		var wg sync.WaitGroup
 		for w := range 4 {
 			wg.Go(func() {

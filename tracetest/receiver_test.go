@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/flowtrace/flowtrace/export"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -104,13 +104,32 @@ func checkBatch(t *testing.T, r *Receiver) {
 	require.Equal(t, 2, r.Batches()[0].SpanCount())
 }
 
-func upload(t *testing.T, c otlptrace.Client) {
+// client uploads hand-built ResourceSpans through flowtrace's own OTLP
+// transport, a real gRPC or HTTP client.
+type client struct{ export.Transport }
+
+func newClient(t *testing.T, s export.OTLPSettings) client {
+	t.Helper()
+	tr, err := export.NewOTLPClient(s)
+	require.NoError(t, err)
+	return client{tr}
+}
+
+func (c client) UploadTraces(ctx context.Context, rs []*tracepb.ResourceSpans) error {
+	b, err := proto.Marshal(&coltracepb.ExportTraceServiceRequest{ResourceSpans: rs})
+	if err != nil {
+		return err
+	}
+	_, err = c.Send(ctx, b)
+	return err
+}
+
+func upload(t *testing.T, c client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, c.Start(ctx))
 	require.NoError(t, c.UploadTraces(ctx, batch()))
-	require.NoError(t, c.Stop(ctx))
+	require.NoError(t, c.Close(ctx))
 }
 
 func newReceiver(t *testing.T, opts ...Option) *Receiver {
@@ -126,10 +145,7 @@ func TestReceiverGRPC(t *testing.T) {
 		t.Run("compression="+comp, func(t *testing.T) {
 			r := newReceiver(t)
 			require.True(t, strings.HasPrefix(r.GRPCEndpoint(), "http://127.0.0.1:"))
-			upload(t, otlptracegrpc.NewClient(
-				otlptracegrpc.WithEndpointURL(r.GRPCEndpoint()),
-				otlptracegrpc.WithCompressor(comp),
-			))
+			upload(t, newClient(t, export.OTLPSettings{Endpoint: r.GRPCEndpoint(), Compression: comp}))
 			checkBatch(t, r)
 		})
 	}
@@ -137,24 +153,17 @@ func TestReceiverGRPC(t *testing.T) {
 
 func TestReceiverHTTP(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		opts []otlptracehttp.Option
+		name, protocol, compression string
 	}{
-		{"protobuf", nil},
-		{"protobuf+gzip", []otlptracehttp.Option{otlptracehttp.WithCompression(otlptracehttp.GzipCompression)}},
-		{"json", []otlptracehttp.Option{otlptracehttp.WithEncoding(otlptracehttp.EncodingJSON)}},
-		{"json+gzip", []otlptracehttp.Option{otlptracehttp.WithEncoding(otlptracehttp.EncodingJSON), otlptracehttp.WithCompression(otlptracehttp.GzipCompression)}},
+		{"protobuf", export.ProtocolHTTPProtobuf, ""},
+		{"protobuf+gzip", export.ProtocolHTTPProtobuf, "gzip"},
+		{"json", export.ProtocolHTTPJSON, ""},
+		{"json+gzip", export.ProtocolHTTPJSON, "gzip"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newReceiver(t)
 			require.True(t, strings.HasSuffix(r.HTTPEndpoint(), "/v1/traces"))
-			tr := &http.Transport{}
-			defer tr.CloseIdleConnections()
-			opts := append([]otlptracehttp.Option{
-				otlptracehttp.WithEndpointURL(r.HTTPEndpoint()),
-				otlptracehttp.WithHTTPClient(&http.Client{Transport: tr}),
-			}, tc.opts...)
-			upload(t, otlptracehttp.NewClient(opts...))
+			upload(t, newClient(t, export.OTLPSettings{Protocol: tc.protocol, Endpoint: r.HTTPEndpoint(), Compression: tc.compression}))
 			checkBatch(t, r)
 		})
 	}
@@ -240,11 +249,10 @@ func TestReceiverHTTPRejects(t *testing.T) {
 
 func TestReceiverMaxSpans(t *testing.T) {
 	r := newReceiver(t, WithMaxSpans(3))
-	c := otlptracegrpc.NewClient(otlptracegrpc.WithEndpointURL(r.GRPCEndpoint()))
+	c := newClient(t, export.OTLPSettings{Endpoint: r.GRPCEndpoint()})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, c.Start(ctx))
-	defer func() { require.NoError(t, c.Stop(ctx)) }()
+	defer func() { require.NoError(t, c.Close(ctx)) }()
 	for range 3 {
 		require.NoError(t, c.UploadTraces(ctx, batch()))
 	}
@@ -306,11 +314,10 @@ func TestBlackhole(t *testing.T) {
 
 func TestReceiverConcurrentUploads(t *testing.T) {
 	r := newReceiver(t)
-	c := otlptracegrpc.NewClient(otlptracegrpc.WithEndpointURL(r.GRPCEndpoint()))
+	c := newClient(t, export.OTLPSettings{Endpoint: r.GRPCEndpoint()})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, c.Start(ctx))
-	defer func() { require.NoError(t, c.Stop(ctx)) }()
+	defer func() { require.NoError(t, c.Close(ctx)) }()
 	done := make(chan error, 4)
 	for range 4 {
 		go func() {

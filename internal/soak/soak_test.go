@@ -295,8 +295,9 @@ func checkAccounting(t *testing.T, s *stack, rcv *tracetest.ChaosReceiver) []pip
 		st := s.tracings[name].Stats()
 		out = append(out, pipelineStats{name, st})
 		e := st.Export
-		if int64(st.Tracer.Finished) != e.Exported+e.Dropped() {
-			t.Errorf("%s: finished %d != exported %d + dropped %d (%+v)", name, st.Tracer.Finished, e.Exported, e.Dropped(), e)
+		// finished = exported + dropped + unconfirmed
+		if int64(st.Tracer.Finished) != e.Exported+e.Dropped()+e.Unconfirmed {
+			t.Errorf("%s: finished %d != exported %d + dropped %d + unconfirmed %d (%+v)", name, st.Tracer.Finished, e.Exported, e.Dropped(), e.Unconfirmed, e)
 		}
 		if st.Tracer.Finished == 0 {
 			t.Errorf("%s: no span finished", name)
