@@ -71,8 +71,11 @@ func TestBatcherRaceOnEndShutdownHungExporter(t *testing.T) {
 			}
 		})
 	}
-	for f.calls.Load() == 0 {
-		time.Sleep(100 * time.Microsecond) // an export is hung
+	// Wait for an export to hang, but not for ever: a batcher that never
+	// calls the exporter fails the test instead of hanging it.
+	for deadline := time.Now().Add(10 * time.Second); f.calls.Load() == 0; {
+		require.True(t, time.Now().Before(deadline), "no export started within 10s")
+		time.Sleep(100 * time.Microsecond)
 	}
 	start := time.Now()
 	err := shutdown(t, b, 50*time.Millisecond)

@@ -61,3 +61,18 @@ func Flush(tb testing.TB, tr *tracer.Tracer, rcv *tracetest.Receiver, n int) []t
 	}
 	return spans
 }
+
+// NewRecorded returns a tracer with the default propagators whose spans are
+// recorded in memory as they finish (no receiver, no flush, no polling),
+// shut down when the test ends.
+func NewRecorded(tb testing.TB, opts ...tracer.Option) (*tracer.Tracer, *tracetest.Recorder) {
+	tb.Helper()
+	rec := tracetest.NewRecorder()
+	tr := tracer.New(append([]tracer.Option{tracer.WithProcessor(rec), tracer.WithPropagator(propagation.Default())}, opts...)...)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tr.Shutdown(ctx)
+	})
+	return tr, rec
+}
