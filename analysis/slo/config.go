@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/flowtrace/flowtrace/analysis/trace"
 )
 
 // SLO is one objective.
@@ -25,6 +27,10 @@ type SLO struct {
 	// Service and Operation select spans by service and span name; an
 	// empty Service matches any service.
 	Service, Operation string
+	// Kind, with Operation, selects spans of that kind. KindUnspecified
+	// (the default) means server and consumer spans: where a service
+	// receives work, so a call is not counted twice (client and server).
+	Kind trace.Kind
 	// Latency, when positive, makes events slower than it bad.
 	Latency time.Duration
 	// Target is the good-event ratio to meet, 0 < Target < 1.
@@ -37,14 +43,34 @@ type SLO struct {
 type AlertRule struct {
 	Severity    string
 	Long, Short time.Duration
-	BurnRate    float64
+	// BurnRate is the threshold as given. When Budget is set, the
+	// threshold instead follows each SLO's window (see [AlertRule.Threshold])
+	// and BurnRate is its value for a 30-day window, for reference.
+	BurnRate float64
+	// Budget is the fraction of the error budget that burning at the
+	// threshold for Long spends (0.02 for the workbook's fast page); 0
+	// when the rule gives a fixed BurnRate.
+	Budget float64
 }
 
-// WorkbookAlerts is the Google SRE workbook's recommended table.
+// Threshold returns the burn rate at which the rule fires for an SLO with
+// the given window: Budget × window / Long when Budget is set (the
+// workbook's derivation, so 14.4 for 2% over 1h of 30 days and 13.44 of 28
+// days), else BurnRate.
+func (a AlertRule) Threshold(window time.Duration) float64 {
+	if a.Budget > 0 && a.Long > 0 && window > 0 {
+		return a.Budget * float64(window) / float64(a.Long)
+	}
+	return a.BurnRate
+}
+
+// WorkbookAlerts is the Google SRE workbook's recommended table: budget
+// fractions spent, from which each SLO's thresholds follow; BurnRate is
+// the workbook's figure for its 30-day window.
 var WorkbookAlerts = []AlertRule{
-	{Severity: "page", Long: time.Hour, Short: 5 * time.Minute, BurnRate: 14.4},
-	{Severity: "page", Long: 6 * time.Hour, Short: 30 * time.Minute, BurnRate: 6},
-	{Severity: "ticket", Long: 3 * 24 * time.Hour, Short: 6 * time.Hour, BurnRate: 1},
+	{Severity: "page", Long: time.Hour, Short: 5 * time.Minute, BurnRate: 14.4, Budget: 0.02},
+	{Severity: "page", Long: 6 * time.Hour, Short: 30 * time.Minute, BurnRate: 6, Budget: 0.05},
+	{Severity: "ticket", Long: 3 * 24 * time.Hour, Short: 6 * time.Hour, BurnRate: 1, Budget: 0.10},
 }
 
 // Config is a parsed SLO file.
@@ -165,6 +191,11 @@ func parseSLO(n *yaml.Node, path string, errf errfFunc) (SLO, error) {
 			s.Service = v.Value
 		case "operation":
 			s.Operation = v.Value
+		case "kind":
+			s.Kind = trace.ParseKind(v.Value)
+			if s.Kind == trace.KindUnspecified {
+				err = errors.New("want server, consumer, client, producer or internal")
+			}
 		case "latency":
 			s.Latency, err = ParseDuration(v.Value)
 			if err == nil && s.Latency <= 0 {
@@ -198,8 +229,8 @@ func parseSLO(n *yaml.Node, path string, errf errfFunc) (SLO, error) {
 		return s, errf(n, "%s.name: required", path)
 	case s.CriticalOperation == "" && s.Operation == "":
 		return s, errf(n, "%s: set critical_operation, or operation (and optionally service)", path)
-	case s.CriticalOperation != "" && (s.Operation != "" || s.Service != ""):
-		return s, errf(n, "%s: critical_operation excludes service and operation", path)
+	case s.CriticalOperation != "" && (s.Operation != "" || s.Service != "" || s.Kind != trace.KindUnspecified):
+		return s, errf(n, "%s: critical_operation excludes service, operation and kind", path)
 	case !haveTarget:
 		return s, errf(n, "%s.target: required", path)
 	case !haveWindow:
@@ -224,6 +255,8 @@ func parseAlert(n *yaml.Node, path string, errf errfFunc) (AlertRule, error) {
 			if err == nil && (!(a.BurnRate > 0) || math.IsInf(a.BurnRate, 0)) {
 				err = errors.New("must be positive")
 			}
+		case "budget":
+			a.Budget, err = parseFraction(v.Value)
 		default:
 			return errf(k, "%s: unknown key %q", path, key)
 		}
@@ -235,13 +268,34 @@ func parseAlert(n *yaml.Node, path string, errf errfFunc) (AlertRule, error) {
 	if err != nil {
 		return a, err
 	}
-	if a.Severity == "" || a.Long <= 0 || a.Short <= 0 || a.BurnRate <= 0 {
-		return a, errf(n, "%s: severity, long, short and burn_rate are required", path)
+	if a.Severity == "" || a.Long <= 0 || a.Short <= 0 || (a.BurnRate <= 0) == (a.Budget <= 0) {
+		return a, errf(n, "%s: severity, long, short and one of burn_rate or budget are required", path)
+	}
+	if a.Budget > 0 {
+		a.BurnRate = a.Threshold(30 * 24 * time.Hour)
 	}
 	if a.Short > a.Long {
 		return a, errf(n, "%s: short window longer than long window", path)
 	}
 	return a, nil
+}
+
+// parseFraction parses "0.02" or "2%" as a fraction in (0, 1].
+func parseFraction(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	scale := 1.0
+	if t, ok := strings.CutSuffix(s, "%"); ok {
+		s, scale = strings.TrimSpace(t), 0.01
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, err
+	}
+	f *= scale
+	if !(f > 0 && f <= 1) {
+		return 0, errors.New("must be a fraction of the budget in (0, 1], e.g. 0.02 or 2%")
+	}
+	return f, nil
 }
 
 func unwrapNum(err error) error {

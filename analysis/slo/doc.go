@@ -12,29 +12,41 @@
 //	  - name: browse-latency
 //	    service: edge                  # or: operation of a service
 //	    operation: GET /products       # span name
+//	    kind: server                   # optional; default server and consumer
 //	    latency: 200ms                 # slower events are bad too
 //	    target: 0.99
 //	    window: 28d
 //	alerts:                            # optional; replaces the default table
-//	  - {severity: page, long: 1h, short: 5m, burn_rate: 14.4}
+//	  - {severity: page, long: 1h, short: 5m, budget: 2%}   # or burn_rate: 14.4
 //
 // An event is the root span of a trace whose critical_operation matches, or
-// a span of the named service and operation. It is bad when the span has
-// an error status or, with a latency threshold, lasts longer than it. Events
-// are weighted by 1/sampling.probability.
+// a span of the named service and operation. Operation events are server
+// and consumer spans unless kind names another span kind: a call's client
+// and server spans often share a name, and counting both would count each
+// request twice. An event is bad when the span has an error status or,
+// with a latency threshold, lasts longer than it. Events are weighted by
+// 1/sampling.probability.
+//
+// An SLO whose selector matches no span of the data gets [Result.Error]
+// (and the CLI exits 1): "100% compliance" of nothing hides a typo or data
+// from the wrong place. Each result also says how much of its window the
+// data covers ([Result.Coverage]): four days of data scored against a
+// 28-day window are only 14% of it.
 //
 // Burn rate over a window is the bad-event ratio in that window divided by
 // the error budget (1 - target): 1 spends the budget exactly over the SLO
 // window. An alert fires when both its long and its short window burn at
-// least its rate. The default table is the workbook's recommendation:
+// least its threshold. The default table is the workbook's recommendation,
+// kept as the share of the budget each alert stands for:
 //
-//	severity  long  short  burn rate  budget spent when it fires
-//	page      1h    5m     14.4       2% (of a 30-day budget)
-//	page      6h    30m    6          5%
-//	ticket    3d    6h     1          10%
+//	severity  long  short  budget spent  burn rate (30d)  (28d)
+//	page      1h    5m     2%            14.4             13.44
+//	page      6h    30m    5%            6                5.6
+//	ticket    3d    6h     10%           1                0.933
 //
-// The workbook derives those rates for a 30-day SLO window; they are used
-// as-is for other windows (override them in the file when that matters).
+// The threshold is budget × SLO window / long window, so it follows each
+// SLO's window ([AlertRule.Threshold]); an alert given with burn_rate in
+// the file keeps that rate for every window.
 // Windows end at the evaluation time, which for recorded data is the latest
 // span end, so a recorded file always gives the same report.
 //

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,12 +36,23 @@ func Events(s SLO, traces []*trace.Trace) []Event {
 			continue
 		}
 		for _, sp := range t.Spans {
-			if sp.Name == s.Operation && (s.Service == "" || sp.Service == s.Service) {
+			if sp.Name == s.Operation && (s.Service == "" || sp.Service == s.Service) && kindMatches(s.Kind, sp) {
 				add(t, sp)
 			}
 		}
 	}
 	return out
+}
+
+// kindMatches applies an SLO's kind: by default the spans where a service
+// receives work (server, consumer), so that one request is one event and
+// not two (the caller's client span and the callee's server span share a
+// name in most instrumentations).
+func kindMatches(k trace.Kind, sp *trace.Span) bool {
+	if k == trace.KindUnspecified {
+		return sp.Receives()
+	}
+	return sp.Kind == k
 }
 
 // BurnRate returns how fast a bad ratio spends the error budget of target:
@@ -69,12 +81,24 @@ type Alert struct {
 
 // Result is one SLO's evaluation.
 type Result struct {
-	Name      string        `json:"name"`
-	Selector  string        `json:"selector"`
-	Target    float64       `json:"target"`
-	Window    time.Duration `json:"window_ns"`
-	Latency   time.Duration `json:"latency_ns,omitempty"`
-	Events    int           `json:"events"` // observed, in the SLO window
+	Name     string        `json:"name"`
+	Selector string        `json:"selector"`
+	Target   float64       `json:"target"`
+	Window   time.Duration `json:"window_ns"`
+	Latency  time.Duration `json:"latency_ns,omitempty"`
+	Events   int           `json:"events"` // observed, in the SLO window
+	// Matched is the observed events in all of the data, inside the window
+	// or not. Zero means the selector matches nothing: Error says so.
+	Matched int `json:"matched_events"`
+	// Error is set when the result cannot be trusted: the selector
+	// matches no span of the data (a typo, or data from elsewhere).
+	Error string `json:"error,omitempty"`
+	// Coverage is the fraction of the SLO window the data covers (from the
+	// earliest span start to the latest span end, clipped to the window):
+	// 4 days of data in a 28-day window is 0.142857.
+	Coverage float64 `json:"window_coverage"`
+	// Covered is that length of time.
+	Covered   time.Duration `json:"covered_ns"`
 	Total     float64       `json:"weighted_total"`
 	Good      float64       `json:"weighted_good"`
 	Compliant float64       `json:"compliance"` // Good/Total; 1 with no events
@@ -98,8 +122,23 @@ func (r Result) Firing() bool {
 
 // Report is the evaluation of every SLO at one time.
 type Report struct {
-	Now     time.Time `json:"evaluated_at"`
-	Results []Result  `json:"slos"`
+	Now time.Time `json:"evaluated_at"`
+	// DataStart and DataEnd bound the data evaluated (earliest span start,
+	// latest span end).
+	DataStart time.Time `json:"data_start"`
+	DataEnd   time.Time `json:"data_end"`
+	Results   []Result  `json:"slos"`
+}
+
+// Errors returns the results' errors, each prefixed with the SLO's name.
+func (r *Report) Errors() []string {
+	var out []string
+	for _, x := range r.Results {
+		if x.Error != "" {
+			out = append(out, "SLO "+x.Name+": "+x.Error)
+		}
+	}
+	return out
 }
 
 // Firing reports whether any alert of any SLO fires.
@@ -115,10 +154,33 @@ func (r *Report) Firing() bool {
 // Evaluate evaluates cfg at now (use [Latest] for recorded data).
 func Evaluate(cfg *Config, traces []*trace.Trace, now time.Time) *Report {
 	rep := &Report{Now: now}
+	rep.DataStart, rep.DataEnd = trace.Window(traces)
 	for _, s := range cfg.SLOs {
-		rep.Results = append(rep.Results, evaluate(s, cfg.Alerts, Events(s, traces), now))
+		r := evaluate(s, cfg.Alerts, Events(s, traces), now)
+		r.Covered, r.Coverage = coverage(rep.DataStart, rep.DataEnd, now, s.Window)
+		rep.Results = append(rep.Results, r)
 	}
 	return rep
+}
+
+// coverage returns how much of the window (now-w, now] the data
+// [start, end] covers, as a duration and as a fraction of w.
+func coverage(start, end, now time.Time, w time.Duration) (time.Duration, float64) {
+	if start.IsZero() || w <= 0 {
+		return 0, 0
+	}
+	from, to := now.Add(-w), now
+	if start.After(from) {
+		from = start
+	}
+	if end.Before(to) {
+		to = end
+	}
+	if !to.After(from) {
+		return 0, 0
+	}
+	d := to.Sub(from)
+	return d, stats.Round(float64(d)/float64(w), 6)
 }
 
 // sum returns weighted bad and total of events in (now-w, now].
@@ -139,6 +201,10 @@ func sum(evs []Event, now time.Time, w time.Duration) (bad, total float64, n int
 func evaluate(s SLO, rules []AlertRule, evs []Event, now time.Time) Result {
 	r := Result{Name: s.Name, Selector: selector(s), Target: s.Target, Window: s.Window, Latency: s.Latency}
 	bad, total, n := sum(evs, now, s.Window)
+	r.Matched = len(evs)
+	if r.Matched == 0 {
+		r.Error = "no span in the data matches " + selector(s) + ": compliance cannot be computed (check the selector; events are server and consumer spans unless kind is given)"
+	}
 	r.Events, r.Total, r.Good = n, stats.Round(total, 6), stats.Round(total-bad, 6)
 	r.Compliant, r.BudgetLeft = 1, 1
 	if total > 0 {
@@ -149,9 +215,10 @@ func evaluate(s SLO, rules []AlertRule, evs []Event, now time.Time) Result {
 	for _, rule := range rules {
 		lb, lt, _ := sum(evs, now, rule.Long)
 		sb, st, _ := sum(evs, now, rule.Short)
-		a := Alert{Severity: rule.Severity, Long: rule.Long, Short: rule.Short, Threshold: rule.BurnRate,
+		th := rule.Threshold(s.Window)
+		a := Alert{Severity: rule.Severity, Long: rule.Long, Short: rule.Short, Threshold: stats.Round(th, 6),
 			LongBurn: BurnRate(lb, lt, s.Target), ShortBurn: BurnRate(sb, st, s.Target)}
-		a.Firing = burns(a.LongBurn, rule.BurnRate) && burns(a.ShortBurn, rule.BurnRate)
+		a.Firing = burns(a.LongBurn, th) && burns(a.ShortBurn, th)
 		a.LongBurn, a.ShortBurn = stats.Round(a.LongBurn, 4), stats.Round(a.ShortBurn, 4)
 		r.Alerts = append(r.Alerts, a)
 	}
@@ -168,6 +235,9 @@ func selector(s SLO) string {
 			svc = "*"
 		}
 		b.WriteString(svc + " " + s.Operation)
+		if s.Kind != trace.KindUnspecified {
+			b.WriteString(" (" + s.Kind.String() + ")")
+		}
 	}
 	if s.Latency > 0 {
 		b.WriteString(fmt.Sprintf(", latency <= %s", s.Latency))
@@ -189,6 +259,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, x := range r.Results {
 		fmt.Fprintf(&b, "\nSLO %s (%s)\n", x.Name, x.Selector)
 		fmt.Fprintf(&b, "  target %s over %s: %d events (weighted %g), good %g\n", pct(x.Target), fmtWindow(x.Window), x.Events, x.Total, x.Good)
+		if x.Coverage >= 1 {
+			fmt.Fprintf(&b, "  data covers the whole %s window\n", fmtWindow(x.Window))
+		} else {
+			fmt.Fprintf(&b, "  data covers %s of the %s window (%s): compliance and budget are for that part only\n",
+				fmtCovered(x.Covered), fmtWindow(x.Window), pct(x.Coverage))
+		}
+		if x.Error != "" {
+			fmt.Fprintf(&b, "  ERROR: %s\n", x.Error)
+			continue
+		}
 		state := "ok"
 		if x.Breaching {
 			state = "BREACHING"
@@ -199,7 +279,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			if a.Firing {
 				fire = "FIRING"
 			}
-			fmt.Fprintf(&b, "  %-6s burn >= %-4g  %4s: %8.2f  %4s: %8.2f  %s\n", a.Severity, a.Threshold,
+			fmt.Fprintf(&b, "  %-6s burn >= %-5s  %4s: %8.2f  %4s: %8.2f  %s\n", a.Severity, strconv.FormatFloat(stats.Round(a.Threshold, 2), 'f', -1, 64),
 				fmtWindow(a.Long), a.LongBurn, fmtWindow(a.Short), a.ShortBurn, fire)
 		}
 	}
@@ -209,6 +289,26 @@ func (r *Report) WriteText(w io.Writer) error {
 
 func pct(x float64) string {
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", 100*x), "0"), ".") + "%"
+}
+
+// fmtCovered formats a covered time: days and hours from a day up, else a
+// duration to the second (to the millisecond below a second).
+func fmtCovered(d time.Duration) string {
+	day := 24 * time.Hour
+	switch {
+	case d >= day:
+		days, rest := d/day, (d % day).Round(time.Hour)
+		if rest == day {
+			days, rest = days+1, 0
+		}
+		if rest == 0 {
+			return fmt.Sprintf("%dd", days)
+		}
+		return fmt.Sprintf("%dd%dh", days, rest/time.Hour)
+	case d >= time.Second:
+		return d.Round(time.Second).String()
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 func fmtWindow(d time.Duration) string {

@@ -115,12 +115,16 @@ func TestParseErrors(t *testing.T) {
 		"slos: 3":                             "f.yaml:1: slos: want a list",
 		"foo: 1":                              `f.yaml:1: unknown key "foo"`,
 		"slos:\n  - name: a\n    target: 2\n": `f.yaml:3: slos[0].target: "2": must be between 0 and 1`,
-		"slos:\n  - name: a\n    critical_operation: c\n    target: 0.9\n    window: 3x\n":                                                `f.yaml:5: slos[0].window: "3x"`,
-		"slos:\n  - name: a\n    critical_operation: c\n    target: 0.9\n":                                                                "f.yaml:2: slos[0].window: required",
-		"slos:\n  - name: a\n    target: 0.9\n    window: 1d\n":                                                                           "set critical_operation, or operation",
-		"slos:\n  - name: a\n    operation: o\n    target: 0.9\n    window: 1d\n    latnecy: 1s\n":                                        `f.yaml:6: slos[0]: unknown key "latnecy"`,
-		"slos:\n  - {name: a, operation: o, target: 0.9, window: 1d}\nalerts:\n  - {severity: page, long: 5m, short: 1h, burn_rate: 2}\n": "alerts[0]: short window longer",
-		"slos:\n  - {name: a, operation: o, target: 0.9, window: 1d}\n  - {name: a, operation: o, target: 0.9, window: 1d}\n":             `slos[1].name: duplicate "a"`,
+		"slos:\n  - name: a\n    critical_operation: c\n    target: 0.9\n    window: 3x\n":                                                            `f.yaml:5: slos[0].window: "3x"`,
+		"slos:\n  - name: a\n    critical_operation: c\n    target: 0.9\n":                                                                            "f.yaml:2: slos[0].window: required",
+		"slos:\n  - name: a\n    target: 0.9\n    window: 1d\n":                                                                                       "set critical_operation, or operation",
+		"slos:\n  - name: a\n    operation: o\n    target: 0.9\n    window: 1d\n    latnecy: 1s\n":                                                    `f.yaml:6: slos[0]: unknown key "latnecy"`,
+		"slos:\n  - {name: a, operation: o, target: 0.9, window: 1d}\nalerts:\n  - {severity: page, long: 5m, short: 1h, burn_rate: 2}\n":             "alerts[0]: short window longer",
+		"slos:\n  - {name: a, operation: o, target: 0.9, window: 1d}\n  - {name: a, operation: o, target: 0.9, window: 1d}\n":                         `slos[1].name: duplicate "a"`,
+		"slos:\n  - {name: a, operation: o, kind: sever, target: 0.9, window: 1d}\n":                                                                  `slos[0].kind: "sever": want server, consumer`,
+		"slos:\n  - {name: a, critical_operation: c, kind: server, target: 0.9, window: 1d}\n":                                                        "critical_operation excludes service, operation and kind",
+		"slos:\n  - {name: a, operation: o, target: 0.9, window: 1d}\nalerts:\n  - {severity: page, long: 1h, short: 5m, burn_rate: 2, budget: 2%}\n": "one of burn_rate or budget",
+		"slos:\n  - {name: a, operation: o, target: 0.9, window: 1d}\nalerts:\n  - {severity: page, long: 1h, short: 5m, budget: 200%}\n":             "must be a fraction of the budget",
 	} {
 		_, err := slo.Parse([]byte(in), "f.yaml")
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -176,3 +176,26 @@ func TestWithInput(t *testing.T) {
 	_, err := withInput([]byte(`"x"`), n)
 	require.Error(t, err)
 }
+
+// Issue 16 item 7 through the CLI: an SLO matching nothing is an error
+// (030e853: "compliance 100%, error budget left 100%: ok", exit 0 with
+// --check), and each SLO states how much of its window the data covers.
+func TestSLOSelectorsAndCoverage(t *testing.T) {
+	dir := filepath.Join("..", "..", "analysis", "slo", "testdata")
+	for _, args := range [][]string{{"slo", "--check"}, {"slo"}, {"slo", "--format", "json"}} {
+		code, stdout, stderr := runCLI(t, append(args, "--quiet", "--slos", filepath.Join(dir, "checkout.yaml"), filepath.Join(dir, "checkout.jsonl"))...)
+		require.Equal(t, exitError, code, "%v\n%s", args, stdout)
+		require.Contains(t, stderr, "flowtrace slo: SLO browse-latency: no span in the data matches edge GET /products")
+		require.Contains(t, stdout, "browse-latency") // the report is still written
+	}
+	code, stdout, stderr := runCLI(t, "slo", "--quiet", "--slos", filepath.Join(dir, "burn.yaml"), filepath.Join(dir, "burn.jsonl"))
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "SLO checkout-28d (edge POST /checkout)\n"+
+		"  target 99% over 28d: 196 events (weighted 196), good 182\n"+
+		"  data covers 4d of the 28d window (14.286%): compliance and budget are for that part only\n"+
+		"  compliance 92.857%, error budget left -614.286%: BREACHING\n"+
+		"  page   burn >= 13.44    1h:    14.00    5m:    14.00  FIRING\n")
+	require.Contains(t, stdout, "  page   burn >= 14.4     1h:    14.00    5m:    14.00  ok\n")
+	code, _, _ = runCLI(t, "slo", "--quiet", "--check", "--slos", filepath.Join(dir, "burn.yaml"), filepath.Join(dir, "burn.jsonl"))
+	require.Equal(t, exitAlerts, code)
+}

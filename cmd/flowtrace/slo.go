@@ -49,7 +49,12 @@ func runSLO(args []string, stdout, stderr io.Writer) int {
 			"compliance, error budget left, and the SRE workbook's multi-window,\n"+
 			"multi-burn-rate alerts, relative to the latest span in the data.\n"+
 			"Load-test traffic is left out unless --include-load-test.\n"+
-			"With --check the exit code is 3 when an alert fires.\n"+policyHelp, stderr)
+			"With --check the exit code is 3 when an alert fires. An SLO whose selector\n"+
+			"matches no span of the data is an error (exit 1), not 100% compliance.\n"+
+			"Events of an operation SLO are server and consumer spans unless it sets kind.\n"+
+			"Each SLO says how much of its window the data covers, and the default alert\n"+
+			"thresholds follow the SLO's window (14.4 for 2% of a 30-day budget in 1h,\n"+
+			"13.44 for 28 days).\n"+policyHelp, stderr)
 	var in inputFlags
 	in.add(fs)
 	var sf sloFlags
@@ -82,6 +87,12 @@ func runSLO(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		return fail(stderr, "slo", err)
+	}
+	if errs := rep.Errors(); len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, "flowtrace slo:", e)
+		}
+		return exitError
 	}
 	if *check && rep.Firing() {
 		fmt.Fprintln(stderr, "flowtrace slo: alert firing")

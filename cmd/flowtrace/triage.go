@@ -43,7 +43,11 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "triage", err)
 	}
-	results := slo.Evaluate(cfg, traces, now).Results
+	evaluated := slo.Evaluate(cfg, traces, now)
+	for _, e := range evaluated.Errors() {
+		in.warn("%s", e)
+	}
+	results := evaluated.Results
 	var reps []*triage.Report
 	for i, s := range cfg.SLOs {
 		if (*name == "" && (results[i].Breaching || results[i].Firing())) || s.Name == *name {
