@@ -142,3 +142,29 @@ func TestStartLabelsFileSpecialFile(t *testing.T) {
 		})
 	}
 }
+
+// TestFileWarningsEscaped: a path is text from the environment; a file
+// whose name holds a newline and terminal escapes must not forge a log line
+// through the warning that names it (a YAML error names its file).
+func TestFileWarningsEscaped(t *testing.T) {
+	dir := t.TempDir()
+	evil := "reg\n2026-01-01 FORGED level=ERROR\x1b[31m"
+	reg := filepath.Join(dir, evil+".yaml")
+	require.NoError(t, os.WriteFile(reg, []byte("keys: [unclosed\n"), 0o600))
+	fifo := filepath.Join(dir, evil+".fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	for _, env := range []map[string]string{
+		{"OTEL_TRACES_EXPORTER": "none", "FLOWTRACE_SEMCONV_MODE": "warn", "FLOWTRACE_SEMCONV_REGISTRY": reg},
+		{"OTEL_TRACES_EXPORTER": "none", "FLOWTRACE_SEMCONV_MODE": "warn", "FLOWTRACE_SEMCONV_REGISTRY": fifo},
+		{"OTEL_TRACES_EXPORTER": "console", "FLOWTRACE_CONSOLE_FILE": fifo},
+		{"OTEL_TRACES_EXPORTER": "none", "FLOWTRACE_K8S_LABELS_FILE": fifo},
+	} {
+		_, out := startPromptly(t, env)
+		require.Len(t, warnings(out), 1, out)
+		require.Contains(t, out, "FORGED", "the name is shown, escaped")
+		for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			require.True(t, strings.HasPrefix(line, "flowtrace:"), "a line the SDK did not write: %q", line)
+			require.NotContains(t, line, "\x1b", line)
+		}
+	}
+}
