@@ -168,3 +168,36 @@ func TestFileWarningsEscaped(t *testing.T) {
 		}
 	}
 }
+
+// TestStartCertificateSpecialFile: OTEL_EXPORTER_OTLP_CERTIFICATE naming a
+// FIFO, /dev/zero, a directory or a huge file. On 030e853 the otlptrace
+// clients read it themselves (os.ReadFile): a FIFO blocked Start, /dev/zero
+// ran it out of memory, even with an http:// endpoint that never uses it.
+// Now an https endpoint gives one warning (no export) and an http endpoint
+// does not read the file at all.
+func TestStartCertificateSpecialFile(t *testing.T) {
+	for name, path := range specialFiles(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, protocol := range []string{config.ProtocolGRPC, config.ProtocolHTTPProtobuf} {
+				tracing, out := startPromptly(t, map[string]string{
+					"OTEL_EXPORTER_OTLP_PROTOCOL":    protocol,
+					"OTEL_EXPORTER_OTLP_ENDPOINT":    "https://127.0.0.1:4317",
+					"OTEL_EXPORTER_OTLP_CERTIFICATE": path,
+				})
+				w := warnings(out)
+				require.Len(t, w, 1, out)
+				require.Contains(t, w[0], "certificate")
+				require.Regexp(t, "not a regular file|file too large", w[0])
+				require.Contains(t, w[0], "spans are not exported")
+				require.Nil(t, tracing.batcher)
+
+				_, out = startPromptly(t, map[string]string{
+					"OTEL_EXPORTER_OTLP_PROTOCOL":    protocol,
+					"OTEL_EXPORTER_OTLP_ENDPOINT":    "http://127.0.0.1:4317",
+					"OTEL_EXPORTER_OTLP_CERTIFICATE": path,
+				})
+				require.Empty(t, warnings(out), "plaintext: the certificate is not read")
+			}
+		})
+	}
+}
