@@ -109,7 +109,7 @@ type key struct {
 type acc struct {
 	calls, errors, messages, unpaired int
 	wErr, wAll, wMessages             float64
-	lat                               []stats.Sample
+	lat                               stats.Sketch
 }
 
 // msg counts n messages, each standing for w.
@@ -118,163 +118,317 @@ func (a *acc) msg(n int, w float64) {
 	a.wMessages += float64(n) * w
 }
 
+func (a *acc) call(failed bool, d time.Duration, w float64) {
+	a.calls++
+	a.wAll += w
+	if failed {
+		a.errors++
+		a.wErr += w
+	}
+	a.lat.Add(d, w)
+}
+
+func (a *acc) merge(o *acc) {
+	a.calls += o.calls
+	a.errors += o.errors
+	a.messages += o.messages
+	a.unpaired += o.unpaired
+	a.wErr += o.wErr
+	a.wAll += o.wAll
+	a.wMessages += o.wMessages
+	a.lat.Merge(&o.lat)
+}
+
 // Build derives the graph from traces (see the package documentation),
 // after correcting each trace's clock skew ([trace.CorrectAll]).
 func Build(traces []*trace.Trace) *Graph {
-	traces, integrity := trace.CorrectAll(traces)
-	g := &Graph{Integrity: integrity}
-	known := map[string]bool{}
-	serves := map[string]string{} // rpc.service -> the service whose server spans carry it
-	linked := map[trace.Link]bool{}
+	b := NewBuilder(trace.IndexTraces(traces))
+	b.unmatchedMax = 0 // in memory: hold every client span without a server side
 	for _, t := range traces {
-		for _, s := range t.Spans {
-			known[s.Service] = true
-			if s.Kind == trace.KindServer {
-				if rs := s.Str("rpc.service"); rs != "" {
-					if _, ok := serves[rs]; !ok {
-						serves[rs] = s.Service
-					}
-				}
-			}
-			for _, l := range s.Links {
-				linked[l] = true
-			}
+		b.Add(t)
+	}
+	return b.Graph()
+}
+
+// Builder derives a [Graph] trace by trace, in memory that does not grow
+// with the number of traces: counts and a mergeable latency sketch per
+// edge ([stats.Sketch]: exact up to 1024 calls, then within 1% relative
+// error). What depends on other traces waits:
+//
+//   - a client span without a server side is held, compactly, for the
+//     latest [DefaultUnmatched] of them, in case a public endpoint's trace
+//     links to it (then that server span is its server side); after that
+//     it is kept by (caller, peer name) until [Builder.Graph], where the
+//     services of all the data decide between a peer node, an unpaired
+//     call and an unresolved one;
+//   - links are followed through a [trace.SpanIndex].
+type Builder struct {
+	corr         *trace.StreamCorrector
+	index        *trace.SpanIndex
+	accs         map[key]*acc
+	pending      map[pendingKey]*acc
+	serves       map[string]string // rpc.service -> the service whose server spans carry it
+	links        int
+	dangling     int
+	unmatched    map[trace.Link]*clientCall // client spans without a server side, not yet pending
+	order        []trace.Link               // unmatched, oldest first
+	unmatchedMax int                        // 0: unbounded
+	wanted       map[trace.Link][]*trace.Span
+}
+
+// DefaultUnmatched is how many client spans without a server side a
+// streaming [Builder] holds while a public endpoint may still link to
+// them (about 100 bytes each).
+const DefaultUnmatched = 1 << 16
+
+type clientCall struct {
+	s *trace.Span // a copy with the attributes typeOf and PeerOf read
+	w float64
+}
+
+type pendingKey struct {
+	from   Node
+	name   string
+	system bool
+	typ    EdgeType
+}
+
+// NewBuilder returns an empty Builder that follows links through index:
+// [trace.IndexTraces] for traces in memory, a bounded [trace.SpanIndex]
+// fed with every span as it is read for a stream; nil follows none (every
+// link counts as dangling).
+func NewBuilder(index *trace.SpanIndex) *Builder {
+	return &Builder{corr: trace.NewStreamCorrector(trace.DefaultMaxSkew), index: index,
+		accs: map[key]*acc{}, pending: map[pendingKey]*acc{}, serves: map[string]string{},
+		unmatched: map[trace.Link]*clientCall{}, unmatchedMax: DefaultUnmatched, wanted: map[trace.Link][]*trace.Span{}}
+}
+
+func (b *Builder) add(from, to Node, typ EdgeType, failed bool, d time.Duration, w float64) *acc {
+	k := key{from, to, typ}
+	a := b.accs[k]
+	if a == nil {
+		a = &acc{}
+		b.accs[k] = a
+	}
+	a.call(failed, d, w)
+	return a
+}
+
+// peerAttrs are the attributes of a client span that typeOf and
+// trace.PeerOf read: all a held client span keeps.
+var peerAttrs = []string{"rpc.system", "messaging.system", "http.method", "http.request.method", "http.route", "url.full",
+	"peer.service", "db.system.name", "db.system", "db.namespace", "db.name", "messaging.destination.name",
+	"server.address", "net.peer.name", "rpc.service", "peer.hostname", "net.peer.ip", "peer.address"}
+
+func compact(s *trace.Span) *trace.Span {
+	c := &trace.Span{TraceID: s.TraceID, SpanID: s.SpanID, Service: s.Service, Name: s.Name, Kind: s.Kind,
+		Start: s.Start, End: s.End, Error: s.Error, Attributes: map[string]any{}}
+	for _, k := range peerAttrs {
+		if v, ok := s.Attr(k); ok {
+			c.Attributes[k] = v
 		}
 	}
-	targets := map[trace.Link]*trace.Span{}
-	// A public endpoint starts a new trace linked to its caller's client
-	// span: that server span is the client's server side.
-	linkedServers := map[*trace.Span][]*trace.Span{}
+	return c
+}
+
+// Add corrects and adds one trace.
+func (b *Builder) Add(t *trace.Trace) {
+	t, _, _ = b.corr.Correct(t)
+	svc := func(s *trace.Span) Node { return Node{s.Service, Service} }
 	calledByLink := map[*trace.Span]bool{}
-	if len(linked) > 0 {
-		for _, t := range traces {
-			for _, s := range t.Spans {
-				if l := (trace.Link{TraceID: t.ID, SpanID: s.SpanID}); linked[l] {
-					targets[l] = s
+	for _, s := range t.Spans {
+		if s.Kind == trace.KindServer {
+			if rs := s.Str("rpc.service"); rs != "" {
+				if _, ok := b.serves[rs]; !ok {
+					b.serves[rs] = s.Service
 				}
 			}
 		}
-		for _, t := range traces {
-			for _, s := range t.Spans {
-				if !publicEntry(t, s) {
-					continue
-				}
-				for _, l := range s.Links {
-					if c := targets[l]; c != nil && c.Kind == trace.KindClient {
-						linkedServers[c] = append(linkedServers[c], s)
-						calledByLink[s] = true
-					}
-				}
+		// A public endpoint starts a new trace linked to its caller's
+		// client span: this server span is that client's server side.
+		if !publicEntry(t, s) {
+			continue
+		}
+		for _, l := range s.Links {
+			target, ok := b.index.Lookup(l)
+			if !ok || target.Span.Kind != trace.KindClient {
+				continue
+			}
+			calledByLink[s] = true
+			if c := b.unmatched[l]; c != nil {
+				b.add(svc(c.s), svc(s), typeOf(c.s, s), c.s.Error || s.Error, c.s.Duration(), c.w)
+				delete(b.unmatched, l) // its order entry is skipped when it comes up
+			} else {
+				b.wanted[l] = append(b.wanted[l], s)
 			}
 		}
 	}
-	accs := map[key]*acc{}
-	add := func(from, to Node, typ EdgeType, failed bool, d time.Duration, w float64) *acc {
-		k := key{from, to, typ}
-		a := accs[k]
-		if a == nil {
-			a = &acc{}
-			accs[k] = a
+	for _, s := range t.Spans {
+		w := t.SpanWeight(s)
+		topic := s.Str("messaging.destination.name")
+		kafka := s.Str("messaging.system") == "kafka" && topic != ""
+		switch {
+		case kafka && s.Kind == trace.KindProducer:
+			b.add(svc(s), Node{topic, Topic}, Kafka, s.Error, s.Duration(), w).msg(1, w)
+			continue
+		case kafka && s.Kind == trace.KindConsumer:
+			b.add(Node{topic, Topic}, svc(s), Kafka, s.Error, s.Duration(), w).msg(s.Messages(), w)
+			for _, l := range s.Links {
+				if _, ok := b.index.Lookup(l); ok {
+					b.links++
+				} else {
+					b.dangling++
+				}
+			}
+			continue
+		case s.Kind == trace.KindClient:
+			l := trace.Link{TraceID: t.ID, SpanID: s.SpanID}
+			side := append(trace.ServerSide(t, s), b.wanted[l]...)
+			delete(b.wanted, l)
+			for _, c := range side {
+				b.add(svc(s), svc(c), typeOf(s, c), s.Error || c.Error, s.Duration(), w)
+			}
+			if len(side) == 0 {
+				b.hold(l, &clientCall{s: compact(s), w: w})
+			}
+			continue
 		}
-		a.calls++
-		a.wAll += w
-		if failed {
-			a.errors++
-			a.wErr += w
+		p := t.Parent(s)
+		if p == nil {
+			if trace.IsRootID(s.ParentID) && s.Kind == trace.KindServer && !calledByLink[s] {
+				b.add(UserNode, svc(s), typeOf(s), s.Error, s.Duration(), w)
+			}
+			if s.Kind == trace.KindConsumer {
+				// Reached only through links (a new trace per message or
+				// batch): one call from each linked service, with the
+				// messages that came from it.
+				count := map[string]int{} // linked service -> messages
+				var first []*trace.Span   // a linked span of each service, in link order
+				for _, l := range s.Links {
+					target, ok := b.index.Lookup(l)
+					if !ok {
+						b.dangling++
+						continue
+					}
+					b.links++
+					p := target.Span
+					if p.Service == s.Service {
+						continue
+					}
+					if count[p.Service] == 0 {
+						first = append(first, p)
+					}
+					count[p.Service]++
+				}
+				for _, p := range first {
+					b.add(svc(p), svc(s), typeOf(p, s), s.Error, s.Duration(), w).msg(count[p.Service], w)
+				}
+			}
+			continue
 		}
-		a.lat = append(a.lat, stats.Sample{Value: d, Weight: w})
-		return a
+		if p.Service == s.Service || p.Kind == trace.KindClient {
+			continue
+		}
+		if p.Kind == trace.KindProducer && p.Str("messaging.system") == "kafka" && p.Str("messaging.destination.name") != "" {
+			continue // reached through the topic
+		}
+		b.add(svc(p), svc(s), typeOf(s, nil), s.Error, s.Duration(), w)
+	}
+}
+
+// hold keeps a client span without a server side while a public
+// endpoint's trace may still link to it; the oldest one past the bound
+// goes to pending.
+func (b *Builder) hold(l trace.Link, c *clientCall) {
+	if _, dup := b.unmatched[l]; dup {
+		b.settle(c)
+		return
+	}
+	b.unmatched[l] = c
+	b.order = append(b.order, l)
+	for b.unmatchedMax > 0 && len(b.unmatched) > b.unmatchedMax && len(b.order) > 0 {
+		old := b.order[0]
+		b.order = b.order[1:]
+		if c := b.unmatched[old]; c != nil {
+			delete(b.unmatched, old)
+			b.settle(c)
+		}
+	}
+	if len(b.order) > 2*len(b.unmatched)+1024 {
+		b.order = slices.DeleteFunc(b.order, func(l trace.Link) bool { return b.unmatched[l] == nil })
+	}
+}
+
+// settle moves a client span without a server side to the calls decided
+// in Graph.
+func (b *Builder) settle(c *clientCall) {
+	name, system := trace.PeerOf(c.s)
+	k := pendingKey{from: Node{c.s.Service, Service}, name: name, system: system, typ: typeOf(c.s)}
+	a := b.pending[k]
+	if a == nil {
+		a = &acc{}
+		b.pending[k] = a
+	}
+	a.call(c.s.Error, c.s.Duration(), c.w)
+}
+
+// Graph returns the graph of the traces added so far.
+func (b *Builder) Graph() *Graph {
+	g := &Graph{Integrity: b.corr.Integrity(), Links: b.links, DanglingLinks: b.dangling}
+	known := b.corr.Known
+	accs := make(map[key]*acc, len(b.accs))
+	for k, a := range b.accs {
+		c := &acc{}
+		c.merge(a)
+		accs[k] = c
+	}
+	into := func(k key, a *acc, unpaired bool) {
+		c := accs[k]
+		if c == nil {
+			c = &acc{}
+			accs[k] = c
+		}
+		c.merge(a)
+		if unpaired {
+			c.unpaired += a.calls
+		}
+	}
+	pending := make(map[pendingKey]*acc, len(b.pending))
+	for k, a := range b.pending {
+		c := &acc{}
+		c.merge(a)
+		pending[k] = c
+	}
+	for _, l := range b.order {
+		if c := b.unmatched[l]; c != nil {
+			name, system := trace.PeerOf(c.s)
+			k := pendingKey{from: Node{c.s.Service, Service}, name: name, system: system, typ: typeOf(c.s)}
+			if pending[k] == nil {
+				pending[k] = &acc{}
+			}
+			pending[k].call(c.s.Error, c.s.Duration(), c.w)
+		}
 	}
 	unresolved := map[Unresolved]int{}
-	svc := func(s *trace.Span) Node { return Node{s.Service, Service} }
-	for _, t := range traces {
-		for _, s := range t.Spans {
-			w := t.SpanWeight(s)
-			topic := s.Str("messaging.destination.name")
-			kafka := s.Str("messaging.system") == "kafka" && topic != ""
-			switch {
-			case kafka && s.Kind == trace.KindProducer:
-				add(svc(s), Node{topic, Topic}, Kafka, s.Error, s.Duration(), w).msg(1, w)
-				continue
-			case kafka && s.Kind == trace.KindConsumer:
-				add(Node{topic, Topic}, svc(s), Kafka, s.Error, s.Duration(), w).msg(s.Messages(), w)
-				for _, l := range s.Links {
-					if targets[l] != nil {
-						g.Links++
-					} else {
-						g.DanglingLinks++
-					}
-				}
-				continue
-			case s.Kind == trace.KindClient:
-				side := append(trace.ServerSide(t, s), linkedServers[s]...)
-				for _, c := range side {
-					add(svc(s), svc(c), typeOf(s, c), s.Error || c.Error, s.Duration(), w)
-				}
-				if len(side) > 0 {
-					continue
-				}
-				name, system := trace.PeerOf(s)
-				switch {
-				case system && !known[name]:
-					add(svc(s), Node{name, Peer}, typeOf(s), s.Error, s.Duration(), w)
-				case known[name]:
-					add(svc(s), Node{name, Service}, typeOf(s), s.Error, s.Duration(), w).unpaired++
-				case serves[name] != "":
-					add(svc(s), Node{serves[name], Service}, typeOf(s), s.Error, s.Duration(), w).unpaired++
-				default:
-					unresolved[Unresolved{From: s.Service, Peer: name}]++
-				}
-				continue
-			}
-			p := t.Parent(s)
-			if p == nil {
-				if trace.IsRootID(s.ParentID) && s.Kind == trace.KindServer && !calledByLink[s] {
-					add(UserNode, svc(s), typeOf(s), s.Error, s.Duration(), w)
-				}
-				if s.Kind == trace.KindConsumer {
-					// Reached only through links (a new trace per message or
-					// batch): one call from each linked service, with the
-					// messages that came from it.
-					count := map[string]int{} // linked service -> messages
-					var first []*trace.Span   // a linked span of each service, in link order
-					for _, l := range s.Links {
-						p := targets[l]
-						if p == nil {
-							g.DanglingLinks++
-							continue
-						}
-						g.Links++
-						if p.Service == s.Service {
-							continue
-						}
-						if count[p.Service] == 0 {
-							first = append(first, p)
-						}
-						count[p.Service]++
-					}
-					for _, p := range first {
-						add(svc(p), svc(s), typeOf(p, s), s.Error, s.Duration(), w).msg(count[p.Service], w)
-					}
-				}
-				continue
-			}
-			if p.Service == s.Service || p.Kind == trace.KindClient {
-				continue
-			}
-			if p.Kind == trace.KindProducer && p.Str("messaging.system") == "kafka" && p.Str("messaging.destination.name") != "" {
-				continue // reached through the topic
-			}
-			add(svc(p), svc(s), typeOf(s, nil), s.Error, s.Duration(), w)
+	for k, a := range pending {
+		switch name := k.name; {
+		case k.system && !known(name):
+			into(key{k.from, Node{name, Peer}, k.typ}, a, false)
+		case known(name):
+			into(key{k.from, Node{name, Service}, k.typ}, a, true)
+		case b.serves[name] != "":
+			into(key{k.from, Node{b.serves[name], Service}, k.typ}, a, true)
+		default:
+			unresolved[Unresolved{From: k.from.Name, Peer: name}] += a.calls
 		}
 	}
 	nodes := map[Node]bool{}
-	for n := range known {
+	for n := range b.corr.Services() {
 		nodes[Node{n, Service}] = true
 	}
 	for k, a := range accs {
 		nodes[k.from], nodes[k.to] = true, true
-		q := stats.Quantiles(a.lat, 0.5, 0.99)
+		q := a.lat.Quantiles(0.5, 0.99)
 		e := Edge{From: k.from, To: k.to, Type: k.typ, Calls: a.calls, Errors: a.errors, Unpaired: a.unpaired,
 			Weighted: stats.Round(a.wAll, 6), ErrorRatio: stats.Round(stats.Ratio(a.wErr, a.wAll), 6), P50: q[0], P99: q[1]}
 		if k.to.Kind == Service && a.messages > 0 {
@@ -299,8 +453,6 @@ func Build(traces []*trace.Trace) *Graph {
 	return g
 }
 
-// publicEntry reports whether s is a root server span, the kind a public
-// endpoint starts (linked to its caller) instead of continuing the trace.
 func publicEntry(t *trace.Trace, s *trace.Span) bool {
 	return s.Kind == trace.KindServer && len(s.Links) > 0 && trace.IsRootID(s.ParentID) && t.Parent(s) == nil
 }

@@ -89,116 +89,237 @@ type Estimate struct {
 
 // linkedRecv is a receiving span reached through one of its links.
 type linkedRecv struct {
-	span  *trace.Span
-	share float64 // of the span's calls this link stands for: 1/messages
+	svc, op string
+	kind    trace.Kind
+	share   float64 // of the span's calls this link stands for: 1/messages
 }
 
 // Compute estimates the load behind the edge for a forecast from observed
 // traces (see the package documentation).
 func Compute(traces []*trace.Trace, forecast []Demand) *Estimate {
-	known := trace.Services(traces)
-	traces = slices.Clone(traces)
-	est := &Estimate{}
-	checked := make([]trace.Integrity, len(traces))
-	for i, t := range traces {
-		traces[i], checked[i] = trace.Correct(t, trace.DefaultMaxSkew, known)
-		est.Integrity.Add(checked[i])
+	a := NewAccumulator(forecast, trace.IndexTraces(traces))
+	for _, t := range traces {
+		a.Add(t)
 	}
+	return a.Estimate()
+}
+
+// Accumulator computes an [Estimate] trace by trace, in memory that does
+// not grow with the number of traces. It counts each key's traces both by
+// critical_operation and by root span name, so the choice between the two
+// can wait for the last trace. A consumer reached through a link to
+// another trace counts for that trace: for one already added it is counted
+// at once, for one still being assembled it waits for it.
+type Accumulator struct {
+	forecast []Demand
+	corr     *trace.StreamCorrector
+	index    *trace.SpanIndex
+	byOp     []matchAcc // per demand: traces whose critical_operation is the key
+	byRoot   []matchAcc // per demand: traces whose root span has the key's name
+	links    int
+	dangling int
+	recall   int                     // traces remembered in added (0: all)
+	added    map[string]traceInfo    // traces added, for links from later traces
+	ring     []string                // ids in added, oldest first, when recall > 0
+	next     int                     //
+	waiting  map[string][]linkedRecv // trace id not added yet -> receivers linking to it
+}
+
+type traceInfo struct {
+	op, root string
+	weight   float64
+}
+
+type opKey struct{ svc, op string }
+
+type opAcc struct {
+	n, links  int
+	w, msgs   float64
+	consumers bool
+}
+
+type matchAcc struct {
+	traces   int
+	weighted float64
+	broken   trace.Integrity
+	peers    map[string]int // unpaired-or-peer client spans, decided at the end
+	ops      map[opKey]*opAcc
+	topics   map[string]*opAcc
+}
+
+func (m *matchAcc) init() {
+	if m.ops == nil {
+		m.ops, m.topics, m.peers = map[opKey]*opAcc{}, map[string]*opAcc{}, map[string]int{}
+	}
+}
+
+func (m *matchAcc) op(svc, name string) *opAcc {
+	m.init()
+	a := m.ops[opKey{svc, name}]
+	if a == nil {
+		a = &opAcc{}
+		m.ops[opKey{svc, name}] = a
+	}
+	return a
+}
+
+func (m *matchAcc) addTrace(t *trace.Trace, in trace.Integrity, peers []string, viaLinks map[*trace.Span]bool) {
+	m.init()
+	m.traces++
+	m.weighted += t.Weight()
+	m.broken.Add(in)
+	for _, p := range peers {
+		m.peers[p]++
+	}
+	for _, s := range t.Spans {
+		w := t.SpanWeight(s)
+		if s.Receives() && !viaLinks[s] {
+			a := m.op(s.Service, s.Name)
+			a.n++
+			a.w += w
+			if s.Kind == trace.KindConsumer {
+				a.consumers = true
+				a.msgs += w * float64(s.Messages())
+			} else {
+				a.msgs += w
+			}
+		}
+		if topic := s.Str("messaging.destination.name"); topic != "" && s.Kind == trace.KindProducer && s.Str("messaging.system") == "kafka" {
+			a := m.topics[topic]
+			if a == nil {
+				a = &opAcc{}
+				m.topics[topic] = a
+			}
+			a.n++
+			a.w += w
+		}
+	}
+}
+
+func (m *matchAcc) addLinked(weight float64, r linkedRecv) {
+	a := m.op(r.svc, r.op)
+	a.n++
+	a.links++
+	a.w += weight * r.share
+	a.msgs += weight
+	a.consumers = a.consumers || r.kind == trace.KindConsumer
+}
+
+// NewAccumulator returns an empty Accumulator for forecast that follows
+// links through index: [trace.IndexTraces] for traces in memory, a bounded
+// [trace.SpanIndex] fed with every span as it is read for a stream (then
+// the traces it remembers for links are bounded too, by
+// [trace.RecallClosed]); nil follows none.
+func NewAccumulator(forecast []Demand, index *trace.SpanIndex) *Accumulator {
+	a := &Accumulator{forecast: forecast, corr: trace.NewStreamCorrector(trace.DefaultMaxSkew), index: index,
+		byOp: make([]matchAcc, len(forecast)), byRoot: make([]matchAcc, len(forecast)),
+		added: map[string]traceInfo{}, waiting: map[string][]linkedRecv{}}
+	if index != nil && index.Bounded() {
+		a.recall = trace.RecallClosed
+	}
+	return a
+}
+
+// Add corrects and adds one trace.
+func (a *Accumulator) Add(t *trace.Trace) {
+	t, in, peers := a.corr.Correct(t)
 	// Consumers reached only through links (a batch, or a consumer that
 	// starts a trace of its own) count for the traces they link to.
-	present := map[trace.Link]bool{}
-	for _, t := range traces {
-		for _, s := range t.Spans {
-			present[trace.Link{TraceID: t.ID, SpanID: s.SpanID}] = true
-		}
-	}
-	linked := map[string][]linkedRecv{} // producer trace id -> receivers
 	viaLinks := map[*trace.Span]bool{}
-	for _, t := range traces {
-		for _, s := range t.Spans {
-			if !s.Receives() || len(s.Links) == 0 {
+	type out struct {
+		target string
+		r      linkedRecv
+	}
+	var outs []out
+	for _, s := range t.Spans {
+		if !s.Receives() || len(s.Links) == 0 {
+			continue
+		}
+		share := 1 / float64(s.Messages())
+		for _, l := range s.Links {
+			if _, ok := a.index.Lookup(l); !ok {
+				a.dangling++
 				continue
 			}
-			share := 1 / float64(s.Messages())
-			for _, l := range s.Links {
-				if !present[l] {
-					est.DanglingLinks++
-					continue
-				}
-				est.Links++
-				if l.TraceID != t.ID {
-					linked[l.TraceID] = append(linked[l.TraceID], linkedRecv{span: s, share: share})
-					viaLinks[s] = true
-				}
+			a.links++
+			if l.TraceID != t.ID {
+				outs = append(outs, out{l.TraceID, linkedRecv{svc: s.Service, op: s.Name, kind: s.Kind, share: share}})
+				viaLinks[s] = true
 			}
 		}
 	}
-	type opKey struct{ svc, op string }
+	info := traceInfo{op: t.CriticalOperation(), weight: t.Weight()}
+	if r := t.Root(); r != nil {
+		info.root = r.Name
+	}
+	for i, d := range a.forecast {
+		if info.op == d.Key {
+			a.byOp[i].addTrace(t, in, peers, viaLinks)
+		}
+		if info.root == d.Key {
+			a.byRoot[i].addTrace(t, in, peers, viaLinks)
+		}
+	}
+	for _, r := range a.waiting[t.ID] {
+		a.attribute(info, r)
+	}
+	delete(a.waiting, t.ID)
+	a.remember(t.ID, info)
+	for _, o := range outs {
+		if target, ok := a.added[o.target]; ok {
+			a.attribute(target, o.r)
+		} else {
+			a.waiting[o.target] = append(a.waiting[o.target], o.r)
+		}
+	}
+}
+
+func (a *Accumulator) attribute(target traceInfo, r linkedRecv) {
+	for i, d := range a.forecast {
+		if target.op == d.Key {
+			a.byOp[i].addLinked(target.weight, r)
+		}
+		if target.root == d.Key {
+			a.byRoot[i].addLinked(target.weight, r)
+		}
+	}
+}
+
+func (a *Accumulator) remember(id string, info traceInfo) {
+	if _, ok := a.added[id]; ok || a.recall <= 0 {
+		a.added[id] = info
+		return
+	}
+	if len(a.ring) < a.recall {
+		a.ring = append(a.ring, id)
+	} else {
+		delete(a.added, a.ring[a.next])
+		a.ring[a.next] = id
+		a.next = (a.next + 1) % a.recall
+	}
+	a.added[id] = info
+}
+
+// Estimate returns the estimate from the traces added so far.
+func (a *Accumulator) Estimate() *Estimate {
+	est := &Estimate{Integrity: a.corr.Integrity(), Links: a.links, DanglingLinks: a.dangling}
 	loads := map[opKey]*Load{}
 	topics := map[string]*TopicLoad{}
-	for _, d := range forecast {
+	for i, d := range a.forecast {
 		o := Operation{Key: d.Key, Forecast: d.PerSecond, MatchedBy: "critical_operation"}
-		match := func(t *trace.Trace) bool { return t.CriticalOperation() == d.Key }
-		if !slices.ContainsFunc(traces, match) {
+		m := &a.byOp[i]
+		if m.traces == 0 {
 			o.MatchedBy = "root span name"
-			match = func(t *trace.Trace) bool { r := t.Root(); return r != nil && r.Name == d.Key }
-			if !slices.ContainsFunc(traces, match) {
+			m = &a.byRoot[i]
+			if m.traces == 0 {
 				o.MatchedBy = "none"
 			}
 		}
-		type acc struct {
-			n, links  int
-			w, msgs   float64
-			consumers bool
-		}
-		ops := map[opKey]*acc{}
-		tops := map[string]*acc{}
-		opAcc := func(s *trace.Span) *acc {
-			a := ops[opKey{s.Service, s.Name}]
-			if a == nil {
-				a = &acc{}
-				ops[opKey{s.Service, s.Name}] = a
-			}
-			return a
-		}
-		var broken trace.Integrity
-		for i, t := range traces {
-			if !match(t) {
-				continue
-			}
-			o.Traces++
-			o.Weighted += t.Weight()
-			broken.Add(checked[i])
-			for _, r := range linked[t.ID] {
-				a := opAcc(r.span)
-				a.n++
-				a.links++
-				a.w += t.Weight() * r.share
-				a.msgs += t.Weight()
-				a.consumers = a.consumers || r.span.Kind == trace.KindConsumer
-			}
-			for _, s := range t.Spans {
-				w := t.SpanWeight(s)
-				if s.Receives() && !viaLinks[s] {
-					a := opAcc(s)
-					a.n++
-					a.w += w
-					if s.Kind == trace.KindConsumer {
-						a.consumers = true
-						a.msgs += w * float64(s.Messages())
-					} else {
-						a.msgs += w
-					}
-				}
-				if topic := s.Str("messaging.destination.name"); topic != "" && s.Kind == trace.KindProducer && s.Str("messaging.system") == "kafka" {
-					a := tops[topic]
-					if a == nil {
-						a = &acc{}
-						tops[topic] = a
-					}
-					a.n++
-					a.w += w
-				}
+		o.Traces, o.Weighted = m.traces, m.weighted
+		broken := m.broken
+		for name, n := range m.peers {
+			if a.corr.Known(name) {
+				broken.UnpairedClients += n
 			}
 		}
 		switch {
@@ -213,7 +334,7 @@ func Compute(traces []*trace.Trace, forecast []Demand) *Estimate {
 		if broken.Orphans > 0 || broken.NoRoot > 0 {
 			o.Notes = append(o.Notes, fmt.Sprintf("%d orphan spans (%d traces without a root) in the matching traces: spans between them and their callers are missing", broken.Orphans, broken.NoRoot))
 		}
-		for k, a := range ops {
+		for k, a := range m.ops {
 			f := stats.Ratio(a.w, o.Weighted)
 			fo := Fanout{Service: k.svc, Operation: k.op, Spans: a.n, PerTrace: stats.Round(f, 6), PerSecond: stats.Round(f*d.PerSecond, 6), ViaLinks: a.links}
 			l := loads[k]
@@ -230,7 +351,7 @@ func Compute(traces []*trace.Trace, forecast []Demand) *Estimate {
 			l.PerSecond += f * d.PerSecond
 			l.Spans += a.n
 		}
-		for topic, a := range tops {
+		for topic, a := range m.topics {
 			f := stats.Ratio(a.w, o.Weighted)
 			o.Topics = append(o.Topics, TopicFanout{Topic: topic, Messages: a.n, PerTrace: stats.Round(f, 6), PerSecond: stats.Round(f*d.PerSecond, 6)})
 			l := topics[topic]

@@ -45,39 +45,74 @@ type Report struct {
 // clock skew ([trace.CorrectAll]); the window is taken from the corrected
 // spans.
 func Compute(traces []*trace.Trace) *Report {
-	traces, integrity := trace.CorrectAll(traces)
-	type k struct{ svc, op string }
-	type acc struct {
-		kind    trace.Kind
-		n       int
-		w, werr float64
-		samples []stats.Sample
-	}
-	accs := map[k]*acc{}
+	a := NewAggregator()
 	for _, t := range traces {
-		for _, s := range t.Spans {
-			if !s.Receives() {
-				continue
-			}
-			a := accs[k{s.Service, s.Name}]
-			if a == nil {
-				a = &acc{kind: s.Kind}
-				accs[k{s.Service, s.Name}] = a
-			}
-			w := t.SpanWeight(s)
-			a.n++
-			a.w += w
-			if s.Error {
-				a.werr += w
-			}
-			a.samples = append(a.samples, stats.Sample{Value: s.Duration(), Weight: w})
-		}
+		a.Add(t)
 	}
-	r := &Report{Integrity: integrity}
-	r.Start, r.End = trace.Window(traces)
+	return a.Report()
+}
+
+// Aggregator computes a [Report] trace by trace, in memory that does not
+// grow with the number of traces: each trace is corrected as it comes
+// ([trace.StreamCorrector]), then counted, with a mergeable duration sketch per
+// service operation ([stats.Sketch]: exact up to 1024 spans, then within
+// 1% relative error).
+type Aggregator struct {
+	corr       *trace.StreamCorrector
+	accs       map[opKey]*acc
+	start, end time.Time
+}
+
+type opKey struct{ svc, op string }
+
+type acc struct {
+	kind    trace.Kind
+	n       int
+	w, werr float64
+	lat     stats.Sketch
+}
+
+// NewAggregator returns an empty Aggregator.
+func NewAggregator() *Aggregator {
+	return &Aggregator{corr: trace.NewStreamCorrector(trace.DefaultMaxSkew), accs: map[opKey]*acc{}}
+}
+
+// Add corrects and adds one trace.
+func (g *Aggregator) Add(t *trace.Trace) {
+	t, _, _ = g.corr.Correct(t)
+	s0, e0 := trace.Window([]*trace.Trace{t})
+	if !s0.IsZero() && (g.start.IsZero() || s0.Before(g.start)) {
+		g.start = s0
+	}
+	if e0.After(g.end) {
+		g.end = e0
+	}
+	for _, s := range t.Spans {
+		if !s.Receives() {
+			continue
+		}
+		k := opKey{s.Service, s.Name}
+		a := g.accs[k]
+		if a == nil {
+			a = &acc{kind: s.Kind}
+			g.accs[k] = a
+		}
+		w := t.SpanWeight(s)
+		a.n++
+		a.w += w
+		if s.Error {
+			a.werr += w
+		}
+		a.lat.Add(s.Duration(), w)
+	}
+}
+
+// Report returns the report of the traces added so far.
+func (g *Aggregator) Report() *Report {
+	r := &Report{Integrity: g.corr.Integrity(), Start: g.start, End: g.end}
 	r.Window = r.End.Sub(r.Start)
-	for key, a := range accs {
-		q := stats.Quantiles(a.samples, 0.5, 0.9, 0.99)
+	for key, a := range g.accs {
+		q := a.lat.Quantiles(0.5, 0.9, 0.99)
 		row := Row{Service: key.svc, Operation: key.op, Kind: a.kind.String(), Count: a.n,
 			Weighted: stats.Round(a.w, 6), Errors: stats.Round(a.werr, 6),
 			ErrorRatio: stats.Round(stats.Ratio(a.werr, a.w), 6), P50: q[0], P90: q[1], P99: q[2]}

@@ -89,39 +89,87 @@ func (x *SpanIndex) Lookup(l Link) (Target, bool) {
 	return t, ok
 }
 
-// Corrector is the streaming form of [CorrectAll]: [Corrector.Correct]
-// corrects one trace at a time, and [Corrector.Integrity] gives the counts
+// StreamCorrector is the exact streaming form of [CorrectAll] (where
+// [Corrector] decides unpaired calls with the services seen so far): [StreamCorrector.Correct]
+// corrects one trace at a time, and [StreamCorrector.Integrity] gives the counts
 // CorrectAll would give on all of them. Whether a client span without a
 // server side is unpaired depends on the services of the whole data
 // ([IsUnpairedClient]), so those that name a remote system are held by
 // name (memory grows with distinct names, not with spans) and decided at
-// the end.
-type Corrector struct {
+// the end. A client span that a public endpoint's root server span in
+// another trace links to is paired by that link, as CorrectAll pairs it;
+// both sides are remembered for the latest [DefaultIndexSpans] of them, so
+// a pair further apart in the stream than that is counted unpaired.
+type StreamCorrector struct {
 	max     time.Duration
 	known   map[string]bool
 	pending map[string]int // client spans without a server side that name a system, by name
 	sum     Integrity
+	clients recent[peerName] // client spans without a server side
+	entries recent[bool]     // client spans linked to from a root server span of another trace
 }
 
-// NewCorrector returns a Corrector applying skew corrections up to max
-// (<= 0: [DefaultMaxSkew]).
-func NewCorrector(max time.Duration) *Corrector {
-	return &Corrector{max: max, known: map[string]bool{}, pending: map[string]int{}}
+type peerName struct {
+	name   string
+	system bool
+}
+
+// recent is a map that keeps its latest n keys.
+type recent[V any] struct {
+	m    map[Link]V
+	ring []Link
+	next int
+	n    int
+}
+
+func (r *recent[V]) put(l Link, v V) {
+	if r.m == nil {
+		r.m = map[Link]V{}
+	}
+	if _, ok := r.m[l]; ok {
+		r.m[l] = v
+		return
+	}
+	r.m[l] = v
+	if len(r.ring) < r.n {
+		r.ring = append(r.ring, l)
+		return
+	}
+	delete(r.m, r.ring[r.next])
+	r.ring[r.next] = l
+	r.next = (r.next + 1) % r.n
+}
+
+// NewStreamCorrector returns a StreamCorrector applying skew corrections
+// up to max (<= 0: [DefaultMaxSkew]).
+func NewStreamCorrector(max time.Duration) *StreamCorrector {
+	return &StreamCorrector{max: max, known: map[string]bool{}, pending: map[string]int{},
+		clients: recent[peerName]{n: DefaultIndexSpans}, entries: recent[bool]{n: DefaultIndexSpans}}
 }
 
 // Correct corrects t ([Correct]) and returns it with its counts, in which
 // UnpairedClients leaves out the spans decided at the end (see
-// [Corrector]), and the peer names those spans carry, for callers that
-// keep counts per group of traces and settle them with [Corrector.Known].
-func (c *Corrector) Correct(t *Trace) (*Trace, Integrity, []string) {
+// [StreamCorrector]), and the peer names those spans carry, for callers
+// that keep counts per group of traces and settle them with
+// [StreamCorrector.Known].
+func (c *StreamCorrector) Correct(t *Trace) (*Trace, Integrity, []string) {
 	t, in := Correct(t, c.max, nil)
 	var names []string
 	for _, s := range t.Spans {
 		c.known[s.Service] = true
 		if s.Kind == KindClient && len(ServerSide(t, s)) == 0 {
-			if name, system := PeerOf(s); system {
+			name, system := PeerOf(s)
+			if system {
 				c.pending[name]++
 				names = append(names, name)
+			}
+			c.clients.put(Link{TraceID: t.ID, SpanID: s.SpanID}, peerName{name, system})
+		}
+	}
+	if r := t.Root(); r != nil && r.Kind == KindServer {
+		for _, l := range r.Links {
+			if l.TraceID != t.ID {
+				c.entries.put(l, true)
 			}
 		}
 	}
@@ -130,18 +178,23 @@ func (c *Corrector) Correct(t *Trace) (*Trace, Integrity, []string) {
 }
 
 // Known reports whether service has appeared in a trace corrected so far.
-func (c *Corrector) Known(service string) bool { return c.known[service] }
+func (c *StreamCorrector) Known(service string) bool { return c.known[service] }
 
 // Services returns the services of the traces corrected so far.
-func (c *Corrector) Services() map[string]bool { return maps.Clone(c.known) }
+func (c *StreamCorrector) Services() map[string]bool { return maps.Clone(c.known) }
 
 // Integrity returns the counts over the traces corrected so far, as
 // [CorrectAll] would count them.
-func (c *Corrector) Integrity() Integrity {
+func (c *StreamCorrector) Integrity() Integrity {
 	in := c.sum
 	for name, n := range c.pending {
 		if c.known[name] {
 			in.UnpairedClients += n
+		}
+	}
+	for l := range c.entries.m {
+		if p, ok := c.clients.m[l]; ok && (!p.system || c.known[p.name]) {
+			in.UnpairedClients--
 		}
 	}
 	return in
