@@ -2,23 +2,80 @@ package trace
 
 import (
 	"maps"
+	"strconv"
 	"time"
 )
 
 // DefaultIndexSpans is how many of the latest spans a bounded [SpanIndex]
-// remembers (about 20 MB): a link resolves when its target is among them.
-const DefaultIndexSpans = 1 << 17
+// remembers (about 15 MB): a link resolves when its target is among them,
+// and counts as dangling otherwise. Consumers link to producer spans
+// written seconds before them, far fewer spans back than this.
+const DefaultIndexSpans = 1 << 16
 
-// Target is what a [SpanIndex] keeps of a span: enough to follow a link to
-// it (its service and the attributes that say how it was called), not the
-// span itself.
+// Target is a span found through a [SpanIndex]: a copy holding its ids,
+// service, name, kind and how it was called (rpc.system=grpc,
+// messaging.system=kafka, or an HTTP attribute), not the span itself.
 type Target struct {
-	Span *Span // a copy holding ids, service, name, kind and indexAttrs only
+	Span *Span
 }
 
-// indexAttrs are the attributes a Target keeps: those the tools read off
-// a link's target (the protocol of the call).
-var indexAttrs = []string{"rpc.system", "messaging.system", "messaging.destination.name", "http.method", "http.request.method", "http.route", "url.full"}
+// Protocol bits a SpanIndex keeps of a span.
+const (
+	protoGRPC uint8 = 1 << iota
+	protoKafka
+	protoHTTP
+)
+
+// indexed is what the index keeps of a span: 40 bytes, the strings shared
+// with the span's resource and name.
+type indexed struct {
+	service, name string
+	kind          Kind
+	proto         uint8
+}
+
+// idKey is a trace and span id as numbers: 24 bytes that keep no string
+// of the span alive. Ids that are not lower-case hex of at most 32 and 16
+// digits use the string map instead.
+type idKey struct{ hi, lo, span uint64 }
+
+func parseKey(l Link) (idKey, bool) {
+	if len(l.TraceID) > 32 || len(l.SpanID) > 16 || len(l.TraceID) == 0 || len(l.SpanID) == 0 {
+		return idKey{}, false
+	}
+	var k idKey
+	var ok bool
+	t := l.TraceID
+	if len(t) > 16 {
+		if k.hi, ok = hexU64(t[:len(t)-16]); !ok {
+			return idKey{}, false
+		}
+		t = t[len(t)-16:]
+	}
+	if k.lo, ok = hexU64(t); !ok {
+		return idKey{}, false
+	}
+	if k.span, ok = hexU64(l.SpanID); !ok {
+		return idKey{}, false
+	}
+	return k, len(l.TraceID) == 32 && len(l.SpanID) == 16
+}
+
+func hexU64(s string) (uint64, bool) {
+	var x uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			x = x<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f':
+			x = x<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return x, true
+}
 
 // SpanIndex finds spans by trace and span id across traces, for links.
 // Bounded (NewSpanIndex with n > 0) it keeps the n latest spans added;
@@ -26,16 +83,17 @@ var indexAttrs = []string{"rpc.system", "messaging.system", "messaging.destinati
 // added as they are read, before their traces are complete, so a link
 // resolves whatever order the assembler completes the two traces in.
 type SpanIndex struct {
-	m    map[Link]Target
-	ring []Link
-	next int
-	max  int
+	m     map[idKey]indexed // canonical 32/16-digit hex ids
+	other map[Link]indexed  // any other ids
+	ring  []ringEntry       // when bounded: the entries, oldest at next
+	next  int
+	max   int
 }
 
 // NewSpanIndex returns an index of the n latest spans (every span when
 // n <= 0).
 func NewSpanIndex(n int) *SpanIndex {
-	return &SpanIndex{m: map[Link]Target{}, max: n}
+	return &SpanIndex{m: map[idKey]indexed{}, other: map[Link]indexed{}, max: n}
 }
 
 // IndexTraces returns an unbounded index of every span of traces.
@@ -49,32 +107,94 @@ func IndexTraces(traces []*Trace) *SpanIndex {
 	return x
 }
 
+func (x *SpanIndex) get(l Link) (indexed, bool) {
+	if k, ok := parseKey(l); ok {
+		v, found := x.m[k]
+		return v, found
+	}
+	v, found := x.other[l]
+	return v, found
+}
+
 // Add indexes s.
 func (x *SpanIndex) Add(s *Span) {
 	l := Link{TraceID: s.TraceID, SpanID: s.SpanID}
-	if _, ok := x.m[l]; ok {
+	k, canonical := parseKey(l)
+	if canonical {
+		if _, dup := x.m[k]; dup {
+			return
+		}
+	} else if _, dup := x.other[l]; dup {
 		return
 	}
-	c := &Span{TraceID: s.TraceID, SpanID: s.SpanID, ParentID: s.ParentID, Service: s.Service, Name: s.Name, Kind: s.Kind}
-	for _, k := range indexAttrs {
-		if v, ok := s.Attr(k); ok {
-			if c.Attributes == nil {
-				c.Attributes = map[string]any{}
+	v := indexed{service: s.Service, name: s.Name, kind: s.Kind}
+	// One pass over each map (span attributes win, as in Span.Str):
+	// cheaper than several lookups in two maps for every span read.
+	for _, m := range [2]map[string]any{s.Resource, s.Attributes} {
+		for key, val := range m {
+			switch key {
+			case "rpc.system":
+				v.proto = setBit(v.proto, protoGRPC, strOf(val) == "grpc")
+			case "messaging.system":
+				v.proto = setBit(v.proto, protoKafka, strOf(val) == "kafka")
+			case "http.method", "http.request.method", "http.route", "url.full":
+				if strOf(val) != "" {
+					v.proto |= protoHTTP
+				}
 			}
-			c.Attributes[k] = v
 		}
 	}
-	x.m[l] = Target{Span: c}
+	if canonical {
+		x.m[k] = v
+	} else {
+		x.other[l] = v
+	}
 	if x.max <= 0 {
 		return
 	}
+	e := ringEntry{key: k, canonical: canonical}
+	if !canonical {
+		e.link = l // canonical ids keep no strings alive
+	}
 	if len(x.ring) < x.max {
-		x.ring = append(x.ring, l)
+		x.ring = append(x.ring, e)
 		return
 	}
-	delete(x.m, x.ring[x.next])
-	x.ring[x.next] = l
+	if old := x.ring[x.next]; old.canonical {
+		delete(x.m, old.key)
+	} else {
+		delete(x.other, old.link)
+	}
+	x.ring[x.next] = e
 	x.next = (x.next + 1) % x.max
+}
+
+type ringEntry struct {
+	key       idKey
+	link      Link
+	canonical bool
+}
+
+func setBit(b, bit uint8, on bool) uint8 {
+	if on {
+		return b | bit
+	}
+	return b &^ bit
+}
+
+// strOf formats an attribute value as [Span.Str] does.
+func strOf(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return ""
 }
 
 // Bounded reports whether the index keeps only the latest spans.
@@ -85,8 +205,21 @@ func (x *SpanIndex) Lookup(l Link) (Target, bool) {
 	if x == nil {
 		return Target{}, false
 	}
-	t, ok := x.m[l]
-	return t, ok
+	v, ok := x.get(l)
+	if !ok {
+		return Target{}, false
+	}
+	c := &Span{TraceID: l.TraceID, SpanID: l.SpanID, Service: v.service, Name: v.name, Kind: v.kind, Attributes: map[string]any{}}
+	if v.proto&protoGRPC != 0 {
+		c.Attributes["rpc.system"] = "grpc"
+	}
+	if v.proto&protoKafka != 0 {
+		c.Attributes["messaging.system"] = "kafka"
+	}
+	if v.proto&protoHTTP != 0 {
+		c.Attributes["http.request.method"] = "_OTHER"
+	}
+	return Target{Span: c}, true
 }
 
 // StreamCorrector is the exact streaming form of [CorrectAll] (where
