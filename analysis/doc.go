@@ -8,7 +8,8 @@
 //   - analysis/triage: the service and team closest to an SLO breach's cause
 //   - analysis/estimate: per-service load from an edge traffic forecast
 //
-// cmd/flowtrace is their command-line front end. testdata/shop.jsonl is the
+// analysis/stream runs deps, red and estimate over files trace by trace in
+// bounded memory. cmd/flowtrace is their command-line front end. testdata/shop.jsonl is the
 // recorded span file the golden tests read; while it is the synthetic one
 // (package analysis/internal/shopdata), `go test ./analysis -update`
 // regenerates it.

@@ -45,6 +45,12 @@
 // the data — is in [Graph.Notes], which Mermaid and DOT output carry as
 // comments.
 //
+// Latency percentiles per edge are exact up to 1,024 calls and within 1%
+// relative error beyond (a mergeable DDSketch). [Builder] builds the graph
+// trace by trace in bounded memory (the choices that need all the data,
+// peer node or unpaired call, wait for [Builder.Graph]); [Build] is it over
+// traces in memory.
+//
 // The package reads no environment variables. [Graph.SVG] runs the `dot`
 // program from PATH.
 package deps

@@ -31,5 +31,9 @@
 // data's counts in [Estimate.Integrity] (see package
 // [github.com/flowtrace/flowtrace/analysis/trace]).
 //
+// [Accumulator] computes the estimate trace by trace in bounded memory,
+// following links through a [github.com/flowtrace/flowtrace/analysis/trace.SpanIndex]; [Compute] is it over
+// traces in memory.
+//
 // The package reads no environment variables.
 package estimate

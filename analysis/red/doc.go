@@ -14,7 +14,10 @@
 // and per-service windows would inflate the rates of sparse services. The
 // report counts the spans shifted and the broken traces ([Report.Integrity];
 // a "data:" line in the table). Duration
-// percentiles (p50, p90, p99) are weighted nearest-rank percentiles.
+// percentiles (p50, p90, p99) are weighted nearest-rank percentiles, exact
+// up to 1,024 spans per row and within 1% relative error beyond (a
+// mergeable DDSketch). [Aggregator] computes the report trace by trace in
+// bounded memory; [Compute] is it over traces in memory.
 //
 // The package reads no environment variables.
 package red

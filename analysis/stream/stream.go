@@ -25,6 +25,8 @@ type Summary struct {
 	trace.AssemblyStats
 	// Kept is the number of traces the steps passed on.
 	Kept int
+	// FileSpans is the number of spans read from each file, in order.
+	FileSpans []int
 }
 
 type run struct {
@@ -62,16 +64,24 @@ func (r *run) close() Summary {
 // emitted until then have been passed on.
 func Files(files []string, cfg Config, emit func(*trace.Trace)) (Summary, error) {
 	r := start(cfg, emit)
+	counts := make([]int, 0, len(files))
 	for _, f := range files {
+		n := 0
 		err := source.StreamFile(f, func(spans []*trace.Span) error {
+			n += len(spans)
 			r.add(spans)
 			return nil
 		}, cfg.Source...)
+		counts = append(counts, n)
 		if err != nil {
-			return r.close(), err
+			sum := r.close()
+			sum.FileSpans = counts
+			return sum, err
 		}
 	}
-	return r.close(), nil
+	sum := r.close()
+	sum.FileSpans = counts
+	return sum, nil
 }
 
 // Spans streams spans already in memory (a Jaeger query result) the same

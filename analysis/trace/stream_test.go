@@ -43,13 +43,13 @@ func TestSpanIndexBounded(t *testing.T) {
 	require.False(t, ok)
 }
 
-// Corrector counts what CorrectAll counts, though whether a client span is
+// StreamCorrector counts what CorrectAll counts, though whether a client span is
 // unpaired depends on services seen only later.
 func TestCorrectorEqualsCorrectAll(t *testing.T) {
 	for _, name := range []string{"broken.jsonl", "peers.jsonl", "skew.jsonl", "links.jsonl", "retries.jsonl"} {
 		traces := golden.Model(t, name)
 		_, want := trace.CorrectAll(traces)
-		c := trace.NewCorrector(0)
+		c := trace.NewStreamCorrector(0)
 		for i := len(traces) - 1; i >= 0; i-- { // reverse: services appear late
 			c.Correct(traces[i])
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowtrace/flowtrace/analysis/deps"
+	"github.com/flowtrace/flowtrace/analysis/trace"
 )
 
 func init() {
@@ -32,11 +33,13 @@ func runDeps(args []string, stdout, stderr io.Writer) int {
 	default:
 		return fail(stderr, "deps", fmt.Errorf("%w: unknown --format %q (want mermaid, dot, svg or json)", errUsage, *format))
 	}
-	traces, err := in.load(context.Background(), files, stderr)
-	if err != nil {
+	index := trace.NewSpanIndex(trace.DefaultIndexSpans)
+	b := deps.NewBuilder(index)
+	if err := in.each(context.Background(), files, stderr, index, b.Add); err != nil {
 		return fail(stderr, "deps", err)
 	}
-	g := deps.Build(traces)
+	g := b.Graph()
+	var err error
 	switch *format {
 	case "dot":
 		err = g.DOT(stdout)

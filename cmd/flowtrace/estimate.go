@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/flowtrace/flowtrace/analysis/estimate"
+	"github.com/flowtrace/flowtrace/analysis/trace"
 )
 
 func init() {
@@ -34,11 +35,12 @@ func runEstimate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "estimate", fmt.Errorf("%w: --forecast: %v", errUsage, err))
 	}
-	traces, err := in.load(context.Background(), files, stderr)
-	if err != nil {
+	index := trace.NewSpanIndex(trace.DefaultIndexSpans)
+	acc := estimate.NewAccumulator(demand, index)
+	if err := in.each(context.Background(), files, stderr, index, acc.Add); err != nil {
 		return fail(stderr, "estimate", err)
 	}
-	est := estimate.Compute(traces, demand)
+	est := acc.Estimate()
 	for _, w := range est.Warnings() {
 		fmt.Fprintln(stderr, "flowtrace estimate: warning:", w)
 	}

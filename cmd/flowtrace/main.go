@@ -35,7 +35,10 @@ func register(c command) {
 	commands[c.name] = c
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	tuneGC()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 // run dispatches to a subcommand; tests call it in-process.
 func run(args []string, stdout, stderr io.Writer) int {

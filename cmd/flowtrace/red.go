@@ -36,11 +36,11 @@ func runRED(args []string, stdout, stderr io.Writer) int {
 	if write == nil {
 		return fail(stderr, "red", fmt.Errorf("%w: unknown --format %q (want table, csv or json)", errUsage, *format))
 	}
-	traces, err := in.load(context.Background(), files, stderr)
-	if err != nil {
+	agg := red.NewAggregator()
+	if err := in.each(context.Background(), files, stderr, nil, agg.Add); err != nil {
 		return fail(stderr, "red", err)
 	}
-	rep := red.Compute(traces)
+	rep := agg.Report()
 	if rep.Window < minRateWindow {
 		d := rep.Window.Round(time.Microsecond)
 		if d >= time.Second {

@@ -28,6 +28,7 @@ type inputFlags struct {
 	quiet            bool
 	exclude          string
 	includeLoadTests bool
+	window           int
 
 	name   string    // the command, for messages
 	stderr io.Writer // where warnings go
@@ -67,6 +68,7 @@ func (in *inputFlags) add(fs *flag.FlagSet) {
 	fs.BoolVar(&in.quiet, "quiet", false, "no progress on stderr (warnings are still printed)")
 	fs.StringVar(&in.exclude, "exclude-traffic", "load-test", "leave out traces whose traffic_source is in this comma-separated `list`")
 	fs.BoolVar(&in.includeLoadTests, "include-load-test", false, "keep traffic_source=load-test traces even if --exclude-traffic lists them")
+	fs.IntVar(&in.window, "window", trace.DefaultWindow, "files are read as a stream: a trace is complete once this many `spans` of other traces follow its last one (memory grows with it)")
 }
 
 // warn prints a warning on stderr (even with --quiet) and keeps it for the
