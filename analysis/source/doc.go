@@ -25,7 +25,15 @@
 //
 // Jaeger ([Jaeger]): the HTTP query API of Jaeger (v1 and v2 serve the same
 // /api/services and /api/traces endpoints). Responses are bounded in size
-// and time.
+// and time. [Jaeger.Search] asks for a window by start and end (in
+// microseconds: the API ignores the UI's lookback parameter) and pages by
+// splitting: a window that returns the limit (or a response over the size
+// bound) is fetched again as two halves, newest first, until every window
+// is complete; traces are de-duplicated by id. It stops at a trace cap or a
+// request cap, or at more traces in one microsecond than the limit, and
+// then marks the result partial and says why. A query by service finds only
+// the traces that have a span of that service; with no service every
+// service Jaeger knows is queried.
 //
 // The package reads no environment variables.
 package source

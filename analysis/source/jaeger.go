@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,10 +81,50 @@ func NewJaeger(baseURL string, opts ...JaegerOption) (*Jaeger, error) {
 
 // Query selects traces from Jaeger.
 type Query struct {
-	Service  string        // required by Jaeger
-	Limit    int           // maximum traces; 0 means 100
-	Lookback time.Duration // how far back from now; 0 means 1h
+	// Service names the service whose traces to fetch: Jaeger finds a
+	// trace by its spans of that service, so traces that never touch it are
+	// not returned. Empty means every service Jaeger knows (but its own),
+	// each trace fetched once.
+	Service string
+	// Start and End bound the window (span start times, as Jaeger indexes
+	// them). A zero End means now; a zero Start means End - Lookback.
+	Start, End time.Time
+	Lookback   time.Duration // 0 means 1h
+	// Limit is the number of traces asked for per request (Jaeger's limit
+	// parameter); 0 means 100. A window that returns that many is split in
+	// two and each half fetched again, until every window is complete.
+	Limit int
+	// MaxTraces stops the search when it holds this many distinct traces
+	// (0 means DefaultMaxTraces), and MaxRequests once it has made this
+	// many requests (0 means DefaultMaxRequests): the result is then
+	// partial, and says so.
+	MaxTraces, MaxRequests int
 }
+
+// Defaults of [Query].
+const (
+	DefaultMaxTraces   = 20000
+	DefaultMaxRequests = 1000
+)
+
+// Result is what [Jaeger.Search] found.
+type Result struct {
+	Spans    []*trace.Span
+	Traces   int       // distinct traces
+	Requests int       // requests to /api/traces
+	Start    time.Time // the window searched
+	End      time.Time
+	// Partial is true when the search stopped before every window was
+	// complete; Reason says why (a cap, or more than Limit traces starting
+	// in one microsecond). Spans newer in the window are fetched first, so
+	// a partial result lacks the oldest part.
+	Partial bool
+	Reason  string
+}
+
+// ErrPartial is wrapped by the error [Jaeger.Traces] returns with the
+// spans of a partial result.
+var ErrPartial = errors.New("jaeger: partial result")
 
 // Services lists the services Jaeger knows (GET /api/services), sorted.
 func (j *Jaeger) Services(ctx context.Context) ([]string, error) {
@@ -101,22 +142,132 @@ func (j *Jaeger) Services(ctx context.Context) ([]string, error) {
 	return resp.Data, nil
 }
 
-// Traces fetches the traces of one service (GET /api/traces) and converts
-// them to the model.
+// Traces is [Jaeger.Search] returning only the spans; for a partial result
+// it returns them with an error wrapping [ErrPartial].
 func (j *Jaeger) Traces(ctx context.Context, q Query) ([]*trace.Span, error) {
-	if q.Service == "" {
-		return nil, fmt.Errorf("jaeger: a service is required")
+	r, err := j.Search(ctx, q)
+	if err != nil {
+		return nil, err
 	}
+	if r.Partial {
+		return r.Spans, fmt.Errorf("%w: %s", ErrPartial, r.Reason)
+	}
+	return r.Spans, nil
+}
+
+// Search fetches the traces of the query's window (GET /api/traces with
+// start and end in microseconds) and converts them to the model. It pages
+// by splitting: a window that returns Limit traces (or a response over the
+// size bound) is fetched again as two halves, newest first, and traces are
+// de-duplicated by id (a trace whose spans fall in both halves, or that
+// several services' queries return, is kept once, its spans merged by span
+// id). It stops at the caps of [Query], with Result.Partial set.
+func (j *Jaeger) Search(ctx context.Context, q Query) (*Result, error) {
 	if q.Limit <= 0 {
 		q.Limit = 100
 	}
 	if q.Lookback <= 0 {
 		q.Lookback = time.Hour
 	}
+	if q.MaxTraces <= 0 {
+		q.MaxTraces = DefaultMaxTraces
+	}
+	if q.MaxRequests <= 0 {
+		q.MaxRequests = DefaultMaxRequests
+	}
+	if q.End.IsZero() {
+		q.End = time.Now()
+	}
+	if q.Start.IsZero() {
+		q.Start = q.End.Add(-q.Lookback)
+	}
+	if q.End.Before(q.Start) {
+		return nil, fmt.Errorf("jaeger: window end %s before start %s", q.End.Format(time.RFC3339), q.Start.Format(time.RFC3339))
+	}
+	services := []string{q.Service}
+	if q.Service == "" {
+		all, err := j.Services(ctx)
+		if err != nil {
+			return nil, err
+		}
+		services = slices.DeleteFunc(all, func(s string) bool { return s == "jaeger-query" || s == "jaeger" })
+	}
+	r := &Result{Start: q.Start, End: q.End}
+	seen := map[string]map[string]bool{} // trace id -> span ids
+	type window struct{ from, to int64 } // microseconds, both included
+	capped := false
+	for _, svc := range services {
+		stack := []window{{q.Start.UnixMicro(), q.End.UnixMicro()}}
+		for len(stack) > 0 && !r.Partial {
+			w := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if len(seen) >= q.MaxTraces {
+				r.Partial, r.Reason = true, fmt.Sprintf("stopped at %d traces (the trace cap) with part of the window not fetched", len(seen))
+				break
+			}
+			if r.Requests >= q.MaxRequests {
+				r.Partial, r.Reason = true, fmt.Sprintf("stopped after %d requests (the request cap)", r.Requests)
+				break
+			}
+			data, err := j.fetch(ctx, svc, w.from, w.to, q.Limit)
+			r.Requests++
+			tooLarge := errors.Is(err, errTooLarge)
+			if err != nil && !tooLarge {
+				return nil, err
+			}
+			if !tooLarge {
+				spans, err := fromJaeger(data)
+				if err != nil {
+					return nil, err
+				}
+				for _, s := range spans {
+					ids := seen[s.TraceID]
+					if ids == nil && len(seen) >= q.MaxTraces {
+						capped = true
+						continue
+					}
+					if ids == nil {
+						ids = map[string]bool{}
+						seen[s.TraceID] = ids
+					}
+					if !ids[s.SpanID] {
+						ids[s.SpanID] = true
+						r.Spans = append(r.Spans, s)
+					}
+				}
+			}
+			if capped {
+				r.Partial, r.Reason = true, fmt.Sprintf("stopped at %d traces (the trace cap) with part of the window not fetched", len(seen))
+				break
+			}
+			if tooLarge || len(data) >= q.Limit {
+				if w.to <= w.from {
+					why := fmt.Sprintf("%d or more traces", q.Limit)
+					if tooLarge {
+						why = "a response over the size bound"
+					}
+					r.Partial, r.Reason = true, fmt.Sprintf("service %s: %s start in the microsecond %s; raise the limit", svc, why, time.UnixMicro(w.from).UTC().Format(time.RFC3339Nano))
+					break
+				}
+				mid := w.from + (w.to-w.from)/2
+				stack = append(stack, window{w.from, mid}, window{mid + 1, w.to}) // newer half first
+			}
+		}
+		if r.Partial {
+			break
+		}
+	}
+	r.Traces = len(seen)
+	return r, nil
+}
+
+// fetch is one GET /api/traces for a service and a window in microseconds.
+func (j *Jaeger) fetch(ctx context.Context, service string, from, to int64, limit int) ([]jaegerTrace, error) {
 	v := url.Values{}
-	v.Set("service", q.Service)
-	v.Set("limit", strconv.Itoa(q.Limit))
-	v.Set("lookback", lookback(q.Lookback))
+	v.Set("service", service)
+	v.Set("start", strconv.FormatInt(from, 10))
+	v.Set("end", strconv.FormatInt(to, 10))
+	v.Set("limit", strconv.Itoa(limit))
 	var resp jaegerResponse
 	if err := j.get(ctx, "/api/traces", v, &resp); err != nil {
 		return nil, err
@@ -124,19 +275,12 @@ func (j *Jaeger) Traces(ctx context.Context, q Query) ([]*trace.Span, error) {
 	if err := errorsOf(resp.Errors); err != nil {
 		return nil, err
 	}
-	return fromJaeger(resp.Data)
+	return resp.Data, nil
 }
 
-// lookback formats d as Jaeger's lookback parameter (e.g. "1h", "90m").
-func lookback(d time.Duration) string {
-	switch {
-	case d%time.Hour == 0:
-		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-	case d%time.Minute == 0:
-		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
-	}
-	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10) + "s"
-}
+// errTooLarge marks a response over the size bound, which Search answers
+// by splitting the window.
+var errTooLarge = errors.New("response too large")
 
 func (j *Jaeger) get(ctx context.Context, path string, q url.Values, into any) error {
 	u := *j.base
@@ -157,7 +301,7 @@ func (j *Jaeger) get(ctx context.Context, path string, q url.Values, into any) e
 		return fmt.Errorf("jaeger: GET %s: reading response: %w", u.Redacted(), err)
 	}
 	if int64(len(body)) > j.maxBytes {
-		return fmt.Errorf("jaeger: GET %s: response larger than %d bytes (lower --limit or --lookback)", u.Redacted(), j.maxBytes)
+		return fmt.Errorf("jaeger: GET %s: %w: larger than %d bytes (lower --limit or --lookback)", u.Redacted(), errTooLarge, j.maxBytes)
 	}
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("jaeger: GET %s: %s: %.200s", u.Redacted(), res.Status, body)

@@ -2,6 +2,8 @@ package source_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -57,11 +59,13 @@ func TestJaeger(t *testing.T) {
 	if err != nil || strings.Join(svcs, ",") != "catalog,frontend,jaeger-query" {
 		t.Fatalf("Services = %v, %v", svcs, err)
 	}
-	spans, err := j.Traces(ctx, source.Query{Service: "frontend", Limit: 20, Lookback: 2 * time.Hour})
+	end := time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)
+	spans, err := j.Traces(ctx, source.Query{Service: "frontend", Limit: 20, Lookback: 2 * time.Hour, End: end})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := (*queries)[1]; got != "/api/traces?limit=20&lookback=2h&service=frontend" {
+	// start and end in microseconds: Jaeger's API ignores lookback.
+	if got := (*queries)[1]; got != "/api/traces?end=1767232800000000&limit=20&service=frontend&start=1767225600000000" {
 		t.Errorf("query = %s", got)
 	}
 	traces := trace.Assemble(spans)
@@ -93,11 +97,17 @@ func TestJaeger(t *testing.T) {
 func TestJaegerBounds(t *testing.T) {
 	srv, _ := newJaegerServer(t)
 	j, _ := source.NewJaeger(srv.URL, source.WithMaxResponseBytes(100))
-	if _, err := j.Traces(context.Background(), source.Query{Service: "x"}); err == nil || !strings.Contains(err.Error(), "larger than 100 bytes") {
-		t.Errorf("size bound: %v", err)
+	// Every response is over the bound: the window is split down to one
+	// microsecond, then the result is partial (not an error, not silent).
+	r, err := j.Search(context.Background(), source.Query{Service: "x"})
+	if err != nil || !r.Partial || !strings.Contains(r.Reason, "over the size bound") || r.Requests > 64 {
+		t.Errorf("size bound: %+v, %v", r, err)
 	}
-	if _, err := j.Traces(context.Background(), source.Query{}); err == nil {
-		t.Error("no service: want error")
+	if _, err := j.Traces(context.Background(), source.Query{Service: "x"}); !errors.Is(err, source.ErrPartial) {
+		t.Errorf("Traces: %v, want ErrPartial", err)
+	}
+	if _, err := j.Search(context.Background(), source.Query{Service: "x", Start: time.Now(), End: time.Now().Add(-time.Hour)}); err == nil {
+		t.Error("end before start: want error")
 	}
 	for _, u := range []string{"", "ftp://x", "127.0.0.1:16686"} {
 		if _, err := source.NewJaeger(u); err == nil {
@@ -154,5 +164,76 @@ func TestJaegerErrors(t *testing.T) {
 	}
 	if _, err := j.Services(context.Background()); err == nil || !strings.Contains(err.Error(), "500") {
 		t.Errorf("http error: %v", err)
+	}
+}
+
+// indexServer answers /api/traces like Jaeger's query service from a set of
+// one-span traces (trace i starts at base + offsets[i] µs): the newest
+// limit traces of the service whose span starts in [start, end].
+func indexServer(t *testing.T, base int64, offsets []int64) (*httptest.Server, *int) {
+	t.Helper()
+	requests := 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/services", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"data":["a","b","jaeger-query"]}`))
+	})
+	mux.HandleFunc("/api/traces", func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		q := r.URL.Query()
+		var start, end int64
+		var limit int
+		fmt.Sscan(q.Get("start"), &start)
+		fmt.Sscan(q.Get("end"), &end)
+		fmt.Sscan(q.Get("limit"), &limit)
+		var data []string
+		for i := len(offsets) - 1; i >= 0 && len(data) < limit; i-- { // newest first
+			ts := base + offsets[i]
+			if ts < start || ts > end {
+				continue
+			}
+			// Services a and b both index every trace.
+			data = append(data, fmt.Sprintf(`{"traceID":"%x","spans":[{"traceID":"%x","spanID":"1","operationName":"op","startTime":%d,"duration":1000,"processID":"p1","tags":[{"key":"span.kind","type":"string","value":"server"}]}],"processes":{"p1":{"serviceName":"a"}}}`, i+1, i+1, ts))
+		}
+		fmt.Fprintf(w, `{"data":[%s]}`, strings.Join(data, ","))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, &requests
+}
+
+func TestJaegerPaging(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	day := int64(24 * time.Hour / time.Microsecond)
+	var offsets []int64
+	for i := range 60 { // 60 traces over 4 days
+		offsets = append(offsets, int64(i)*4*day/60)
+	}
+	srv, requests := indexServer(t, base, offsets)
+	j, _ := source.NewJaeger(srv.URL)
+	q := source.Query{Service: "a", Start: time.UnixMicro(base), End: time.UnixMicro(base + 4*day), Limit: 7}
+	r, err := j.Search(context.Background(), q)
+	if err != nil || r.Partial || r.Traces != 60 || len(r.Spans) != 60 || r.Requests != *requests {
+		t.Fatalf("60 traces, limit 7: %d traces, %d spans, partial %v (%s), %d requests, %v", r.Traces, len(r.Spans), r.Partial, r.Reason, r.Requests, err)
+	}
+	// Every service: a and b return the same traces, kept once.
+	q.Service = ""
+	if r, err = j.Search(context.Background(), q); err != nil || r.Traces != 60 || len(r.Spans) != 60 || r.Partial {
+		t.Fatalf("all services: %+v %v", r, err)
+	}
+	// Caps.
+	q.Service, q.MaxTraces = "a", 30
+	if r, _ = j.Search(context.Background(), q); !r.Partial || !strings.Contains(r.Reason, "trace cap") || r.Traces < 30 {
+		t.Errorf("trace cap: %d traces, %s", r.Traces, r.Reason)
+	}
+	q.MaxTraces, q.MaxRequests = 0, 3
+	if r, _ = j.Search(context.Background(), q); !r.Partial || r.Requests != 3 || !strings.Contains(r.Reason, "request cap") {
+		t.Errorf("request cap: %d requests, %s", r.Requests, r.Reason)
+	}
+	// More traces in one microsecond than the limit: no split can help.
+	srv2, _ := indexServer(t, base, []int64{5, 5, 5, 5})
+	j2, _ := source.NewJaeger(srv2.URL)
+	r, err = j2.Search(context.Background(), source.Query{Service: "a", Start: time.UnixMicro(base), End: time.UnixMicro(base + 1000), Limit: 3})
+	if err != nil || !r.Partial || !strings.Contains(r.Reason, "3 or more traces start in the microsecond") {
+		t.Errorf("one microsecond: %+v %v", r, err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +20,8 @@ var errUsage = errors.New("usage")
 // command has to say about its input (see policyHelp).
 type inputFlags struct {
 	jaeger, service  string
-	limit            int
+	limit, maxTraces int
+	start, end       string
 	lookback         time.Duration
 	timeout          time.Duration
 	maxBytes         int64
@@ -60,15 +60,24 @@ func (n notes) empty() bool { return !n.Partial && len(n.Warnings) == 0 }
 func (in *inputFlags) add(fs *flag.FlagSet) {
 	in.name, in.stderr = fs.Name(), fs.Output()
 	fs.StringVar(&in.jaeger, "jaeger", "", "read from the Jaeger query API at `URL` (e.g. http://127.0.0.1:16686) instead of files")
-	fs.StringVar(&in.service, "service", "", "with --jaeger: the service whose traces to fetch (default: every service)")
-	fs.IntVar(&in.limit, "limit", 500, "with --jaeger: maximum traces per service")
-	fs.DurationVar(&in.lookback, "lookback", time.Hour, "with --jaeger: how far back to look")
+	fs.StringVar(&in.service, "service", "", "with --jaeger: fetch the traces that have a span of this `service` (traces that never touch it are missed; default: every service Jaeger knows, each trace once)")
+	fs.IntVar(&in.limit, "limit", 500, "with --jaeger: traces per request; a window that returns this many is split in two and fetched again, until complete")
+	fs.IntVar(&in.maxTraces, "max-traces", source.DefaultMaxTraces, "with --jaeger: stop at this many traces (newest first); the result is then marked partial")
+	fs.StringVar(&in.start, "start", "", "with --jaeger: window start, RFC 3339 `time` (default: --end minus --lookback)")
+	fs.StringVar(&in.end, "end", "", "with --jaeger: window end, RFC 3339 `time` (default: now)")
+	fs.DurationVar(&in.lookback, "lookback", time.Hour, "with --jaeger: window length when --start is not given")
 	fs.DurationVar(&in.timeout, "timeout", 30*time.Second, "with --jaeger: timeout per request")
 	fs.Int64Var(&in.maxBytes, "max-bytes", 256<<20, "with --jaeger: maximum response size in bytes")
 	fs.BoolVar(&in.quiet, "quiet", false, "no progress on stderr (warnings are still printed)")
 	fs.StringVar(&in.exclude, "exclude-traffic", "load-test", "leave out traces whose traffic_source is in this comma-separated `list`")
 	fs.BoolVar(&in.includeLoadTests, "include-load-test", false, "keep traffic_source=load-test traces even if --exclude-traffic lists them")
 	fs.IntVar(&in.window, "window", trace.DefaultWindow, "files are read as a stream: a trace is complete once this many `spans` of other traces follow its last one (memory grows with it)")
+}
+
+// partial marks the input as incomplete, with the reason as a warning.
+func (in *inputFlags) partial(format string, a ...any) {
+	in.notes.Partial = true
+	in.warn("partial input: "+format, a...)
 }
 
 // warn prints a warning on stderr (even with --quiet) and keeps it for the
@@ -117,21 +126,28 @@ func (in *inputFlags) load(ctx context.Context, files []string, stderr io.Writer
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
-		services := []string{in.service}
-		if in.service == "" {
-			if services, err = j.Services(ctx); err != nil {
-				return nil, err
+		q := source.Query{Service: in.service, Limit: in.limit, Lookback: in.lookback, MaxTraces: in.maxTraces}
+		for _, f := range []struct {
+			name, v string
+			t       *time.Time
+		}{{"--start", in.start, &q.Start}, {"--end", in.end, &q.End}} {
+			if f.v == "" {
+				continue
 			}
-			services = slices.DeleteFunc(services, func(s string) bool { return s == "jaeger-query" || s == "jaeger" })
-		}
-		for _, svc := range services {
-			got, err := j.Traces(ctx, source.Query{Service: svc, Limit: in.limit, Lookback: in.lookback})
-			if err != nil {
-				return nil, err
+			if *f.t, err = time.Parse(time.RFC3339Nano, f.v); err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", errUsage, f.name, err)
 			}
-			progress("jaeger: %s: %d spans", svc, len(got))
-			spans = append(spans, got...)
 		}
+		r, err := j.Search(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		progress("jaeger: %d traces, %d spans in %d requests, %s .. %s", r.Traces, len(r.Spans), r.Requests,
+			r.Start.UTC().Format(time.RFC3339), r.End.UTC().Format(time.RFC3339))
+		if r.Partial {
+			in.partial("jaeger: %s", r.Reason)
+		}
+		spans = r.Spans
 	} else {
 		for _, f := range files {
 			got, err := source.ReadFile(f, source.WithProgress(func(p source.Progress) {
@@ -149,7 +165,7 @@ func (in *inputFlags) load(ctx context.Context, files []string, stderr io.Writer
 		}
 	}
 	if len(spans) == 0 {
-		return nil, fmt.Errorf("no spans to analyse from %s (service %q, last %s)", in.jaeger, in.service, in.lookback)
+		return nil, fmt.Errorf("no spans to analyse from %s (service %q; the window is --start/--end, or --lookback back from now)", in.jaeger, in.service)
 	}
 	traces := trace.Assemble(spans)
 	var exclude []string
