@@ -25,7 +25,10 @@
 // whose top level says "extends: default" adds keys to the default registry
 // and overrides those it redefines (Extend does the same with two loaded
 // registries). Load and LoadFile report every problem as a *LoadError naming
-// the file and line.
+// the file and line. LoadFile (and so FLOWTRACE_SEMCONV_REGISTRY) reads only
+// a regular file of at most 4 MiB, within two seconds: a FIFO, a device
+// such as /dev/zero, a directory or a larger file is an error, never a hang
+// or an unbounded read.
 //
 // # Generated helpers
 //

@@ -181,6 +181,7 @@ func TestReadmeMainSIGTERM(t *testing.T) {
 		require.True(t, state.Exited(), "the process exits instead of dying of the signal: %v", state)
 		require.Equal(t, 0, state.ExitCode())
 		require.Less(t, elapsed, flowtrace.CloseTimeout, "exits within the Close deadline")
+		t.Logf("exit 0 %v after SIGTERM", elapsed.Round(time.Millisecond))
 
 		spans := rcv.Spans()
 		require.Len(t, spans, 2*requests)
@@ -209,5 +210,6 @@ func TestReadmeMainSIGTERM(t *testing.T) {
 		require.Less(t, elapsed, flowtrace.CloseTimeout+5*time.Second,
 			"Close gives up after CloseTimeout even when the collector never answers")
 		require.Contains(t, c.output(), "dropped", "the lost spans are counted and said")
+		t.Logf("blackholed collector: exit %d %v after SIGTERM", state.ExitCode(), elapsed.Round(time.Millisecond))
 	})
 }
