@@ -188,6 +188,11 @@ func TestSLOSelectorsAndCoverage(t *testing.T) {
 		require.Contains(t, stderr, "flowtrace slo: SLO browse-latency: no span in the data matches edge GET /products")
 		require.Contains(t, stdout, "browse-latency") // the report is still written
 	}
+	// triage evaluates the same SLOs: it says so too.
+	code, _, stderr := runCLI(t, "triage", "--quiet", "--slos", filepath.Join(dir, "checkout.yaml"), filepath.Join(dir, "checkout.jsonl"))
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stderr, "flowtrace triage: warning: SLO browse-latency: no span in the data matches")
+
 	code, stdout, stderr := runCLI(t, "slo", "--quiet", "--slos", filepath.Join(dir, "burn.yaml"), filepath.Join(dir, "burn.jsonl"))
 	require.Equal(t, exitOK, code, stderr)
 	require.Contains(t, stdout, "SLO checkout-28d (edge POST /checkout)\n"+

@@ -27,7 +27,8 @@ func (in *inputFlags) excluded() []string {
 // each streams the traces the flags and files name to emit, one at a time
 // (package analysis/stream): files are never held whole. index, when not
 // nil, is fed every span for following links. Jaeger results, already
-// bounded by --limit, go through the same steps.
+// bounded by --max-traces (and paged until complete or marked partial),
+// go through the same steps.
 func (in *inputFlags) each(ctx context.Context, files []string, stderr io.Writer, index *trace.SpanIndex, emit func(*trace.Trace)) error {
 	if in.jaeger != "" {
 		traces, err := in.load(ctx, files, stderr)
