@@ -96,8 +96,14 @@ func TestStoredTraceStateIsWhatPropagates(t *testing.T) {
 		require.LessOrEqual(t, len(stored), 512)
 		require.Equal(t, out["tracestate"], stored)
 		child.Finish()
-		if spans := rec.all(); len(spans) > 0 {
-			require.LessOrEqual(t, len(spans[0].SpanContext.TraceState), 512)
+		// A public edge links to the caller instead of adopting it.
+		linked := tr.StartSpan("linked", LinkTo(parent))
+		linked.Finish()
+		for _, d := range rec.all() {
+			require.LessOrEqual(t, len(d.SpanContext.TraceState), 512, d.Name)
+			for _, l := range d.Links {
+				require.LessOrEqual(t, len(l.SpanContext.TraceState), 512, d.Name)
+			}
 		}
 	}
 }

@@ -155,7 +155,8 @@ func (s *Span) setTagLocked(key string, value any, own bool) {
 	case string(samplingPriority):
 		return
 	}
-	if limit := s.tracer.cfg.limits.NameLength; limit > 0 && len(key) > limit {
+	lim := &s.tracer.cfg.limits
+	if lim.NameLength > 0 && len(key) > lim.NameLength {
 		s.data.DroppedAttributes++
 		return
 	}
@@ -169,7 +170,7 @@ func (s *Span) setTagLocked(key string, value any, own bool) {
 	}
 	if own {
 		s.ownAttrs++
-	} else if over(s.tracer.cfg.limits.AttributeCount, len(attrs)-int(s.ownAttrs)) {
+	} else if over(lim.AttributeCount, len(attrs)-int(s.ownAttrs)) {
 		s.data.DroppedAttributes++
 		return
 	}
@@ -182,7 +183,12 @@ func (s *Span) setTagLocked(key string, value any, own bool) {
 func (s *Span) normalize(value any) any {
 	switch v := value.(type) {
 	case string:
-		return s.truncate(v, value)
+		// The common case, checked here rather than in truncate: the
+		// boxed value is returned as it is, without a call.
+		if limit := s.tracer.cfg.limits.AttributeValueLength; limit > 0 && len(v) > limit {
+			return cutString(v, limit)
+		}
+		return value
 	case bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
 		return value
 	case ext.SpanKindEnum:
@@ -230,7 +236,7 @@ func (s *Span) recoverUser(out *string) {
 
 func (s *Span) truncate(v string, boxed any) any {
 	if limit := s.tracer.cfg.limits.AttributeValueLength; limit > 0 && len(v) > limit {
-		return truncateString(v, limit)
+		return cutString(v, limit)
 	}
 	if boxed != nil {
 		return boxed
@@ -239,12 +245,21 @@ func (s *Span) truncate(v string, boxed any) any {
 }
 
 // truncateString cuts s to at most limit bytes (none when limit <= 0)
-// without splitting a UTF-8 sequence. A cut string is copied, so that the
-// span does not keep the caller's whole string alive.
+// without splitting a UTF-8 sequence. It stays small enough to inline: the
+// cut itself is cutString.
 func truncateString(s string, limit int) string {
 	if limit <= 0 || len(s) <= limit {
 		return s
 	}
+	return cutString(s, limit)
+}
+
+// cutString cuts s, longer than limit, at a rune boundary. The cut string
+// is copied, so that the span does not keep the caller's whole string
+// alive.
+//
+//go:noinline
+func cutString(s string, limit int) string {
 	i := limit
 	for i > 0 && !utf8.RuneStart(s[i]) {
 		i--
@@ -419,6 +434,11 @@ func (s *Span) addLink(sc propagation.SpanContext, typ string) {
 	if over(s.tracer.cfg.limits.LinkCount, len(s.data.Links)) {
 		s.data.DroppedLinks++
 		return
+	}
+	// A link stores at most the tracestate that would be propagated, like
+	// the span itself.
+	if len(sc.TraceState) > maxStoredTraceState {
+		sc.TraceState = propagation.TruncateTraceState(sc.TraceState)
 	}
 	s.data.Links = append(s.data.Links, Link{SpanContext: sc, Type: typ})
 }

@@ -61,6 +61,10 @@ func DefaultLimits() Limits {
 	return Limits{AttributeCount: 128, AttributeValueLength: 4096, EventCount: 128, LinkCount: 128, NameLength: 1024}
 }
 
+// maxStoredTraceState is the length to which Inject truncates tracestate
+// (propagation.TruncateTraceState): checked here first, without a call.
+const maxStoredTraceState = 512
+
 // over reports whether n items already fill a count limit.
 func over(limit, n int) bool { return limit >= 0 && n >= limit }
 
@@ -415,7 +419,9 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 
 	// Store only what Inject would send: a caller's tracestate can hold
 	// 32 members of 256-byte values.
-	sc.wire.TraceState = propagation.TruncateTraceState(sc.wire.TraceState)
+	if len(sc.wire.TraceState) > maxStoredTraceState {
+		sc.wire.TraceState = propagation.TruncateTraceState(sc.wire.TraceState)
+	}
 
 	if !decision.Sampled || !t.cfg.recording {
 		s := &nonRecordingSpan{tracer: t, initial: sc}
