@@ -215,7 +215,11 @@ func (j *Jaeger) Search(ctx context.Context, q Query) (*Result, error) {
 			if err != nil && !tooLarge {
 				return nil, err
 			}
-			if !tooLarge {
+			full := tooLarge || len(data) >= q.Limit
+			// A full window is fetched again as two halves: keep its traces
+			// only when it cannot be split, so that what a cap keeps is the
+			// newest complete part of the window.
+			if !tooLarge && (!full || w.to <= w.from) {
 				spans, err := fromJaeger(data)
 				if err != nil {
 					return nil, err
@@ -240,7 +244,7 @@ func (j *Jaeger) Search(ctx context.Context, q Query) (*Result, error) {
 				r.Partial, r.Reason = true, fmt.Sprintf("stopped at %d traces (the trace cap) with part of the window not fetched", len(seen))
 				break
 			}
-			if tooLarge || len(data) >= q.Limit {
+			if full {
 				if w.to <= w.from {
 					why := fmt.Sprintf("%d or more traces", q.Limit)
 					if tooLarge {

@@ -118,8 +118,19 @@ exporters:
 			return false
 		}
 		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	}, 30*time.Second, 100*time.Millisecond, "jaeger query API never came up")
+		if res.StatusCode != http.StatusOK {
+			return false
+		}
+		// The receivers start after the query API.
+		for _, addr := range []string{j.OTLPHTTP, j.OTLPGRPC} {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err != nil {
+				return false
+			}
+			c.Close()
+		}
+		return true
+	}, 30*time.Second, 100*time.Millisecond, "jaeger query API and OTLP receivers never came up")
 	return j
 }
 
