@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -66,11 +67,18 @@ const maxServerDelay = time.Minute
 // would end past ctx's deadline.
 func (p retryPolicy) do(ctx context.Context, attempt func(context.Context) attemptResult) (Response, error) {
 	backoff := p.initial
+	var prev error
 	for {
 		r := attempt(ctx)
+		if r.err != nil && prev != nil && ctx.Err() != nil && !errors.Is(r.err, ErrUnconfirmed) {
+			// The deadline cut the last attempt short: say what the
+			// attempts before it met.
+			r.err = fmt.Errorf("%w; earlier attempt: %v", r.err, prev)
+		}
 		if r.err == nil || !r.retryable || ctx.Err() != nil {
 			return r.resp, r.err
 		}
+		prev = r.err
 		wait := r.delay
 		if wait <= 0 {
 			// Full jitter on the upper half: [backoff/2, backoff).

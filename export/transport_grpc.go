@@ -98,7 +98,9 @@ func classifyGRPC(ctx context.Context, err error, sent bool) attemptResult {
 	st, _ := status.FromError(err)
 	delay, hasRetryInfo := retryInfo(st)
 	err = fmt.Errorf("flowtrace: OTLP/gRPC export: %s: %s", st.Code(), st.Message())
-	if sent && ctx.Err() != nil {
+	// The server times the call out too (grpc-timeout) and may reset the
+	// stream a moment before the client's own deadline fires.
+	if sent && (ctx.Err() != nil || (st.Code() == codes.DeadlineExceeded && deadlineNear(ctx))) {
 		return attemptResult{err: fmt.Errorf("%w: %w", ErrUnconfirmed, err)}
 	}
 	switch st.Code() {
@@ -173,3 +175,9 @@ func (sentMarker) HandleRPC(ctx context.Context, s stats.RPCStats) {
 }
 func (sentMarker) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
 func (sentMarker) HandleConn(context.Context, stats.ConnStats)                       {}
+
+// deadlineNear reports whether ctx's deadline is (nearly) reached.
+func deadlineNear(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < 50*time.Millisecond
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -150,6 +152,9 @@ func (t *httpTransport) attempt(ctx context.Context, body []byte) attemptResult 
 		case wrote.Load():
 			// The collector may have the request: a retry could duplicate it.
 			return attemptResult{err: err}
+		case isCertificateError(err):
+			// A certificate the client does not trust will not change.
+			return attemptResult{err: err}
 		default:
 			// Not sent (refused, reset while connecting): safe to retry.
 			return attemptResult{err: err, retryable: ctx.Err() == nil}
@@ -249,4 +254,12 @@ func (t *httpTransport) Close(context.Context) error {
 	t.closed.Store(true)
 	t.tr.CloseIdleConnections()
 	return nil
+}
+
+func isCertificateError(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci)
 }
