@@ -10,13 +10,14 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/flowtrace/flowtrace/middleware/kafkaconsume"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
 )
 
 // BenchmarkKafka produces kafkaMessages small messages (writes of 100) and
 // consumes them all through an in-process kfake broker, per iteration,
 // untraced (plain kafka-go, with and without trace headers) and traced by flowtrace (tracekafka.NewWriter
-// and tracekafka.Consume: a producer span per message and a consumer span
+// and kafkaconsume over tracekafka: a producer span per message and a consumer span
 // per message, exported through OTLP conversion). It reports messages per
 // second and allocations per message; the broker runs in this process, so
 // allocs/msg includes its share, equal in both cases: the difference is the
@@ -95,7 +96,7 @@ func BenchmarkKafka(b *testing.B) {
 					return nil
 				}
 				if traced {
-					_ = tracekafka.Consume(ctx, r, handler, opts...)
+					_ = kafkaconsume.New(r, kafkaconsume.WithTracing(opts...)).Consume(ctx, handler)
 				} else {
 					for got < kafkaMessages {
 						m, err := r.FetchMessage(ctx)

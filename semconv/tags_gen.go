@@ -185,6 +185,11 @@ const (
 	// The Kafka partition of the message.
 	MessagingKafkaPartition IntTag = "messaging.kafka.partition"
 
+	// MessagingKafkaSkipped is the experimental tag "messaging.kafka.skipped"
+	// (bool). True when the consumer gave up on the message after its last attempt
+	// and committed past it without a dead letter.
+	MessagingKafkaSkipped BoolTag = "messaging.kafka.skipped"
+
 	// MessagingMessageBodySize is the stable tag "messaging.message.body.size"
 	// (int). The size of the message body in bytes.
 	MessagingMessageBodySize IntTag = "messaging.message.body.size"

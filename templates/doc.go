@@ -10,7 +10,7 @@
 //	                        untraced /healthz) and a tracehttp.NewTransport client
 //	handler_test.go         status and X-Flow-ID echo and propagation
 //	grpc.go                 WithGRPC: tracegrpc.ServerOptions and the gRPC health service
-//	kafka.go                WithKafka: a tracekafka.Consume consumer (KAFKA_BROKERS)
+//	kafka.go                WithKafka: a kafkaconsume consumer (KAFKA_BROKERS)
 //	deploy/kubernetes.yaml  Deployment and Service with the downward-API environment
 //	                        flowtrace reads (POD_NAME, POD_NAMESPACE, POD_UID,
 //	                        NODE_NAME, HOST_IP, labels at /etc/podinfo)

@@ -19,8 +19,8 @@
 // traces it rests on and warns below [MinTraces].
 //
 // Consumers reached through span links rather than as children (a
-// ConsumeBatch span linking to each message's producer, or a WithLinkOnly
-// consumer that starts a trace of its own) count for the traces they link
+// kafkaconsume ConsumeBatch span linking to each message's producer, or a
+// WithLinkOnly consumer that starts a trace of its own) count for the traces they link
 // to: a link from a batch of n messages stands for 1/n of a call and one
 // message, so a batch consumer's fan-out is in calls (batches) and, beside
 // it, in messages. Such a span is not counted in its own trace.

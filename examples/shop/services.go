@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/flowtrace/flowtrace"
+	"github.com/flowtrace/flowtrace/middleware/kafkaconsume"
 	"github.com/flowtrace/flowtrace/middleware/tracegrpc"
 	"github.com/flowtrace/flowtrace/middleware/tracehttp"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
@@ -247,7 +248,7 @@ func runPayment(ctx context.Context) error {
 		MaxBytes: 1 << 20,
 	})
 	defer r.Close()
-	err := tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
+	err := kafkaconsume.New(r).Consume(ctx, func(ctx context.Context, m kafka.Message) error {
 		span := opentracing.SpanFromContext(ctx)
 		sleep(3 * time.Millisecond)
 		if rand.IntN(25) == 0 && span != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/flowtrace/flowtrace"
 	"github.com/flowtrace/flowtrace/config"
+	"github.com/flowtrace/flowtrace/middleware/kafkaconsume"
 	"github.com/flowtrace/flowtrace/middleware/tracegrpc"
 	"github.com/flowtrace/flowtrace/middleware/tracehttp"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
@@ -250,7 +251,7 @@ func newStack(t testing.TB, traced bool, brokerAddr, topic, endpoint string, con
 	s.consumerDone = make(chan error, 1)
 	go func() {
 		if traced {
-			s.consumerDone <- tracekafka.Consume(ctx, s.reader, s.process, tracekafka.WithTracer(consumer))
+			s.consumerDone <- kafkaconsume.New(s.reader, kafkaconsume.WithTracing(tracekafka.WithTracer(consumer))).Consume(ctx, s.process)
 			return
 		}
 		for {

@@ -84,7 +84,7 @@ func BenchmarkProduceConsume(b *testing.B) {
 					return nil
 				}
 				if traced {
-					_ = tracekafka.Consume(ctx, r, handler, opts...)
+					_ = consume(ctx, r, handler, opts...)
 				} else {
 					for got < n {
 						m, err := r.FetchMessage(ctx)

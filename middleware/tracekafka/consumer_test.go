@@ -2,10 +2,8 @@ package tracekafka_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -65,191 +63,6 @@ func TestReaderReceiveSpans(t *testing.T) {
 	require.Equal(t, 2, n)
 }
 
-// TestConsumerGroupTwoReaders: two members of one group share two
-// partitions; every message is handled once and traced.
-func TestConsumerGroupTwoReaders(t *testing.T) {
-	b, topic := newBroker(t, 2)
-	tr, rcv := e2e.NewTracer(t, "svc")
-	const group, n = "g2", 20
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	var mu sync.Mutex
-	seen := map[string]int{}
-	perReader := [2]int{}
-	var wg sync.WaitGroup
-	for i := range 2 {
-		r := rawReader(t, b.Addr(), topic, group)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
-				mu.Lock()
-				defer mu.Unlock()
-				seen[string(m.Value)]++
-				perReader[i]++
-				if len(seen) == n {
-					cancel()
-				}
-				return nil
-			}, tracekafka.WithTracer(tr))
-		}()
-	}
-	_, err := b.Cluster().WaitGroupStable(ctx, group, 2)
-	require.NoError(t, err)
-	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(tr))
-	msgs := make([]kafka.Message, n)
-	for i := range msgs {
-		msgs[i] = kafka.Message{Value: fmt.Appendf(nil, "m%d", i)}
-	}
-	require.NoError(t, w.WriteMessages(context.Background(), msgs...))
-	wg.Wait()
-	require.Len(t, seen, n)
-	for v, c := range seen {
-		require.Equal(t, 1, c, "message %s handled %d times", v, c)
-	}
-	require.Positive(t, perReader[0])
-	require.Positive(t, perReader[1])
-	spans := e2e.Flush(t, tr, rcv, 2*n)
-	proc := 0
-	for _, s := range spans {
-		if s.Kind == tracer.KindConsumer {
-			proc++
-			require.NotEmpty(t, s.ParentSpanID)
-		}
-	}
-	require.Equal(t, n, proc)
-}
-
-// TestCommitAfterSuccess: a handler that fails on m1 never lets Consume
-// commit past m1; after a restart the group resumes at m1.
-func TestCommitAfterSuccess(t *testing.T) {
-	b, topic := newBroker(t, 1)
-	tr, rcv := e2e.NewTracer(t, "svc")
-	produceRaw(t, b.Addr(), topic, kafka.Message{Value: []byte("m0")}, kafka.Message{Value: []byte("m1")}, kafka.Message{Value: []byte("m2")})
-	const group = "commit"
-	ctx := ctxTimeout(t, 30*time.Second)
-
-	r := rawReader(t, b.Addr(), topic, group)
-	var handled []string
-	calls := 0
-	err := tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
-		handled = append(handled, string(m.Value))
-		if string(m.Value) == "m1" {
-			calls++
-			return errStop
-		}
-		return nil
-	}, tracekafka.WithTracer(tr), tracekafka.WithRetry(3, time.Millisecond))
-	require.ErrorIs(t, err, errStop)
-	require.Equal(t, []string{"m0", "m1", "m1", "m1"}, handled)
-	require.NoError(t, r.Close())
-
-	r2 := rawReader(t, b.Addr(), topic, group)
-	m, err := r2.FetchMessage(ctx)
-	require.NoError(t, err)
-	require.Equal(t, "m1", string(m.Value), "the failed message is delivered again")
-	require.NoError(t, r2.Close())
-
-	spans := e2e.Flush(t, tr, rcv, 2)
-	var failed tracetest.Span
-	for _, s := range spans {
-		if s.Attributes["messaging.kafka.offset"] == int64(1) {
-			failed = s
-		}
-	}
-	require.Equal(t, tracer.StatusError, failed.Status.Code)
-	require.Equal(t, int64(3), failed.Attributes["messaging.kafka.attempts"])
-}
-
-// TestRetryThenSuccess: a handler that fails twice and then succeeds is
-// committed once.
-func TestRetryThenSuccess(t *testing.T) {
-	b, topic := newBroker(t, 1)
-	tr, _ := e2e.NewTracer(t, "svc")
-	produceRaw(t, b.Addr(), topic, kafka.Message{Value: []byte("m0")}, kafka.Message{Value: []byte("m1")})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	r := rawReader(t, b.Addr(), topic, "retry")
-	calls := 0
-	err := tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
-		calls++
-		if string(m.Value) == "m0" && calls < 3 {
-			return errors.New("transient")
-		}
-		if string(m.Value) == "m1" {
-			cancel()
-		}
-		return nil
-	}, tracekafka.WithTracer(tr), tracekafka.WithRetry(5, time.Millisecond))
-	require.ErrorIs(t, err, context.Canceled)
-	require.Equal(t, 4, calls)
-	require.NoError(t, r.Close())
-	// m0 was committed; m1's commit raced with cancel.
-	produceRaw(t, b.Addr(), topic, kafka.Message{Value: []byte("m2")})
-	r2 := rawReader(t, b.Addr(), topic, "retry")
-	m, err := r2.FetchMessage(ctxTimeout(t, 10*time.Second))
-	require.NoError(t, err)
-	require.NotEqual(t, "m0", string(m.Value))
-}
-
-// TestDeadLetter: after the last attempt the message goes to the dead-letter
-// topic with the consumer's trace context and X-DLQ-* headers, is
-// committed, and consumption goes on.
-func TestDeadLetter(t *testing.T) {
-	b, topic := newBroker(t, 1)
-	require.NoError(t, b.CreateTopic(topic+"-dlq", 1))
-	tr, rcv := e2e.NewTracer(t, "svc")
-	produceRaw(t, b.Addr(), topic, kafka.Message{Key: []byte("k"), Value: []byte("m0")}, kafka.Message{Value: []byte("m1")})
-	dlq := rawWriter(b.Addr(), topic+"-dlq")
-	t.Cleanup(func() { _ = dlq.Close(); dlq.Transport.(*kafka.Transport).CloseIdleConnections() })
-
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	r := rawReader(t, b.Addr(), topic, "dl")
-	var procFlow string
-	err := tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
-		if string(m.Value) == "m0" {
-			procFlow = flowid.FromContext(ctx)
-			return errors.New("poison\nmessage")
-		}
-		cancel()
-		return nil
-	}, tracekafka.WithTracer(tr), tracekafka.WithRetry(2, time.Millisecond), tracekafka.WithDeadLetter(dlq))
-	require.ErrorIs(t, err, context.Canceled)
-	before := tracekafka.ReadStats().DeadLettered
-	require.GreaterOrEqual(t, before, uint64(1))
-
-	got := fetchN(t, b.Addr(), topic+"-dlq", 1)[0]
-	require.Equal(t, "m0", string(got.Value))
-	require.Equal(t, "k", string(got.Key))
-	require.Equal(t, []string{topic}, header(got, tracekafka.HeaderDLQTopic))
-	require.Equal(t, []string{"0"}, header(got, tracekafka.HeaderDLQOffset))
-	require.Equal(t, []string{"0"}, header(got, tracekafka.HeaderDLQPartition))
-	require.Equal(t, []string{"poison\nmessage"}, header(got, tracekafka.HeaderDLQError))
-	require.Equal(t, []string{procFlow}, header(got, flowid.Header))
-	tp := header(got, "traceparent")
-	require.Len(t, tp, 1)
-
-	spans := e2e.Flush(t, tr, rcv, 2) // process m0 (dead-lettered), process m1
-	var dead tracetest.Span
-	for _, s := range spans {
-		if s.Attributes["messaging.kafka.dead_lettered"] == true {
-			dead = s
-		}
-	}
-	require.Equal(t, dead.SpanID, tp[0][36:52])
-	require.Equal(t, tracer.StatusError, dead.Status.Code)
-
-	// m1's commit raced with cancel; m0's must have happened.
-	require.NoError(t, r.Close())
-	produceRaw(t, b.Addr(), topic, kafka.Message{Value: []byte("m2")})
-	r2 := rawReader(t, b.Addr(), topic, "dl")
-	m, err := r2.FetchMessage(ctxTimeout(t, 10*time.Second))
-	require.NoError(t, err)
-	require.NotEqual(t, "m0", string(m.Value), "m0 was committed after dead-lettering")
-}
-
 // TestConsumeBatchLinks: a batch spanning many traces gets one span with
 // one link per message, capped, the overflow counted.
 func TestConsumeBatchLinks(t *testing.T) {
@@ -271,7 +84,7 @@ func TestConsumeBatchLinks(t *testing.T) {
 	var sizes []int
 	total := 0
 	before := tracekafka.ReadStats().LinksDropped
-	err := tracekafka.ConsumeBatch(bctx, r, n, 2*time.Second, func(ctx context.Context, batch []kafka.Message) error {
+	err := consumeBatch(bctx, r, n, 2*time.Second, func(ctx context.Context, batch []kafka.Message) error {
 		require.NotNil(t, opentracing.SpanFromContext(ctx))
 		sizes = append(sizes, len(batch))
 		total += len(batch)
@@ -365,7 +178,7 @@ func TestHostileHeaders(t *testing.T) {
 	var got []string
 	flows := map[string]string{}
 	r := rawReader(t, b.Addr(), topic, "")
-	err := tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
+	err := consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
 		got = append(got, string(m.Value))
 		flows[string(m.Value)] = flowid.FromContext(ctx)
 		if len(got) == len(cases) {

@@ -18,15 +18,17 @@
 // # Consumer
 //
 // [NewReader] wraps a *kafka.Reader: FetchMessage and ReadMessage give each
-// message a short "receive <topic>" span. [Consume] runs a handler per
-// message under a "process <topic>" span that follows from the producer's
+// message a short "receive <topic>" span. [StartSpanFromMessage] starts a
+// "process <topic>" span for one message that follows from the producer's
 // span (or, with [WithLinkOnly], starts a new trace linked to it), with the
-// span and flow id in the handler's context; it commits only after the
-// handler succeeded, retries failures ([WithRetry]) and then dead-letters
-// ([WithDeadLetter]) or stops without committing, so a failed offset is
-// never committed past. [ConsumeBatch] handles up to N messages or T wait
-// under one span with one link per message (capped by [WithMaxLinks]).
-// [StartSpanFromMessage] is the building block for hand-written loops.
+// span and flow id in the returned context; [StartBatchSpan] starts one span
+// for a batch with one link per message (capped by [WithMaxLinks]);
+// [InjectMessage] writes a span's context into a message to re-publish.
+//
+// These are the hooks package middleware/kafkaconsume builds its consume
+// loop on: retries, dead letters, the rule for a message that never
+// succeeds, commits and recovered panics are consumption policy and live
+// there, not here.
 //
 // # Flow id
 //
@@ -43,7 +45,7 @@
 // package middleware) travel in the message headers with the rest of the
 // baggage and are tagged on producer and consumer spans. A consumer with
 // [WithLinkOnly] starts a new trace and inherits no baggage, so neither
-// travels across it; a ConsumeBatch span gets them only from the context
+// travels across it; a StartBatchSpan span gets them only from the context
 // it is given.
 //
 // # Hostile messages
@@ -74,8 +76,8 @@
 //     [Writer.Close] closes its idle connections.
 //   - kfake, like Kafka, refuses batches over 1 MiB (message.max.bytes):
 //     a header of 1 MiB cannot be produced at all.
-//   - kafka-go refuses CommitMessages on a Reader without GroupID; Consume
-//     and ConsumeBatch do not commit for such readers (nothing to commit).
+//   - kafka-go refuses CommitMessages on a Reader without GroupID;
+//     package kafkaconsume does not commit for such readers.
 //   - CommitMessages with a context cancelled while the commit is in
 //     flight may still commit: do not rely on a cancelled commit not
 //     having happened.

@@ -38,11 +38,11 @@ func TestProduceConsumeTrace(t *testing.T) {
 	r := rawReader(t, b.Addr(), topic, "billing")
 	var gotFlow string
 	var gotSpan opentracing.Span
-	err := tracekafka.Consume(ctxTimeout(t, 20*time.Second), r, func(ctx context.Context, m kafka.Message) error {
+	err := consume(ctxTimeout(t, 20*time.Second), r, func(ctx context.Context, m kafka.Message) error {
 		gotFlow = flowid.FromContext(ctx)
 		gotSpan = opentracing.SpanFromContext(ctx)
 		return errStop
-	}, tracekafka.WithTracer(consumerTr), tracekafka.WithRetry(1, 0), tracekafka.WithDeadLetter(nil))
+	}, tracekafka.WithTracer(consumerTr))
 	require.ErrorIs(t, err, errStop)
 	require.Equal(t, "flow-123", gotFlow)
 	require.NotNil(t, gotSpan)

@@ -6,13 +6,12 @@ import (
 	"log"
 	"time"
 
-	"github.com/opentracing/opentracing-go"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/flowtrace/flowtrace/internal/kafkatest"
+	"github.com/flowtrace/flowtrace/middleware/kafkaconsume"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
-	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -41,29 +40,15 @@ func Example() {
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_ = tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
+	// Package kafkaconsume runs the handler with retries, dead letters and
+	// commits; tracekafka gives it the spans.
+	c := kafkaconsume.New(r, kafkaconsume.WithTracing(tracekafka.WithTracer(tr)))
+	_ = c.Consume(ctx, func(ctx context.Context, m kafka.Message) error {
 		fmt.Printf("%s, flow %s\n", m.Value, flowid.FromContext(ctx))
 		cancel() // stop after one message
 		return nil
-	}, tracekafka.WithTracer(tr), tracekafka.WithRetry(3, 100*time.Millisecond))
+	})
 	// Output: order placed, flow checkout-42
-}
-
-// Consuming in batches: one span per batch, linked to each producer span.
-func ExampleConsumeBatch() {
-	var r *kafka.Reader // kafka.NewReader(...)
-	var dlq *kafka.Writer
-	if r == nil {
-		return
-	}
-	err := tracekafka.ConsumeBatch(context.Background(), r, 500, time.Second,
-		func(ctx context.Context, msgs []kafka.Message) error {
-			opentracing.SpanFromContext(ctx).LogFields(
-				semconv.Event.Field("bulk insert"),
-				semconv.Message.Field(fmt.Sprintf("%d rows", len(msgs))))
-			return nil
-		}, tracekafka.WithDeadLetter(dlq), tracekafka.WithMaxLinks(64))
-	log.Println(err)
 }
 
 // Driving a reader by hand: a processing span per message.

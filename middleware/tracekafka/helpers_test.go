@@ -3,14 +3,15 @@ package tracekafka_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/stretchr/testify/require"
 
 	"github.com/flowtrace/flowtrace/internal/kafkatest"
+	"github.com/flowtrace/flowtrace/middleware/kafkaconsume"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
 )
 
@@ -75,17 +76,6 @@ func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	return ctx
 }
 
-// produceRaw writes messages with a plain kafka-go writer.
-func produceRaw(t testing.TB, addr, topic string, msgs ...kafka.Message) {
-	t.Helper()
-	w := rawWriter(addr, topic)
-	defer func() {
-		_ = w.Close()
-		w.Transport.(*kafka.Transport).CloseIdleConnections()
-	}()
-	require.NoError(t, w.WriteMessages(ctxTimeout(t, 10*time.Second), msgs...))
-}
-
 func header(m kafka.Message, key string) []string {
 	var out []string
 	for _, h := range m.Headers {
@@ -94,4 +84,20 @@ func header(m kafka.Message, key string) []string {
 		}
 	}
 	return out
+}
+
+// consume runs h over r with kafkaconsume, tracing with opts; a handler
+// error ends it (one attempt, then Stop), as tests here end with errStop.
+func consume(ctx context.Context, r tracekafka.MessageReader, h kafkaconsume.Handler, opts ...tracekafka.Option) error {
+	return newConsumer(r, opts).Consume(ctx, h)
+}
+
+// consumeBatch is consume for batches.
+func consumeBatch(ctx context.Context, r tracekafka.MessageReader, n int, wait time.Duration, h kafkaconsume.BatchHandler, opts ...tracekafka.Option) error {
+	return newConsumer(r, opts).ConsumeBatch(ctx, n, wait, h)
+}
+
+func newConsumer(r tracekafka.MessageReader, opts []tracekafka.Option) *kafkaconsume.Consumer {
+	return kafkaconsume.New(r, kafkaconsume.WithTracing(opts...), kafkaconsume.WithRetry(1, 0),
+		kafkaconsume.WithOnFailure(kafkaconsume.Stop), kafkaconsume.WithLogger(slog.New(slog.DiscardHandler)))
 }

@@ -81,7 +81,7 @@ func TestKcatInterop(t *testing.T) {
 	cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var fid, value string
-	err := tracekafka.Consume(cctx, r, func(ctx context.Context, m kafka.Message) error {
+	err := consume(cctx, r, func(ctx context.Context, m kafka.Message) error {
 		fid, value = flowid.FromContext(ctx), string(m.Value)
 		cancel()
 		return nil

@@ -147,10 +147,10 @@ func TestOtherTracerFlowID(t *testing.T) {
 
 	r := rawReader(t, b.Addr(), topic, "")
 	var fid string
-	err := tracekafka.Consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
+	err := consume(ctx, r, func(ctx context.Context, m kafka.Message) error {
 		fid = flowid.FromContext(ctx)
 		return errStop
-	}, tracekafka.WithTracer(mt), tracekafka.WithRetry(1, 0))
+	}, tracekafka.WithTracer(mt))
 	require.ErrorIs(t, err, errStop)
 	require.Equal(t, "mock-flow", fid)
 	spans := mt.FinishedSpans()

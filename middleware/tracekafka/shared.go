@@ -15,14 +15,6 @@ import (
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
-// Headers written on dead letters.
-const (
-	HeaderDLQTopic     = "X-DLQ-Topic"
-	HeaderDLQPartition = "X-DLQ-Partition"
-	HeaderDLQOffset    = "X-DLQ-Offset"
-	HeaderDLQError     = "X-DLQ-Error"
-)
-
 // HugeHeaderBytes is the header value size from which a consumed message
 // counts as carrying a huge header. Such headers are left to the
 // propagators, which reject oversized values.
@@ -37,14 +29,12 @@ type Stats struct {
 	HugeHeaders      uint64 // with a header value of HugeHeaderBytes or more
 	ForeignHeaders   uint64 // with uber-trace-id, B3 or ot-tracer-* headers
 	InvalidFlowID    uint64 // with an invalid or repeated X-Flow-ID (replaced by a new flow id)
-	HandlerErrors    uint64 // handler calls that returned an error or panicked
-	DeadLettered     uint64 // messages handed to the dead-letter writer
 	LinksDropped     uint64 // batch links beyond the cap
 }
 
 var stats struct {
 	messages, noCtx, invalidCtx, dup, huge, foreign, invalidFID atomic.Uint64
-	handlerErrs, deadLettered, linksDropped                     atomic.Uint64
+	linksDropped                                                atomic.Uint64
 }
 
 // ReadStats returns the package's counters.
@@ -57,8 +47,6 @@ func ReadStats() Stats {
 		HugeHeaders:      stats.huge.Load(),
 		ForeignHeaders:   stats.foreign.Load(),
 		InvalidFlowID:    stats.invalidFID.Load(),
-		HandlerErrors:    stats.handlerErrs.Load(),
-		DeadLettered:     stats.deadLettered.Load(),
 		LinksDropped:     stats.linksDropped.Load(),
 	}
 }
@@ -251,12 +239,12 @@ func escLen(c byte) int {
 // StartSpanFromMessage starts a consumer span named "process <topic>" for
 // m, following from (or, with WithLinkOnly, linked to) the producer's span,
 // and returns it with a context holding the span and the flow id. The caller
-// finishes the span. Consume does this for each message; use it when
-// driving a kafka.Reader by hand. Only WithTracer, WithLinkOnly and
-// WithMessageKey apply.
+// finishes the span. Package kafkaconsume does this for each message; use
+// it when driving a kafka.Reader by hand. WithTracer, WithLinkOnly,
+// WithMessageKey and WithConsumerGroup apply.
 func StartSpanFromMessage(ctx context.Context, m kafka.Message, opts ...Option) (opentracing.Span, context.Context) {
 	c := newConfig(opts)
-	return c.startConsumer(ctx, &m, "process", "")
+	return c.startConsumer(ctx, &m, "process", c.group)
 }
 
 func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group string) (opentracing.Span, context.Context) {

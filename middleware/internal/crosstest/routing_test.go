@@ -21,6 +21,7 @@ import (
 
 	"github.com/flowtrace/flowtrace/internal/e2e"
 	"github.com/flowtrace/flowtrace/internal/kafkatest"
+	"github.com/flowtrace/flowtrace/middleware/kafkaconsume"
 	"github.com/flowtrace/flowtrace/middleware/tracegrpc"
 	"github.com/flowtrace/flowtrace/middleware/tracehttp"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
@@ -108,13 +109,13 @@ func startShopEdge(t *testing.T, edgeRoot tracer.Sampler, edgeOpts ...tracehttp.
 	consumers.Add(1)
 	go func() {
 		defer consumers.Done()
-		_ = tracekafka.Consume(cctx, r, func(ctx context.Context, m kafka.Message) error {
+		_ = kafkaconsume.New(r, kafkaconsume.WithTracing(tracekafka.WithTracer(s.billing))).Consume(cctx, func(ctx context.Context, m kafka.Message) error {
 			parent := opentracing.SpanFromContext(ctx)
 			sp := s.billing.StartSpan("charge card", opentracing.ChildOf(parent.Context()))
 			sp.Finish()
 			s.consumed <- semconv.FromBaggage(parent)
 			return nil
-		}, tracekafka.WithTracer(s.billing))
+		})
 	}()
 
 	// Edge: an HTTP endpoint, public unless edgeOpts say otherwise.

@@ -1,0 +1,4 @@
+package kafkaconsume
+
+// WithClock sets the clock of the log rate limit, for tests.
+var WithClock = withClock
