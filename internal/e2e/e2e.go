@@ -68,11 +68,31 @@ func Flush(tb testing.TB, tr *tracer.Tracer, rcv *tracetest.Receiver, n int) []t
 func NewRecorded(tb testing.TB, opts ...tracer.Option) (*tracer.Tracer, *tracetest.Recorder) {
 	tb.Helper()
 	rec := tracetest.NewRecorder()
+	return NewRecordedTo(tb, rec, opts...), rec
+}
+
+// NewRecordedTo returns a tracer recording into rec: several services of
+// one test share a recorder.
+func NewRecordedTo(tb testing.TB, rec *tracetest.Recorder, opts ...tracer.Option) *tracer.Tracer {
+	tb.Helper()
 	tr := tracer.New(append([]tracer.Option{tracer.WithProcessor(rec), tracer.WithPropagator(propagation.Default())}, opts...)...)
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = tr.Shutdown(ctx)
 	})
-	return tr, rec
+	return tr
+}
+
+// Recorded waits until rec holds at least n spans (spans other goroutines
+// end, such as a Kafka writer's completions) and returns them all.
+func Recorded(tb testing.TB, rec *tracetest.Recorder, n int) []tracetest.Span {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	spans, err := rec.WaitForSpans(ctx, n)
+	if err != nil {
+		tb.Fatalf("waiting for %d spans: %v", n, err)
+	}
+	return spans
 }

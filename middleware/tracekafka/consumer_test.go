@@ -31,7 +31,7 @@ func values(msgs []kafka.Message) []string {
 // GroupID, give each message a receive span that follows from the producer.
 func TestReaderReceiveSpans(t *testing.T) {
 	b, topic := newBroker(t, 1)
-	tr, rcv := e2e.NewTracer(t, "svc")
+	tr, rec := e2e.NewRecorded(t)
 	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(tr))
 	ctx := ctxTimeout(t, 15*time.Second)
 	require.NoError(t, w.WriteMessages(ctx, kafka.Message{Value: []byte("1")}, kafka.Message{Value: []byte("2")}))
@@ -41,7 +41,7 @@ func TestReaderReceiveSpans(t *testing.T) {
 	m2, err := r.ReadMessage(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{"1", "2"}, values([]kafka.Message{m1, m2}))
-	spans := e2e.Flush(t, tr, rcv, 4)
+	spans := e2e.Recorded(t, rec, 4)
 	sends := map[string]tracetest.Span{}
 	for _, s := range spans {
 		if s.Kind == tracer.KindProducer {
@@ -67,8 +67,8 @@ func TestReaderReceiveSpans(t *testing.T) {
 // one link per message, capped, the overflow counted.
 func TestConsumeBatchLinks(t *testing.T) {
 	b, topic := newBroker(t, 1)
-	producer, rcv := e2e.NewTracer(t, "producer")
-	consumer := e2e.NewTracerTo(t, rcv, "consumer")
+	producer, rec := e2e.NewRecorded(t)
+	consumer := e2e.NewRecordedTo(t, rec)
 	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(producer))
 	const n, maxLinks = 40, 25
 	ctx := ctxTimeout(t, 20*time.Second)
@@ -96,7 +96,7 @@ func TestConsumeBatchLinks(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, n, total)
 
-	spans := e2e.Flush(t, consumer, rcv, n+len(sizes))
+	spans := e2e.Recorded(t, rec, n+len(sizes))
 	sends := map[string]string{} // span id -> trace id
 	for _, s := range spans {
 		if s.Kind == tracer.KindProducer {
@@ -131,7 +131,7 @@ func TestConsumeBatchLinks(t *testing.T) {
 // never dropped, and counted.
 func TestHostileHeaders(t *testing.T) {
 	b, topic := newBroker(t, 1)
-	tr, rcv := e2e.NewTracer(t, "svc")
+	tr, rec := e2e.NewRecorded(t)
 	const tp1 = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 	const tp2 = "00-1af7651916cd43dd8448eb211c80319c-c7ad6b7169203331-01"
 	// Kafka's default message.max.bytes (kfake's too) is 1 MiB per batch:
@@ -201,7 +201,7 @@ func TestHostileHeaders(t *testing.T) {
 		require.True(t, flowid.Valid(f), "%s: flow id %q", name, f)
 	}
 
-	spans := e2e.Flush(t, tr, rcv, len(cases))
+	spans := e2e.Recorded(t, rec, len(cases))
 	for _, s := range spans {
 		for k, v := range s.Attributes {
 			if str, ok := v.(string); ok {

@@ -51,7 +51,7 @@ func runKcat(t *testing.T, stdin string, args ...string) string {
 func TestKcatInterop(t *testing.T) {
 	kcatPath(t)
 	b, topic := newBroker(t, 1)
-	tr, rcv := e2e.NewTracer(t, "svc")
+	tr, rec := e2e.NewRecorded(t)
 
 	// flowtrace produces, kcat reads the headers.
 	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(tr))
@@ -60,7 +60,7 @@ func TestKcatInterop(t *testing.T) {
 	require.NoError(t, w.WriteMessages(ctx, kafka.Message{Value: []byte("from-flowtrace")}))
 	root.Finish()
 	out := runKcat(t, "", "-C", "-b", b.Addr(), "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%h\n")
-	spans := e2e.Flush(t, tr, rcv, 2)
+	spans := e2e.Recorded(t, rec, 2)
 	var sendTrace, sendSpan string
 	for _, s := range spans {
 		if s.Name == "send "+topic {
@@ -89,7 +89,7 @@ func TestKcatInterop(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Equal(t, "from-kcat", value)
 	require.Equal(t, "kcat-flow", fid)
-	spans = e2e.Flush(t, tr, rcv, 3)
+	spans = e2e.Recorded(t, rec, 3)
 	var found bool
 	for _, s := range spans {
 		if s.Name == "process "+in {

@@ -37,7 +37,7 @@ func fetchN(t *testing.T, addr, topic string, n int) []kafka.Message {
 // traceparent, its own.
 func TestResentMessageSharedHeaders(t *testing.T) {
 	b, topic := newBroker(t, 1)
-	tr, rcv := e2e.NewTracer(t, "producer")
+	tr, rec := e2e.NewRecorded(t)
 	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(tr))
 
 	shared := make([]kafka.Header, 1, 8)
@@ -55,7 +55,7 @@ func TestResentMessageSharedHeaders(t *testing.T) {
 	require.Nil(t, msgs[0].WriterData)
 
 	got := fetchN(t, b.Addr(), topic, 3)
-	spans := e2e.Flush(t, tr, rcv, 3)
+	spans := e2e.Recorded(t, rec, 3)
 	spanIDs := map[string]bool{}
 	for _, s := range spans {
 		spanIDs[s.SpanID] = true
@@ -80,7 +80,7 @@ func TestResentMessageSharedHeaders(t *testing.T) {
 // chained and sees its own WriterData.
 func TestAsyncWriterCompletion(t *testing.T) {
 	b, topic := newBroker(t, 1)
-	tr, rcv := e2e.NewTracer(t, "producer")
+	tr, rec := e2e.NewRecorded(t)
 	raw := rawWriter(b.Addr(), topic)
 	raw.Async = true
 	var mu sync.Mutex
@@ -101,7 +101,7 @@ func TestAsyncWriterCompletion(t *testing.T) {
 	mu.Lock()
 	require.ElementsMatch(t, []any{"A", "B"}, userData)
 	mu.Unlock()
-	spans := e2e.Flush(t, tr, rcv, 2)
+	spans := e2e.Recorded(t, rec, 2)
 	offsets := []any{}
 	for _, s := range spans {
 		require.Equal(t, tracer.KindProducer, s.Kind)
@@ -116,12 +116,12 @@ func TestAsyncWriterCompletion(t *testing.T) {
 // returned unchanged.
 func TestWriterErrorFinishesSpans(t *testing.T) {
 	b, topic := newBroker(t, 1)
-	tr, rcv := e2e.NewTracer(t, "producer")
+	tr, rec := e2e.NewRecorded(t)
 	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(tr))
 	// kafka-go refuses a message Topic when the Writer has one.
 	err := w.WriteMessages(ctxTimeout(t, 5*time.Second), kafka.Message{Topic: "other", Value: []byte("x")})
 	require.Error(t, err)
-	spans := e2e.Flush(t, tr, rcv, 1)
+	spans := e2e.Recorded(t, rec, 1)
 	require.Equal(t, tracer.StatusError, spans[0].Status.Code)
 	require.Equal(t, "send other", spans[0].Name)
 
@@ -129,7 +129,7 @@ func TestWriterErrorFinishesSpans(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.Error(t, w.WriteMessages(ctx, kafka.Message{Value: []byte("y")}))
-	spans = e2e.Flush(t, tr, rcv, 2)
+	spans = e2e.Recorded(t, rec, 2)
 	require.Equal(t, tracer.StatusError, spans[1].Status.Code)
 }
 
