@@ -24,9 +24,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -456,7 +458,9 @@ func report(w io.Writer, spans []tracetest.Span, batches []ptrace.Traces, opts o
 		if e.From.Kind == deps.Topic {
 			from = "topic " + from
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%.1f%%\t%s\t%s\n", from, to, e.Type, e.Calls, 100*e.ErrorRatio,
+		// Weighted like every flowtrace tool: under a ratio sampler a
+		// sampled call stands for 1/p calls (the Mermaid below agrees).
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%.1f%%\t%s\t%s\n", from, to, e.Type, strconv.FormatFloat(math.Round(e.Weighted*10)/10, 'f', -1, 64), 100*e.ErrorRatio,
 			e.P50.Round(10*time.Microsecond), e.P99.Round(10*time.Microsecond))
 	}
 	if err := tw.Flush(); err != nil {
