@@ -14,7 +14,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 go build -o "$dir/flowtrace" ./cmd/flowtrace
 go run ./internal/scalegen/cmd -spans "$spans" -out "$dir/spans.jsonl"
-ls -l "$dir/spans.jsonl" | awk '{printf "file: %d bytes\n", $5}'
+echo "file: $(stat -c %s "$dir/spans.jsonl") bytes"
 for cmd in red deps "estimate --forecast checkout=1200/s,browse=30000/s,add-to-cart=4000/s"; do
   name=${cmd%% *}
   load=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -76,7 +76,9 @@ func WithMaxDocumentBytes(n int64) Option {
 }
 
 // WithProgress calls fn after about every `every` bytes read (8 MiB when
-// every <= 0) and once at the end. A nil fn is ignored.
+// every <= 0) and once at the end. A nil fn is ignored. For JSON, fn runs
+// on the goroutine that reads the input, not the caller's; Spans then
+// counts the spans handed to the caller so far.
 func WithProgress(fn func(Progress), every int64) Option {
 	return optionFunc(func(c *config) {
 		if fn == nil {
