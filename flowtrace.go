@@ -17,6 +17,7 @@ import (
 	"github.com/flowtrace/flowtrace/config"
 	"github.com/flowtrace/flowtrace/export"
 	"github.com/flowtrace/flowtrace/internal/safefile"
+	"github.com/flowtrace/flowtrace/oteltracer"
 	"github.com/flowtrace/flowtrace/propagation"
 	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/semconv"
@@ -29,6 +30,7 @@ var stderr io.Writer = os.Stderr
 // Tracing is a started SDK: the tracer plus the pipeline behind it.
 type Tracing struct {
 	tracer  *tracer.Tracer
+	otel    *oteltracer.Provider
 	config  config.Config
 	batcher *export.Batcher
 	closers []io.Closer
@@ -44,7 +46,8 @@ type Tracing struct {
 var otelErrors = export.NewErrorHandler(sdklog.New(os.Stderr, sdklog.DefaultLevel), export.DefaultErrorLogInterval)
 
 // Start reads the environment and the platform, builds the tracer and its
-// export pipeline, installs the tracer as the OpenTracing global (unless
+// export pipeline, installs it as the OpenTracing global tracer and as the
+// OpenTelemetry global tracer provider and propagator (unless
 // config.WithoutGlobalTracer is given) and prints one line with the
 // effective configuration, plus one line per malformed setting.
 //
@@ -54,10 +57,16 @@ var otelErrors = export.NewErrorHandler(sdklog.New(os.Stderr, sdklog.DefaultLeve
 // escaped, bounded, rate-limited and never carry header values or
 // endpoint passwords.
 //
-// Globals: besides the OpenTracing tracer, Start sets the OpenTelemetry
-// logger (otel.SetLogger) and error handler (otel.SetErrorHandler), both
-// writing through the SDK logger, whatever config.WithoutGlobalTracer
-// says; flowtrace itself reports nothing through them (its OTLP transport
+// Globals: unless config.WithoutGlobalTracer is given, Start sets three:
+// the OpenTracing tracer (opentracing.SetGlobalTracer), the OpenTelemetry
+// tracer provider (otel.SetTracerProvider: package oteltracer, the
+// OpenTelemetry API on the same tracer, so OpenTelemetry-instrumented
+// libraries join the same traces and pipeline) and the OpenTelemetry
+// propagator (otel.SetTextMapPropagator: the configured propagators).
+// Tracing.TracerProvider returns the provider either way. Start also sets
+// the OpenTelemetry logger (otel.SetLogger) and error handler
+// (otel.SetErrorHandler), both writing through the SDK logger, whatever
+// config.WithoutGlobalTracer says; flowtrace itself reports nothing through them (its OTLP transport
 // is its own), they are for other OpenTelemetry components in the
 // process, whose errors are counted in Stats.OpenTelemetry. They are
 // shared by every Tracing in the process. A program that wants its own
@@ -135,8 +144,11 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 		tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.WithProcessor(t.batcher))
 	}
 	t.tracer = tracer.New(tracerOpts...)
+	t.otel = oteltracer.NewProvider(t.tracer)
 	if cfg.SetGlobal {
 		opentracing.SetGlobalTracer(t.tracer)
+		otel.SetTracerProvider(t.otel)
+		otel.SetTextMapPropagator(t.otel.Propagator())
 	}
 	// The line names the sampler the tracer runs, not the one asked for.
 	t.log.Infof("%s", cfg.SummaryWithSampler(t.tracer.Sampler().Description()))
@@ -265,6 +277,10 @@ func Sampler(cfg config.Config) tracer.Sampler {
 
 // Tracer returns the OpenTracing tracer.
 func (t *Tracing) Tracer() *tracer.Tracer { return t.tracer }
+
+// TracerProvider returns the OpenTelemetry API of the tracer: its spans are
+// the tracer's, in the same context, sampling, limits and export queue.
+func (t *Tracing) TracerProvider() *oteltracer.Provider { return t.otel }
 
 // Config returns the effective configuration.
 func (t *Tracing) Config() config.Config { return t.config }

@@ -148,7 +148,8 @@ type Config struct {
 	// built-in one; "" means built in.
 	SemconvRegistry string
 	// SetGlobal says whether the tracer is installed as the OpenTracing
-	// global tracer (default true; see [WithoutGlobalTracer]).
+	// global tracer and the OpenTelemetry global tracer provider and
+	// propagator (default true; see [WithoutGlobalTracer]).
 	SetGlobal bool
 	// Warnings has one line per malformed value: the variable or option, the
 	// bad value (truncated and escaped; never for secrets) and the fallback.

@@ -265,7 +265,8 @@ func normalizeValue(v any) (any, bool) {
 	return nil, false
 }
 
-// WithoutGlobalTracer keeps the tracer out of the OpenTracing global
+// WithoutGlobalTracer keeps the tracer out of the OpenTracing global and
+// the OpenTelemetry globals (tracer provider and text map propagator)
 // (Config.SetGlobal=false). No environment variable.
 func WithoutGlobalTracer() Option {
 	return override(func(st *state) { st.cfg.SetGlobal = false })

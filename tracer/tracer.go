@@ -197,6 +197,8 @@ type Tracer struct {
 
 	baggageDropped atomic.Uint64
 	userPanics     atomic.Uint64
+
+	ctxHook atomic.Pointer[ContextHook] // see SetContextHook
 }
 
 var _ opentracing.Tracer = (*Tracer)(nil)

@@ -1,0 +1,203 @@
+package oteltracer
+
+import (
+	"fmt"
+	"runtime/debug"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/log"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
+
+	"github.com/flowtrace/flowtrace/propagation"
+	"github.com/flowtrace/flowtrace/tracer"
+)
+
+// span is the OpenTelemetry view of one of the tracer's spans (ot), or of
+// a remote span context (remote) that a propagator extracted. It holds no
+// state of its own: every view of a span records into the same span.
+type span struct {
+	embedded.Span
+
+	ot     opentracing.Span
+	remote *tracer.SpanContext
+	tracer *Tracer
+}
+
+var _ trace.Span = (*span)(nil)
+
+// flowtraceContext is the span's current flowtrace context, or nil.
+func (s *span) flowtraceContext() *tracer.SpanContext {
+	if s.ot == nil {
+		return s.remote
+	}
+	sc, _ := s.ot.Context().(*tracer.SpanContext)
+	return sc
+}
+
+func (s *span) recording() *tracer.Span {
+	rs, _ := s.ot.(*tracer.Span)
+	return rs
+}
+
+// End implements trace.Span.
+func (s *span) End(opts ...trace.SpanEndOption) {
+	if s.ot == nil {
+		return
+	}
+	if len(opts) == 0 {
+		s.ot.Finish()
+		return
+	}
+	cfg := trace.NewSpanEndConfig(opts...)
+	s.ot.FinishWithOptions(opentracing.FinishOptions{FinishTime: cfg.Timestamp()})
+}
+
+// AddEvent implements trace.Span.
+func (s *span) AddEvent(name string, opts ...trace.EventOption) {
+	rs := s.recording()
+	if rs == nil {
+		return
+	}
+	cfg := trace.NewEventConfig(opts...)
+	rs.LogFieldsAt(cfg.Timestamp(), eventFields(name, cfg.Attributes())...)
+}
+
+// AddLink implements trace.Span.
+func (s *span) AddLink(l trace.Link) {
+	if rs := s.recording(); rs != nil {
+		rs.AddLink(wireOf(l.SpanContext))
+	}
+}
+
+// IsRecording implements trace.Span: true until End for sampled spans.
+func (s *span) IsRecording() bool {
+	rs := s.recording()
+	return rs != nil && !rs.IsFinished()
+}
+
+// RecordError implements trace.Span: an "exception" event; the status is
+// left alone, as OpenTelemetry does.
+func (s *span) RecordError(err error, opts ...trace.EventOption) {
+	rs := s.recording()
+	if rs == nil || err == nil {
+		return
+	}
+	cfg := trace.NewEventConfig(opts...)
+	fields := eventFields("exception", cfg.Attributes())
+	// log.Object hands err to the tracer, which calls Error with a panic
+	// guard.
+	fields = append(fields, log.String("exception.type", fmt.Sprintf("%T", err)), log.Object("exception.message", err))
+	if cfg.StackTrace() {
+		fields = append(fields, log.String("exception.stacktrace", string(debug.Stack())))
+	}
+	rs.LogFieldsAt(cfg.Timestamp(), fields...)
+}
+
+// SpanContext implements trace.SpanContext, tracestate included.
+func (s *span) SpanContext() trace.SpanContext {
+	sc := s.flowtraceContext()
+	if sc == nil {
+		return trace.SpanContext{}
+	}
+	w := sc.PropagationContext()
+	cfg := trace.SpanContextConfig{
+		TraceID:    trace.TraceID(w.TraceID),
+		SpanID:     trace.SpanID(w.SpanID),
+		TraceFlags: trace.TraceFlags(w.Flags),
+		Remote:     s.ot == nil,
+	}
+	if w.TraceState != "" {
+		// The tracer stores only validated tracestate.
+		cfg.TraceState, _ = trace.ParseTraceState(w.TraceState)
+	}
+	return trace.NewSpanContext(cfg)
+}
+
+// SetStatus implements trace.Span.
+func (s *span) SetStatus(code codes.Code, description string) {
+	rs := s.recording()
+	if rs == nil {
+		return
+	}
+	switch code {
+	case codes.Error:
+		rs.SetStatus(tracer.StatusError, description)
+	case codes.Ok:
+		rs.SetStatus(tracer.StatusOK, "")
+	}
+}
+
+// SetName implements trace.Span.
+func (s *span) SetName(name string) {
+	if rs := s.recording(); rs != nil {
+		rs.SetOperationName(name)
+	}
+}
+
+// SetAttributes implements trace.Span.
+func (s *span) SetAttributes(kv ...attribute.KeyValue) {
+	if rs := s.recording(); rs != nil {
+		setAttributes(rs, kv)
+	}
+}
+
+// TracerProvider implements trace.Span.
+func (s *span) TracerProvider() trace.TracerProvider { return s.tracer.p }
+
+func setAttributes(rs *tracer.Span, kvs []attribute.KeyValue) {
+	for _, kv := range kvs {
+		if kv.Valid() {
+			rs.SetTag(string(kv.Key), value(kv.Value))
+		}
+	}
+}
+
+// value is an attribute's value as a flowtrace tag value: scalars as
+// they are, slices as JSON text.
+func value(v attribute.Value) any {
+	switch v.Type() {
+	case attribute.BOOL:
+		return v.AsBool()
+	case attribute.INT64:
+		return v.AsInt64()
+	case attribute.FLOAT64:
+		return v.AsFloat64()
+	case attribute.STRING:
+		return v.AsString()
+	}
+	return v.Emit()
+}
+
+// eventFields turns an event into log fields; the name goes last, so an
+// attribute named "event" cannot rename it (it is left out).
+func eventFields(name string, kvs []attribute.KeyValue) []log.Field {
+	fields := make([]log.Field, 0, len(kvs)+4)
+	for _, kv := range kvs {
+		if !kv.Valid() || kv.Key == "event" {
+			continue
+		}
+		k := string(kv.Key)
+		switch kv.Value.Type() {
+		case attribute.BOOL:
+			fields = append(fields, log.Bool(k, kv.Value.AsBool()))
+		case attribute.INT64:
+			fields = append(fields, log.Int64(k, kv.Value.AsInt64()))
+		case attribute.FLOAT64:
+			fields = append(fields, log.Float64(k, kv.Value.AsFloat64()))
+		default:
+			fields = append(fields, log.String(k, kv.Value.Emit()))
+		}
+	}
+	return append(fields, log.String("event", name))
+}
+
+func stateOf(sc trace.SpanContext) propagation.State {
+	return propagation.State{SpanContext: wireOf(sc)}
+}
+
+func stateBaggageOnly(sc *tracer.SpanContext) propagation.State {
+	return propagation.State{Baggage: sc.Baggage()}
+}
