@@ -168,7 +168,7 @@ func value(v attribute.Value) any {
 	case attribute.STRING:
 		return v.AsString()
 	}
-	return v.Emit()
+	return v.String()
 }
 
 // eventFields turns an event into log fields; the name goes last, so an
@@ -188,7 +188,7 @@ func eventFields(name string, kvs []attribute.KeyValue) []log.Field {
 		case attribute.FLOAT64:
 			fields = append(fields, log.Float64(k, kv.Value.AsFloat64()))
 		default:
-			fields = append(fields, log.String(k, kv.Value.Emit()))
+			fields = append(fields, log.String(k, kv.Value.String()))
 		}
 	}
 	return append(fields, log.String("event", name))
