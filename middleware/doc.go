@@ -4,6 +4,14 @@
 // only, so it works with any OpenTracing tracer, and carries the flow id
 // (X-Flow-ID) as the flow_id baggage item.
 //
+// The three are thin: a carrier, their transport's tags and their writer or
+// stream wrappers. Extraction, the trust decision, critical operation and
+// traffic source, flow-id resolution, span start and injection live in one
+// internal engine (middleware/internal/instr), whose package doc states the
+// one flow-id precedence; a conformance test (middleware/internal/crosstest
+// TestConformance) runs the same scenarios through all three on real
+// servers and expects the same flow ids, tags, baggage and headers.
+//
 // Tag and log field keys come from the generated helpers of package semconv
 // (semconv.HTTPStatusCode.Set(span, 200)), never from string literals; the
 // one exception is span.kind, set with opentracing-go's typed ext helpers

@@ -6,13 +6,11 @@ import (
 	"sync/atomic"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
-	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 )
 
 // DialOptions returns the dial options that install both
@@ -48,7 +46,7 @@ func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 
 func (c *config) unaryClient(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if !c.traced(ctx, method) {
-		return invoker(ctx, method, req, reply, cc, opts...)
+		return invoker(c.propagateOnly(ctx), method, req, reply, cc, opts...)
 	}
 	ctx, span := c.startClient(ctx, method, cc)
 	if c.messageEvents {
@@ -64,7 +62,7 @@ func (c *config) unaryClient(ctx context.Context, method string, req, reply any,
 
 func (c *config) streamClient(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	if !c.traced(ctx, method) {
-		return streamer(ctx, desc, cc, method, opts...)
+		return streamer(c.propagateOnly(ctx), desc, cc, method, opts...)
 	}
 	ctx, span := c.startClient(ctx, method, cc)
 	cs, err := streamer(ctx, desc, cc, method, opts...)
@@ -84,57 +82,51 @@ func (c *config) streamClient(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 // startClient starts the client span, settles the flow id and returns a
 // context whose outgoing metadata is a copy carrying both.
 func (c *config) startClient(ctx context.Context, method string, cc *grpc.ClientConn) (context.Context, opentracing.Span) {
-	tr := c.getTracer()
-	var opts [3]opentracing.StartSpanOption
-	opts[0] = ext.SpanKindRPCClient
-	n := 1
-	var parentCtx opentracing.SpanContext
+	e := &c.engine
+	tr := e.TracerFor()
+	name, service, rpcMethod := splitMethod(method)
+	ob := instr.Outbound{Name: name, Kind: instr.KindClient}
 	if parent := opentracing.SpanFromContext(ctx); parent != nil {
-		parentCtx = parent.Context()
-		opts[n] = opentracing.ChildOf(parentCtx)
-		n++
+		ob.Parent = parent.Context()
 	}
 	// A client can be the edge of a critical operation too: the rule
 	// applies when the caller's context carries none yet.
-	var routing edge.Decision
 	if c.critical != nil {
-		rules := edge.Rules{Critical: func() string { return c.critical(method) }, Limit: c.criticalLimit}
-		routing = rules.Decide(parentCtx)
-		if routing.Force {
-			opts[n] = edge.ForceSampling
-			n++
-		}
+		ob.Critical = func() string { return c.critical(method) }
 	}
-	name, service, rpcMethod := splitMethod(method)
-	span := tr.StartSpan(name, opts[:n]...)
+	span := e.StartOutbound(tr, &ob)
 	var target string
 	if cc != nil {
 		target = cc.Target()
 	}
 	c.startSpanTags(span, service, rpcMethod, target)
 
-	// FromOutgoingContext returns a copy (keys lower-cased), so the
-	// caller's metadata is never changed.
+	md := outgoingCopy(ctx)
+	carrier := MetadataCarrier(md)
+	e.Inject(ctx, tr, span, carrier, carrier)
+	return metadata.NewOutgoingContext(ctx, md), span
+}
+
+// outgoingCopy returns a copy of ctx's outgoing metadata (keys lower-cased),
+// so that the caller's metadata is never changed.
+func outgoingCopy(ctx context.Context) metadata.MD {
 	md, ok := metadata.FromOutgoingContext(ctx)
 	if !ok {
 		md = metadata.MD{}
 	}
-	id := flowid.FromContext(ctx)
-	if !flowid.Valid(id) {
-		if v := md[flowid.MetadataKey]; len(v) == 1 && flowid.Valid(v[0]) {
-			id = v[0]
-		} else {
-			id = flowid.New()
-		}
-	}
-	setFlowAndRouting(span, id, routing, true)
+	return md
+}
 
+// propagateOnly passes the caller's trace context and flow id on for a
+// filtered call.
+func (c *config) propagateOnly(ctx context.Context) context.Context {
+	if !instr.HasOutbound(ctx) {
+		return ctx
+	}
+	md := outgoingCopy(ctx)
 	carrier := MetadataCarrier(md)
-	_ = tr.Inject(span.Context(), opentracing.HTTPHeaders, carrier)
-	// The tracer's flowid propagator may have written it already; Set
-	// replaces, so other tracers get it too.
-	carrier.Set(flowid.MetadataKey, id)
-	return metadata.NewOutgoingContext(ctx, md), span
+	c.engine.PropagateOnly(ctx, carrier, carrier)
+	return metadata.NewOutgoingContext(ctx, md)
 }
 
 // clientStream ends the span when the stream really ends. grpc-go allows

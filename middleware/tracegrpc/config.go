@@ -8,17 +8,18 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/flowtrace/flowtrace/middleware/internal/edge"
-	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
+	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
 
 // config is built once per interceptor by newConfig; interceptors never
 // change it afterwards.
 type config struct {
-	tracer        opentracing.Tracer // nil: opentracing.GlobalTracer() at call time
+	// engine holds the tracer (nil: opentracing.GlobalTracer() at call
+	// time), the trust boundary and the critical-sampling cap.
+	engine        instr.Engine
 	filter        func(ctx context.Context, fullMethod string) bool
-	public        bool
 	critical      func(fullMethod string) string
-	criticalLimit *edge.Limiter // nil: force sampling of every critical call
 	traffic       func(ctx context.Context, fullMethod string) string
 	errorCodes    *codeSet // nil: the side's default set
 	messageEvents bool
@@ -35,22 +36,13 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 func newConfig(opts []Option) *config {
-	c := &config{}
+	c := &config{engine: instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowid.MetadataKey}}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(c)
 		}
 	}
 	return c
-}
-
-func (c *config) getTracer() opentracing.Tracer {
-	if c.tracer != nil {
-		return c.tracer
-	}
-	// Read on every call so that a global tracer installed after the
-	// interceptors were built is still used.
-	return opentracing.GlobalTracer()
 }
 
 func (c *config) traced(ctx context.Context, fullMethod string) bool {
@@ -62,15 +54,17 @@ func (c *config) traced(ctx context.Context, fullMethod string) bool {
 func WithTracer(t opentracing.Tracer) Option {
 	return optionFunc(func(c *config) {
 		if t != nil {
-			c.tracer = t
+			c.engine.Tracer = t
 		}
 	})
 }
 
-// WithFilter traces only the calls for which f returns true; other calls
-// pass through untouched (no span, no flow id handling). ctx is the call's
-// context on the client and the incoming context on the server. A nil f is
-// ignored.
+// WithFilter traces only the calls for which f returns true. Other calls
+// get no span, but keep the flow id as tracehttp's WithFilter does: on the
+// server the handler's context gets the single valid x-flow-id (else a new
+// one), which is echoed in the response header; on the client the caller's
+// trace context and flow id are passed on. ctx is the call's context on
+// the client and the incoming context on the server. A nil f is ignored.
 //
 //	tracegrpc.WithFilter(func(_ context.Context, m string) bool {
 //		return !strings.HasPrefix(m, "/grpc.health.v1.")
@@ -87,12 +81,13 @@ func WithFilter(f func(ctx context.Context, fullMethod string) bool) Option {
 // untrusted clients call): the server span starts a new trace, linked to the
 // incoming span context with tracer.LinkTo instead of being its child;
 // incoming baggage is not inherited; and the incoming flow id is replaced by
-// a new one (recorded, sanitised, as the tag flow_id.incoming). Incoming
+// a new one (recorded as the tag flow_id.incoming when valid, sanitised as
+// flow_id.invalid when not). Incoming
 // critical_operation and traffic_source baggage is discarded with the rest:
 // only this server's rules ([WithCriticalOperation], [WithTrafficSource],
 // by default [DefaultTrafficSource]) set them. Ignored on the client side.
 func WithPublicEndpoint() Option {
-	return optionFunc(func(c *config) { c.public = true })
+	return optionFunc(func(c *config) { c.engine.Public = true })
 }
 
 // WithCriticalOperation names the critical user operation a method belongs
@@ -121,7 +116,7 @@ func WithCriticalOperation(f func(fullMethod string) string) Option {
 // sampler. Default: no cap. A perSecond that is not a positive number
 // removes the cap.
 func WithCriticalSampling(perSecond float64) Option {
-	return optionFunc(func(c *config) { c.criticalLimit = edge.NewLimiter(perSecond, 0, nil) })
+	return optionFunc(func(c *config) { c.engine.Limit = edge.NewLimiter(perSecond, 0, nil) })
 }
 
 // TrafficSourceMetadataKey is the metadata key [DefaultTrafficSource] reads.
@@ -133,11 +128,7 @@ const TrafficSourceMetadataKey = "x-traffic-source"
 // "unknown" when it is absent or not allowed. The value is taken as is:
 // let the gateway in front of the edge set it, or pass a rule of your own.
 func DefaultTrafficSource(ctx context.Context, _ string) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md[TrafficSourceMetadataKey]; len(v) == 1 && semconv.ValidTrafficSource(v[0]) {
-		return v[0]
-	}
-	return semconv.TrafficSourceUnknown
+	return instr.TrafficSource(metadata.ValueFromIncomingContext(ctx, TrafficSourceMetadataKey))
 }
 
 // WithTrafficSource sets the rule that tells where a call came from

@@ -32,12 +32,16 @@
 // (opentracing.SpanFromContext, flowid.FromContext) and the flow id is sent
 // back in the x-flow-id response header.
 //
-// The flow id is the incoming x-flow-id when valid, else the flow_id
-// baggage item, else a new one. An invalid x-flow-id (empty, over 128
-// bytes, bad characters, several values) is replaced by a new id and
-// recorded, sanitised, as the tag flow_id.invalid. [WithPublicEndpoint]
+// The flow id follows the one precedence of all three middleware packages
+// (middleware/internal/instr): the incoming x-flow-id when it is exactly
+// one valid value, else the flow_id baggage item, else a new one. An
+// invalid x-flow-id (empty, over 128 bytes, bad characters, several
+// values) is recorded, sanitised, as the tag flow_id.invalid, and the
+// baggage item or a new id is used instead. [WithPublicEndpoint]
 // makes the server a trust boundary: a new trace linked to the caller's,
-// no inherited baggage, a new flow id.
+// no inherited baggage, a new flow id (a valid incoming one is recorded as
+// flow_id.incoming). [WithFilter] skips the span but not the flow id: the
+// handler gets one and the client passes the caller's on.
 //
 // [WithCriticalOperation], [WithCriticalSampling] and [WithTrafficSource]
 // (a public endpoint applies [DefaultTrafficSource], the x-traffic-source

@@ -6,17 +6,15 @@ import (
 	"runtime/debug"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
-	"github.com/flowtrace/flowtrace/tracer"
 )
 
 // ServerOptions returns the server options that install both
@@ -48,6 +46,8 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 
 func (c *config) unaryServer(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	if !c.traced(ctx, info.FullMethod) {
+		ctx, id := c.untracedServer(ctx)
+		_ = grpc.SetHeader(ctx, metadata.MD{flowid.MetadataKey: {id}})
 		return handler(ctx, req)
 	}
 	ctx, span, id := c.startServer(ctx, info.FullMethod)
@@ -73,7 +73,9 @@ func (c *config) unaryServer(ctx context.Context, req any, info *grpc.UnaryServe
 func (c *config) streamServer(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 	ctx := ss.Context()
 	if !c.traced(ctx, info.FullMethod) {
-		return handler(srv, ss)
+		ctx, id := c.untracedServer(ctx)
+		_ = ss.SetHeader(metadata.MD{flowid.MetadataKey: {id}})
+		return handler(srv, &serverStream{ServerStream: ss, ctx: ctx})
 	}
 	ctx, span, id := c.startServer(ctx, info.FullMethod)
 	// SetHeader before the handler runs: the flow id leaves with the first
@@ -108,110 +110,47 @@ func (c *config) recovered(span opentracing.Span, r any) error {
 // startServer extracts the caller's context, starts the server span and
 // settles the flow id; it returns the handler's context.
 func (c *config) startServer(ctx context.Context, fullMethod string) (context.Context, opentracing.Span, string) {
-	tr := c.getTracer()
+	e := &c.engine
+	tr := e.TracerFor()
 	// flowtrace's tracer reads only the keys its formats need; other
 	// tracers get the whole metadata to iterate.
 	var carrier any = incomingCarrier{ctx}
-	if _, ok := tr.(*tracer.Tracer); !ok {
+	if !instr.Own(tr) {
 		md, _ := metadata.FromIncomingContext(ctx)
 		carrier = MetadataCarrier(md)
 	}
-	incoming, err := tr.Extract(opentracing.HTTPHeaders, carrier)
-	if err != nil {
-		incoming = nil
-	}
-	rawFlow := metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey)
-
-	// Critical operation and traffic source are decided before the span
-	// starts, so that a critical call can force sampling.
-	var routing edge.Decision
-	if c.public || c.critical != nil || c.traffic != nil {
-		routing = c.routingRules(ctx, fullMethod).Decide(incoming)
-	}
-
 	name, service, method := splitMethod(fullMethod)
-	var opts [3]opentracing.StartSpanOption
-	n := 1
-	opts[0] = ext.SpanKindRPCServer
-	if incoming != nil {
-		if c.public {
-			opts[n] = tracer.LinkTo(incoming)
-		} else {
-			opts[n] = opentracing.ChildOf(incoming)
-		}
-		n++
+	in := instr.Inbound{
+		Name:     name,
+		Kind:     instr.KindServer,
+		Incoming: e.Extract(tr, carrier),
+		FlowIDs:  metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey),
 	}
-	if routing.Force {
-		opts[n] = edge.ForceSampling
-		n++
+	if c.critical != nil {
+		in.Critical = func() string { return c.critical(fullMethod) }
 	}
-	span := tr.StartSpan(name, opts[:n]...)
+	traffic := c.traffic
+	if traffic == nil && e.Public {
+		traffic = DefaultTrafficSource
+	}
+	if traffic != nil {
+		in.Traffic = func() string { return traffic(ctx, fullMethod) }
+	}
+	st := e.StartInbound(ctx, tr, &in)
 
 	var peerAddr string
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		peerAddr = p.Addr.String()
 	}
-	c.startSpanTags(span, service, method, peerAddr)
-
-	var id string
-	switch {
-	case c.public:
-		id = flowid.New()
-		if len(rawFlow) > 0 {
-			semconv.FlowIDIncoming.Set(span, flowid.Sanitize(rawFlow[0]))
-		}
-	case len(rawFlow) == 1 && flowid.Valid(rawFlow[0]):
-		id = rawFlow[0]
-	case len(rawFlow) > 0:
-		// Empty, too long, bad characters or several values: replace it.
-		id = flowid.New()
-		semconv.FlowIDInvalid.Set(span, flowid.Sanitize(rawFlow[0]))
-	default:
-		if incoming != nil {
-			id = baggageFlowID(incoming)
-		}
-		if id == "" {
-			id = flowid.New()
-		}
-	}
-	setFlowAndRouting(span, id, routing, !c.public)
-
-	ctx = opentracing.ContextWithSpan(ctx, span)
-	ctx = flowid.ContextWith(ctx, id)
-	return ctx, span, id
+	c.startSpanTags(st.Span, service, method, peerAddr)
+	return st.Ctx, st.Span, st.FlowID
 }
 
-// routingRules returns the critical-operation and traffic-source rules of
-// a call; the rule functions run only when Decide needs them.
-func (c *config) routingRules(ctx context.Context, fullMethod string) *edge.Rules {
-	rules := &edge.Rules{Public: c.public, Limit: c.criticalLimit}
-	if c.critical != nil {
-		rules.Critical = func() string { return c.critical(fullMethod) }
-	}
-	traffic := c.traffic
-	if traffic == nil && c.public {
-		traffic = DefaultTrafficSource
-	}
-	if traffic != nil {
-		rules.Traffic = func() string { return traffic(ctx, fullMethod) }
-	}
-	return rules
-}
-
-// baggageFlowID returns the valid flow_id baggage item of sc, or "".
-func baggageFlowID(sc opentracing.SpanContext) string {
-	var id string
-	sc.ForeachBaggageItem(func(k, v string) bool {
-		if k == flowid.BaggageKey {
-			id = v
-			return false
-		}
-		return true
-	})
-	if !flowid.Valid(id) {
-		return ""
-	}
-	return id
+// untracedServer gives a filtered call its flow id; the caller sends it
+// back in the response header.
+func (c *config) untracedServer(ctx context.Context) (context.Context, string) {
+	id := c.engine.Untraced(metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey))
+	return flowid.ContextWith(ctx, id), id
 }
 
 // serverStream gives the handler the traced context and logs messages.

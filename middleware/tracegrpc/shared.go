@@ -11,8 +11,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
-	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
 )
 
@@ -51,20 +49,6 @@ func (c *config) startSpanTags(span opentracing.Span, service, method, peerAddr 
 	}
 	if peerAddr != "" {
 		semconv.PeerAddress.Set(span, peerAddr)
-	}
-}
-
-// setFlowAndRouting puts the flow id into the span's baggage and tags,
-// applies the values the call's routing decision set itself (baggage and
-// tags) and tags those the span inherited.
-func setFlowAndRouting(span opentracing.Span, id string, routing edge.Decision, inherit bool) {
-	if span.BaggageItem(flowid.BaggageKey) != id {
-		span.SetBaggageItem(flowid.BaggageKey, id)
-	}
-	semconv.FlowID.Set(span, id)
-	routing.Own.Apply(span)
-	if inherit {
-		edge.TagFromBaggage(span)
 	}
 }
 

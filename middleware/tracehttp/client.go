@@ -1,7 +1,6 @@
 package tracehttp
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -11,12 +10,9 @@ import (
 	"sync/atomic"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
-	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/semconv"
-	"github.com/flowtrace/flowtrace/tracer"
 )
 
 // transport is the client middleware.
@@ -69,41 +65,35 @@ func (t *transport) CloseIdleConnections() {
 // RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	cfg := t.cfg
+	e := &cfg.engine
 	ctx := req.Context()
-	parent := opentracing.SpanFromContext(ctx)
 	if cfg.filter != nil && !cfg.filter(req) {
-		return t.base.RoundTrip(t.propagateOnly(req, parent))
+		if !instr.HasOutbound(ctx) {
+			return t.base.RoundTrip(req)
+		}
+		out := req.Clone(ctx)
+		e.PropagateOnly(ctx, opentracing.HTTPHeadersCarrier(out.Header), headerFlow(out.Header))
+		return t.base.RoundTrip(out)
 	}
-	tr := cfg.tracerOrGlobal()
+	parent := opentracing.SpanFromContext(ctx)
+	tr := e.TracerFor()
 	if parent != nil && isNoop(tr) {
 		// The global tracer was never set but the caller's span came from
 		// a real tracer: follow the caller.
 		tr = parent.Tracer()
 	}
-	_, isFlowtrace := tr.(*tracer.Tracer)
 
 	mi := methodIndex(req.Method)
-	var opts [2]opentracing.StartSpanOption
-	n := 0
-	var parentCtx opentracing.SpanContext
+	ob := instr.Outbound{Name: t.spanName(mi, req), Kind: instr.KindClient}
 	if parent != nil {
-		parentCtx = parent.Context()
-		opts[n] = opentracing.ChildOf(parentCtx)
-		n++
+		ob.Parent = parent.Context()
 	}
 	// A client can be the edge of a critical operation too (a batch job):
 	// the rule applies when the caller's context carries none yet.
-	var routing edge.Decision
 	if cfg.critical != nil {
-		rules := edge.Rules{Critical: func() string { return cfg.critical(req) }, Limit: cfg.criticalLimit}
-		routing = rules.Decide(parentCtx)
-		if routing.Force {
-			opts[n] = edge.ForceSampling
-			n++
-		}
+		ob.Critical = func() string { return cfg.critical(req) }
 	}
-	sp := tr.StartSpan(t.spanName(mi, req), opts[:n]...)
-	ext.SpanKindRPCClient.Set(sp)
+	sp := e.StartOutbound(tr, &ob)
 	semconv.Component.Set(sp, componentName)
 	semconv.HTTPMethod.Set(sp, methodName(mi))
 	if mi == len(knownMethods) {
@@ -122,8 +112,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	routing.Own.Apply(sp)
-	edge.TagFromBaggage(sp)
 	if cfg.tags != nil {
 		for k, v := range cfg.tags(req) {
 			sp.SetTag(k, v)
@@ -133,7 +121,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		recordHeaders(sp, cfg, req.Header)
 	}
 
-	fid := clientFlowID(ctx, sp, req.Header, isFlowtrace)
 	// A shallow copy with its own headers is enough: only the headers are
 	// written, and the caller's request stays as it was (Clone would also
 	// copy the URL, trailers and forms on every call).
@@ -143,12 +130,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if out.Header == nil {
 		out.Header = http.Header{}
 	}
-	_ = tr.Inject(sp.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(out.Header))
-	if fid != "" {
-		if v := out.Header[flowIDHeaderKey]; len(v) != 1 || v[0] != fid {
-			out.Header[flowIDHeaderKey] = []string{fid}
-		}
-	}
+	e.Inject(ctx, tr, sp, opentracing.HTTPHeadersCarrier(out.Header), headerFlow(out.Header))
 
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
@@ -161,12 +143,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.errorStatus(resp.StatusCode) {
 		semconv.Error.Set(sp, true)
 	}
-	if fid == "" {
-		// The server made one up and echoed it: record it for correlation.
-		if v := resp.Header[flowIDHeaderKey]; len(v) == 1 && flowid.Valid(v[0]) {
-			semconv.FlowID.Set(sp, v[0])
-		}
-	}
 	if resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols {
 		sp.Finish()
 		return resp, nil
@@ -174,6 +150,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = newTracedBody(resp.Body, sp)
 	return resp, nil
 }
+
+// headerFlow gives the engine the flow-id field of an http.Header; keys are
+// canonical already, so it uses the map directly.
+type headerFlow http.Header
+
+func (h headerFlow) Values(key string) []string { return h[key] }
+func (h headerFlow) Set(key, value string)      { h[key] = []string{value} }
 
 func (t *transport) spanName(mi int, req *http.Request) string {
 	route := ""
@@ -194,52 +177,6 @@ func (t *transport) errorStatus(status int) bool {
 		return t.cfg.errorStatus(status)
 	}
 	return status >= 400 && status <= 599
-}
-
-// clientFlowID returns the flow id an outgoing request carries and makes
-// sure it is in the span's baggage: the one of the context
-// (flowid.ContextWith, set by NewHandler) wins, then the span's baggage,
-// then a valid X-Flow-ID the caller put on the request. No flow id is made
-// up on the client: the server makes one and echoes it.
-func clientFlowID(ctx context.Context, sp opentracing.Span, h http.Header, isFlowtrace bool) string {
-	bag := sp.BaggageItem(flowid.BaggageKey)
-	fid := flowid.FromContext(ctx)
-	if !flowid.Valid(fid) {
-		fid = ""
-		if flowid.Valid(bag) {
-			fid = bag
-		} else if v := h[flowIDHeaderKey]; len(v) == 1 && flowid.Valid(v[0]) {
-			fid = v[0]
-		}
-	}
-	if fid == "" {
-		return ""
-	}
-	if fid != bag {
-		sp.SetBaggageItem(flowid.BaggageKey, fid)
-	}
-	if !isFlowtrace {
-		// flowtrace's tracer tags its flow_id baggage item itself.
-		semconv.FlowID.Set(sp, fid)
-	}
-	return fid
-}
-
-// propagateOnly returns a clone of req that carries the trace context of
-// parent and the flow id of the context, for filtered requests.
-func (t *transport) propagateOnly(req *http.Request, parent opentracing.Span) *http.Request {
-	fid := flowid.FromContext(req.Context())
-	if parent == nil && !flowid.Valid(fid) {
-		return req
-	}
-	out := req.Clone(req.Context())
-	if parent != nil {
-		_ = parent.Tracer().Inject(parent.Context(), opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(out.Header))
-	}
-	if flowid.Valid(fid) {
-		out.Header[flowIDHeaderKey] = []string{fid}
-	}
-	return out
 }
 
 func isNoop(tr opentracing.Tracer) bool {

@@ -7,6 +7,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 
 	"github.com/flowtrace/flowtrace/middleware/internal/edge"
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/semconv"
 )
 
@@ -20,14 +21,14 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	tracer        opentracing.Tracer // nil: opentracing.GlobalTracer() per request
+	// engine holds the tracer, the trust boundary and the critical-sampling
+	// cap: what every transport shares.
+	engine        instr.Engine
 	filter        func(*http.Request) bool
-	public        bool
 	route         func(*http.Request) string
 	nameFormatter func(method, route string, r *http.Request) string
 	tags          func(*http.Request) opentracing.Tags
 	critical      func(*http.Request) string
-	criticalLimit *edge.Limiter // nil: force sampling of every critical request
 	traffic       func(*http.Request) string
 	errorStatus   func(int) bool
 	recorded      []recordedHeader
@@ -44,7 +45,10 @@ type recordedHeader struct {
 var alwaysRedacted = []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Authorization"}
 
 func newConfig(opts []Option) *config {
-	c := &config{redacted: make(map[string]bool, len(alwaysRedacted))}
+	c := &config{
+		engine:   instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowIDHeaderKey},
+		redacted: make(map[string]bool, len(alwaysRedacted)),
+	}
 	for _, h := range alwaysRedacted {
 		c.redacted[h] = true
 	}
@@ -56,13 +60,6 @@ func newConfig(opts []Option) *config {
 	return c
 }
 
-func (c *config) tracerOrGlobal() opentracing.Tracer {
-	if c.tracer != nil {
-		return c.tracer
-	}
-	return opentracing.GlobalTracer()
-}
-
 // WithTracer sets the OpenTracing tracer. Default: opentracing.GlobalTracer(),
 // looked up on every request so that a tracer registered after the handler
 // was built is used. Any OpenTracing tracer works; flowtrace's
@@ -70,16 +67,18 @@ func (c *config) tracerOrGlobal() opentracing.Tracer {
 func WithTracer(t opentracing.Tracer) Option {
 	return optionFunc(func(c *config) {
 		if t != nil {
-			c.tracer = t
+			c.engine.Tracer = t
 		}
 	})
 }
 
 // WithFilter decides per request whether a span is made: f returns false to
 // skip tracing (health checks, metrics scrapes). A skipped server request
-// still runs the handler, still gets a flow id in its context and still
-// echoes X-Flow-ID; a skipped client request still carries the caller's
-// trace context and flow id to the server. Default: trace everything.
+// still runs the handler, still gets a flow id in its context (the single
+// valid X-Flow-ID, else a new one) and still echoes X-Flow-ID; a skipped
+// client request still carries the caller's trace context and flow id to
+// the server. Default: trace everything. tracegrpc's WithFilter does the
+// same.
 func WithFilter(f func(r *http.Request) bool) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {
@@ -98,7 +97,7 @@ func WithFilter(f func(r *http.Request) bool) Option {
 // default [DefaultTrafficSource]) set them, so no outside client can tag
 // itself out of the SLOs.
 func WithPublicEndpoint() Option {
-	return optionFunc(func(c *config) { c.public = true })
+	return optionFunc(func(c *config) { c.engine.Public = true })
 }
 
 // WithRoute sets the function that returns the route template of a request
@@ -177,7 +176,7 @@ func WithCriticalOperation(f func(r *http.Request) string) Option {
 // request is sampled. A perSecond that is not a positive number removes
 // the cap.
 func WithCriticalSampling(perSecond float64) Option {
-	return optionFunc(func(c *config) { c.criticalLimit = edge.NewLimiter(perSecond, 0, nil) })
+	return optionFunc(func(c *config) { c.engine.Limit = edge.NewLimiter(perSecond, 0, nil) })
 }
 
 // TrafficSourceHeader is the request header [DefaultTrafficSource] reads.
@@ -185,20 +184,12 @@ const TrafficSourceHeader = "X-Traffic-Source"
 
 // DefaultTrafficSource is the traffic source rule of a public endpoint
 // without [WithTrafficSource]: the X-Traffic-Source header (web, app, push,
-// load-test or internal, as the semconv registry lists them), "web" when
-// the header is absent. A value the registry does not allow is recorded as
-// "unknown". The header is taken as is: let the load balancer or gateway
-// in front of the edge set it (and strip what clients send), or pass a
-// rule of your own.
+// load-test or internal, as the semconv registry lists them), "unknown"
+// when it is absent, repeated or not allowed (tracegrpc's rule too). The
+// header is taken as is: let the load balancer or gateway in front of the
+// edge set it (and strip what clients send), or pass a rule of your own.
 func DefaultTrafficSource(r *http.Request) string {
-	v := r.Header[TrafficSourceHeader]
-	switch {
-	case len(v) == 0:
-		return semconv.TrafficSourceWeb
-	case len(v) == 1 && semconv.ValidTrafficSource(v[0]):
-		return v[0]
-	}
-	return semconv.TrafficSourceUnknown
+	return instr.TrafficSource(r.Header[TrafficSourceHeader])
 }
 
 // WithTrafficSource sets the rule that tells where a request came from

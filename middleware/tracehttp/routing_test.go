@@ -35,16 +35,16 @@ func TestServerRouting(t *testing.T) {
 		requests int
 	}{
 		{"public critical route is forced", []tracehttp.Option{tracehttp.WithPublicEndpoint(), checkout},
-			"/checkout", nil, true, "checkout", "web", 1},
+			"/checkout", nil, true, "checkout", "unknown", 1}, // was "web" (issue 17: one default, as tracegrpc)
 		{"public: hostile baggage ignored", []tracehttp.Option{tracehttp.WithPublicEndpoint(), checkout},
 			"/checkout", map[string]string{"traceparent": tp, "baggage": "critical_operation=free,traffic_source=load-test"},
-			true, "checkout", "web", 1},
+			true, "checkout", "unknown", 1}, // was "web"
 		{"public: X-Traffic-Source", []tracehttp.Option{tracehttp.WithPublicEndpoint(), checkout},
 			"/checkout", map[string]string{"X-Traffic-Source": "load-test"}, true, "checkout", "load-test", 1},
 		{"public: bad X-Traffic-Source is unknown", []tracehttp.Option{tracehttp.WithPublicEndpoint(), checkout},
 			"/checkout", map[string]string{"X-Traffic-Source": "robots"}, true, "checkout", "unknown", 1},
 		{"public: other route not forced", []tracehttp.Option{tracehttp.WithPublicEndpoint(), checkout},
-			"/other", nil, false, "", "web", 1},
+			"/other", nil, false, "", "unknown", 1}, // was "web"
 		{"custom traffic rule", []tracehttp.Option{tracehttp.WithPublicEndpoint(), checkout,
 			tracehttp.WithTrafficSource(func(*http.Request) string { return "app" })},
 			"/checkout", nil, true, "checkout", "app", 1},
@@ -55,7 +55,7 @@ func TestServerRouting(t *testing.T) {
 			"/checkout", map[string]string{"traceparent": tp}, true, "checkout", "", 1},
 		{"no options: nothing set", nil, "/checkout", nil, false, "", "", 1},
 		{"rate cap: second request not forced", []tracehttp.Option{tracehttp.WithPublicEndpoint(), checkout,
-			tracehttp.WithCriticalSampling(1)}, "/checkout", nil, false, "checkout", "web", 2},
+			tracehttp.WithCriticalSampling(1)}, "/checkout", nil, false, "checkout", "unknown", 2}, // was "web"
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr, rec := newTestTracer(tracer.WithSampler(tracer.ParentBased(tracer.AlwaysOff())))

@@ -12,12 +12,10 @@ import (
 
 	"github.com/felixge/httpsnoop"
 	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
-	"github.com/flowtrace/flowtrace/tracer"
 )
 
 const (
@@ -106,69 +104,41 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveUntraced(w, r)
 		return
 	}
-	tr := cfg.tracerOrGlobal()
-	_, isFlowtrace := tr.(*tracer.Tracer)
-
+	e := &cfg.engine
+	tr := e.TracerFor()
 	mi := methodIndex(r.Method)
 	rn := h.routeAtStart(r)
-
-	incoming, err := tr.Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier(r.Header))
-	if err != nil {
-		incoming = nil
+	in := instr.Inbound{
+		Name:     h.spanName(mi, rn, r),
+		Kind:     instr.KindServer,
+		Incoming: e.Extract(tr, opentracing.HTTPHeadersCarrier(r.Header)),
+		FlowIDs:  r.Header[flowIDHeaderKey],
 	}
-	// Critical operation and traffic source are decided before the span
-	// starts, so that a critical request can force sampling.
-	var routing edge.Decision
-	if cfg.public || cfg.critical != nil || cfg.traffic != nil {
-		routing = h.routingRules(r).Decide(incoming)
+	if cfg.critical != nil {
+		in.Critical = func() string { return cfg.critical(r) }
 	}
-	var opts [2]opentracing.StartSpanOption
-	n := 0
 	switch {
-	case incoming == nil:
-	case cfg.public:
-		opts[n] = tracer.LinkTo(incoming)
-		n++
-	default:
-		opts[n] = opentracing.ChildOf(incoming)
-		n++
+	case cfg.traffic != nil:
+		in.Traffic = func() string { return cfg.traffic(r) }
+	case e.Public:
+		in.Traffic = func() string { return DefaultTrafficSource(r) }
 	}
-	if routing.Force {
-		opts[n] = edge.ForceSampling
-		n++
-	}
-	sp := tr.StartSpan(h.spanName(mi, rn, r), opts[:n]...)
-	rec := isRecording(sp)
+	st := e.StartInbound(r.Context(), tr, &in)
+	sp, rec := st.Span, st.Recording
 	if rec {
-		ext.SpanKindRPCServer.Set(sp)
 		semconv.Component.Set(sp, componentName)
 		h.setRequestTags(sp, r, mi, rn)
-	}
-
-	fid := serverFlowID(sp, r.Header[flowIDHeaderKey], cfg.public, isFlowtrace)
-	routing.Own.Apply(sp)
-	if rec && !cfg.public {
-		// Inherited values: flowtrace's tracer tags its baggage itself,
-		// other tracers need the tags.
-		edge.TagFromBaggage(sp)
-	}
-	if rec && cfg.tags != nil {
-		for k, v := range cfg.tags(r) {
-			sp.SetTag(k, v)
+		if cfg.tags != nil {
+			for k, v := range cfg.tags(r) {
+				sp.SetTag(k, v)
+			}
+		}
+		if len(cfg.recorded) > 0 {
+			recordHeaders(sp, cfg, r.Header)
 		}
 	}
-	if rec && len(cfg.recorded) > 0 {
-		recordHeaders(sp, cfg, r.Header)
-	}
-
-	w.Header()[flowIDHeaderKey] = []string{fid}
-	ctx := opentracing.ContextWithSpan(r.Context(), sp)
-	if sp.BaggageItem(flowid.BaggageKey) != fid {
-		// flowid.FromContext reads the span's baggage; only a tracer
-		// without baggage (the no-op one) needs the id in the context too.
-		ctx = flowid.ContextWith(ctx, fid)
-	}
-	r2 := r.WithContext(ctx)
+	w.Header()[flowIDHeaderKey] = []string{st.FlowID}
+	r2 := r.WithContext(st.Ctx)
 
 	if !rec {
 		// Nothing to record: hand the writer on untouched. The span still
@@ -177,10 +147,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r2)
 		return
 	}
-	ww, st := wrapWriter(w)
+	ww, st2 := wrapWriter(w)
 	defer func() {
 		if p := recover(); p != nil {
-			finishPanic(sp, st, p)
+			finishPanic(sp, st2, p)
 			panic(p)
 		}
 	}()
@@ -193,33 +163,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			semconv.HTTPRoute.Set(sp, rn.route)
 		}
 	}
-	h.finish(sp, st)
-}
-
-// routingRules returns the critical-operation and traffic-source rules for
-// r; the rule functions run only when Decide needs them.
-func (h *handler) routingRules(r *http.Request) *edge.Rules {
-	cfg := h.cfg
-	rules := &edge.Rules{Public: cfg.public, Limit: cfg.criticalLimit}
-	if cfg.critical != nil {
-		rules.Critical = func() string { return cfg.critical(r) }
-	}
-	switch {
-	case cfg.traffic != nil:
-		rules.Traffic = func() string { return cfg.traffic(r) }
-	case cfg.public:
-		rules.Traffic = func() string { return DefaultTrafficSource(r) }
-	}
-	return rules
-}
-
-// isRecording reports whether tags set on sp are kept: false for
-// flowtrace's unsampled spans, true for any other tracer's.
-func isRecording(sp opentracing.Span) bool {
-	if sc, ok := sp.Context().(*tracer.SpanContext); ok {
-		return sc.IsSampled()
-	}
-	return true
+	h.finish(sp, st2)
 }
 
 // setRequestTags records what the request says about itself, bounded and
@@ -276,56 +220,6 @@ func setPeerTags(sp opentracing.Span, addr string) {
 	}
 }
 
-// serverFlowID decides the flow id of a server request and puts it in the
-// span's baggage. The incoming X-Flow-ID header (exactly one valid field
-// line) wins, then a valid flow_id baggage item that came with the trace
-// context, else a new id. An invalid incoming value is recorded, sanitised,
-// as flow_id.replaced. A public endpoint ignores incoming values.
-//
-// flowtrace's tracer with the flowid propagator has already moved a valid
-// header into baggage; with other tracers (or a flowtrace tracer configured
-// without that propagator) the header is handled here, so the outcome is
-// the same for every tracer.
-func serverFlowID(sp opentracing.Span, hdr []string, public, isFlowtrace bool) string {
-	var fid, replaced string
-	hdrValid := len(hdr) == 1 && flowid.Valid(hdr[0])
-	bag := sp.BaggageItem(flowid.BaggageKey)
-	switch {
-	case public:
-		if hdrValid {
-			semconv.FlowIDIncoming.Set(sp, hdr[0])
-		} else if len(hdr) > 0 {
-			replaced = hdr[0]
-		}
-		bag = "" // the span is a new root: it has no incoming baggage
-	case hdrValid:
-		fid = hdr[0]
-	default:
-		if len(hdr) > 0 {
-			replaced = hdr[0] // invalid, or several field lines
-		}
-		if flowid.Valid(bag) {
-			fid = bag
-		} else if replaced == "" {
-			replaced = bag
-		}
-	}
-	if fid == "" {
-		fid = flowid.New()
-	}
-	if bag != fid {
-		sp.SetBaggageItem(flowid.BaggageKey, fid)
-	}
-	if !isFlowtrace {
-		// flowtrace's tracer tags its flow_id baggage item itself.
-		semconv.FlowID.Set(sp, fid)
-	}
-	if replaced != "" {
-		semconv.FlowIDReplaced.Set(sp, flowid.Sanitize(replaced))
-	}
-	return fid
-}
-
 func recordHeaders(sp opentracing.Span, cfg *config, h http.Header) {
 	for _, rh := range cfg.recorded {
 		vs := h[rh.canonical]
@@ -347,12 +241,7 @@ func recordHeaders(sp opentracing.Span, cfg *config, h http.Header) {
 // serveUntraced runs a filtered request: no span, but a flow id in the
 // context and on the response.
 func (h *handler) serveUntraced(w http.ResponseWriter, r *http.Request) {
-	var fid string
-	if hdr := r.Header[flowIDHeaderKey]; !h.cfg.public && len(hdr) == 1 && flowid.Valid(hdr[0]) {
-		fid = hdr[0]
-	} else {
-		fid = flowid.New()
-	}
+	fid := h.cfg.engine.Untraced(r.Header[flowIDHeaderKey])
 	w.Header()[flowIDHeaderKey] = []string{fid}
 	h.next.ServeHTTP(w, r.WithContext(flowid.ContextWith(r.Context(), fid)))
 }

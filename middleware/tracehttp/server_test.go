@@ -232,14 +232,14 @@ func TestServerFlowID(t *testing.T) {
 	got, s := do("checkout-123")
 	require.Equal(t, "checkout-123", got)
 	requireAttr(t, s, "flow_id", "checkout-123")
-	_, replaced := attr(s, semconv.FlowIDReplaced.Key())
+	_, replaced := attr(s, semconv.FlowIDInvalid.Key())
 	require.False(t, replaced)
 
 	// Absent: generated.
 	got, s = do()
 	require.True(t, flowid.Valid(got))
 	requireAttr(t, s, "flow_id", got)
-	_, replaced = attr(s, semconv.FlowIDReplaced.Key())
+	_, replaced = attr(s, semconv.FlowIDInvalid.Key())
 	require.False(t, replaced)
 
 	// Invalid: replaced, and the old value recorded in a safe form.
@@ -255,7 +255,7 @@ func TestServerFlowID(t *testing.T) {
 		require.True(t, flowid.Valid(got), "%q", bad)
 		require.NotEqual(t, bad[0], got)
 		requireAttr(t, s, "flow_id", got)
-		v, ok := attr(s, semconv.FlowIDReplaced.Key())
+		v, ok := attr(s, semconv.FlowIDInvalid.Key())
 		require.True(t, ok, "%q", bad)
 		require.NotContains(t, v, "\x1b")
 		require.LessOrEqual(t, len(v.(string)), flowid.SanitizeLen)
@@ -512,7 +512,7 @@ func TestServerNonFlowtraceTracer(t *testing.T) {
 	require.True(t, flowid.Valid(got))
 	spans = mt.FinishedSpans()
 	require.Equal(t, got, spans[1].Tag("flow_id"))
-	require.NotEmpty(t, spans[1].Tag(semconv.FlowIDReplaced.Key()))
+	require.NotEmpty(t, spans[1].Tag(semconv.FlowIDInvalid.Key()))
 }
 
 func TestServerGlobalTracerDefault(t *testing.T) {

@@ -2,6 +2,9 @@ package tracekafka
 
 import (
 	"github.com/opentracing/opentracing-go"
+
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
+	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
 
 // Option configures NewWriter, NewReader and the consumer hooks
@@ -21,7 +24,8 @@ const (
 )
 
 type config struct {
-	tracer    opentracing.Tracer // nil: opentracing.GlobalTracer() per use
+	// engine holds the tracer (nil: opentracing.GlobalTracer() per use).
+	engine    instr.Engine
 	recordKey bool
 	linkOnly  bool
 	maxLinks  int
@@ -29,7 +33,7 @@ type config struct {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{maxLinks: DefaultMaxLinks}
+	c := &config{engine: instr.Engine{Format: opentracing.TextMap, FlowKey: flowid.Header}, maxLinks: DefaultMaxLinks}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(c)
@@ -38,21 +42,16 @@ func newConfig(opts []Option) *config {
 	return c
 }
 
-func (c *config) tracerOrGlobal() opentracing.Tracer {
-	if c.tracer != nil {
-		return c.tracer
-	}
-	return opentracing.GlobalTracer()
-}
+func (c *config) tracerOrGlobal() opentracing.Tracer { return c.engine.TracerFor() }
 
 // WithTracer sets the OpenTracing tracer. Default: opentracing.GlobalTracer(),
-// looked up on every message. With flowtrace's tracer the flow id travels as
-// its baggage and the tracer's flowid propagator writes X-Flow-ID; with any
-// other tracer the middleware reads and writes X-Flow-ID itself.
+// looked up on every message. With any tracer the middleware reads and
+// writes X-Flow-ID itself (flowtrace's tracer also carries the flow id as
+// its flow_id baggage item).
 func WithTracer(t opentracing.Tracer) Option {
 	return optionFunc(func(c *config) {
 		if t != nil {
-			c.tracer = t
+			c.engine.Tracer = t
 		}
 	})
 }

@@ -32,12 +32,15 @@
 //
 // # Flow id
 //
-// With flowtrace's tracer the flow id is the baggage item flow_id, which
-// its flowid propagator writes and reads as X-Flow-ID (the propagator must
-// be configured; propagation.Default() has it). With any other tracer the
-// middleware writes and reads X-Flow-ID itself and tags spans with flow_id.
-// A missing or invalid incoming flow id is replaced by a new one; an
-// invalid one is recorded sanitised as flow_id.invalid.
+// The flow id follows the one precedence of all three middleware packages
+// (middleware/internal/instr). A consumed message's flow id is its
+// X-Flow-ID header when that is exactly one valid value (it wins over a
+// different flow_id baggage item), else the flow_id baggage item, else a
+// new one; an invalid header is recorded sanitised as flow_id.invalid. A
+// produced message carries the flow id of the context, else the valid
+// X-Flow-ID it already has, else a new one. The middleware reads and
+// writes X-Flow-ID itself whatever the tracer's propagators, and the flow
+// id is also the span's flow_id baggage item.
 //
 // # Critical operation and traffic source
 //

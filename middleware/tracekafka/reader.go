@@ -4,9 +4,9 @@ import (
 	"context"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
@@ -89,13 +89,11 @@ func (r *Reader) Options() []Option { return append([]Option(nil), r.opts...) }
 // span, such as a dead-letter writer. Only WithTracer applies.
 func InjectMessage(span opentracing.Span, m *kafka.Message, opts ...Option) {
 	tr := newConfig(opts).tracerOrGlobal()
-	_, isFlowtrace := tr.(*tracer.Tracer)
 	hc := NewHeaderCarrier(&m.Headers)
 	_ = tr.Inject(span.Context(), opentracing.TextMap, hc)
-	if !isFlowtrace {
-		if fid := span.BaggageItem(flowid.BaggageKey); flowid.Valid(fid) {
-			hc.Set(flowid.Header, fid)
-		}
+	// Whatever the tracer's propagators, as the engine's Inject does.
+	if fid := span.BaggageItem(flowid.BaggageKey); flowid.Valid(fid) {
+		hc.Set(flowid.Header, fid)
 	}
 }
 
@@ -113,9 +111,8 @@ func StartBatchSpan(ctx context.Context, batch []kafka.Message, opts ...Option) 
 
 func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentracing.Span, context.Context) {
 	tr := c.tracerOrGlobal()
-	_, isFlowtrace := tr.(*tracer.Tracer)
 	opts := make([]opentracing.StartSpanOption, 0, min(len(batch), c.maxLinks)+2)
-	opts = append(opts, ext.SpanKindConsumer)
+	opts = append(opts, instr.KindConsumer)
 	if sp := opentracing.SpanFromContext(ctx); sp != nil {
 		opts = append(opts, opentracing.ChildOf(sp.Context()))
 	}
@@ -131,7 +128,7 @@ func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentra
 		if m.Topic != topic {
 			topic = ""
 		}
-		ex, carrier := extract(tr, m)
+		ex, carrier := c.extract(tr, m)
 		if sameFlow {
 			v := carrier.Values(flowid.Header)
 			switch {
@@ -170,6 +167,7 @@ func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentra
 			fid = flowid.New()
 		}
 	}
-	setFlowID(span, fid, isFlowtrace)
+	instr.SetFlowID(tr, span, fid)
+	instr.TagFromBaggage(span)
 	return span, flowid.ContextWith(opentracing.ContextWithSpan(ctx, span), fid)
 }

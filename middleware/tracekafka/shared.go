@@ -6,13 +6,11 @@ import (
 	"sync/atomic"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
-	"github.com/flowtrace/flowtrace/tracer"
 )
 
 // HugeHeaderBytes is the header value size from which a consumed message
@@ -101,18 +99,11 @@ type extracted struct {
 }
 
 // extract reads the trace context of m and counts what it found.
-func extract(tr opentracing.Tracer, m *kafka.Message) (extracted, *HeaderCarrier) {
+func (c *config) extract(tr opentracing.Tracer, m *kafka.Message) (extracted, *HeaderCarrier) {
 	carrier := NewHeaderCarrier(&m.Headers) // read only: never copies
 	info := inspect(m.Headers)
-	sc, err := tr.Extract(opentracing.TextMap, carrier)
-	var ex extracted
-	if err == nil && sc != nil {
-		ex.sc = sc
-		ex.valid = true
-		if fsc, ok := sc.(*tracer.SpanContext); ok {
-			ex.valid = fsc.IsValid()
-		}
-	}
+	ex := extracted{sc: c.engine.Extract(tr, carrier)}
+	ex.valid = instr.ValidContext(ex.sc)
 	stats.messages.Add(1)
 	switch {
 	case !info.traceHeader && !ex.valid:
@@ -130,39 +121,6 @@ func extract(tr opentracing.Tracer, m *kafka.Message) (extracted, *HeaderCarrier
 		stats.foreign.Add(1)
 	}
 	return ex, carrier
-}
-
-// consumerFlowID returns the flow id of a consumed message: the span's
-// baggage (flowtrace's propagator read X-Flow-ID), else a valid single
-// X-Flow-ID header, else a new one. An invalid header is counted and
-// recorded, sanitised, on the span.
-func consumerFlowID(span opentracing.Span, c *HeaderCarrier) string {
-	if fid := span.BaggageItem(flowid.BaggageKey); flowid.Valid(fid) {
-		return fid
-	}
-	v := c.Values(flowid.Header)
-	if len(v) == 1 && flowid.Valid(v[0]) {
-		return v[0]
-	}
-	if len(v) > 0 {
-		stats.invalidFID.Add(1)
-		semconv.FlowIDInvalid.Set(span, flowid.Sanitize(v[0]))
-	}
-	return flowid.New()
-}
-
-// setFlowID puts the flow id into the span's baggage and, for tracers other
-// than flowtrace's (which tags its flow_id baggage itself), a tag. It also
-// tags the critical operation and traffic source the span inherited in its
-// baggage from the producer (or the caller).
-func setFlowID(span opentracing.Span, fid string, isFlowtrace bool) {
-	if span.BaggageItem(flowid.BaggageKey) != fid {
-		span.SetBaggageItem(flowid.BaggageKey, fid)
-	}
-	if !isFlowtrace {
-		semconv.FlowID.Set(span, fid)
-	}
-	edge.TagFromBaggage(span)
 }
 
 // commonTags sets the tags every span of the package has.
@@ -249,23 +207,19 @@ func StartSpanFromMessage(ctx context.Context, m kafka.Message, opts ...Option) 
 
 func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group string) (opentracing.Span, context.Context) {
 	tr := c.tracerOrGlobal()
-	_, isFlowtrace := tr.(*tracer.Tracer)
-	ex, carrier := extract(tr, m)
-	var refs [2]opentracing.StartSpanOption
-	refs[0] = ext.SpanKindConsumer
-	n := 1
-	if ex.sc != nil {
-		if c.linkOnly {
-			if ex.valid {
-				refs[1] = tracer.LinkTo(ex.sc)
-				n = 2
-			}
-		} else {
-			refs[1] = opentracing.FollowsFrom(ex.sc)
-			n = 2
-		}
+	ex, carrier := c.extract(tr, m)
+	st := c.engine.StartInbound(ctx, tr, &instr.Inbound{
+		Name:     spanName(op, m.Topic),
+		Kind:     instr.KindConsumer,
+		Incoming: ex.sc,
+		FlowIDs:  carrier.Values(flowid.Header),
+		Follows:  true,
+		LinkOnly: c.linkOnly,
+	})
+	if st.InvalidFlowID {
+		stats.invalidFID.Add(1)
 	}
-	span := tr.StartSpan(spanName(op, m.Topic), refs[:n]...)
+	span := st.Span
 	commonTags(span, op, m.Topic)
 	semconv.MessagingKafkaPartition.Set(span, m.Partition)
 	semconv.MessagingKafkaOffset.Set(span, int(m.Offset))
@@ -273,11 +227,7 @@ func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group 
 		semconv.MessagingConsumerGroupName.Set(span, group)
 	}
 	c.messageTags(span, m)
-	fid := consumerFlowID(span, carrier)
-	setFlowID(span, fid, isFlowtrace)
-	ctx = opentracing.ContextWithSpan(ctx, span)
-	ctx = flowid.ContextWith(ctx, fid)
-	return span, ctx
+	return span, st.Ctx
 }
 
 // spanName returns "<op> <topic>"; topics are names an operator created,

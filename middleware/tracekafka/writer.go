@@ -6,12 +6,10 @@ import (
 	"sync/atomic"
 
 	"github.com/opentracing/opentracing-go"
-	"github.com/opentracing/opentracing-go/ext"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/semconv"
-	"github.com/flowtrace/flowtrace/tracer"
 )
 
 // Writer is a traced *kafka.Writer: a producer span per message, trace
@@ -92,7 +90,9 @@ func (p *pending) finish(m *kafka.Message, err error, written, acked bool) {
 // of the span in ctx), injects the span's trace context and the flow id
 // into a copy of each message's headers, and writes the copies. The
 // caller's messages and their Headers slices are not modified. The flow id
-// is the one of ctx (flowid.FromContext), else a new one.
+// is the one of ctx (flowid.FromContext), else a valid X-Flow-ID the
+// message already carries, else a new one; X-Flow-ID is written whatever
+// the tracer's propagators.
 //
 // Spans finish when kafka-go acknowledges or fails each message: within
 // this call for a synchronous writer (per-message errors taken from
@@ -102,15 +102,11 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 	if len(msgs) == 0 {
 		return w.w.WriteMessages(ctx)
 	}
-	tr := w.cfg.tracerOrGlobal()
-	_, isFlowtrace := tr.(*tracer.Tracer)
-	var parent opentracing.SpanContext
+	e := &w.cfg.engine
+	tr := e.TracerFor()
+	ob := instr.Outbound{Kind: instr.KindProducer}
 	if sp := opentracing.SpanFromContext(ctx); sp != nil {
-		parent = sp.Context()
-	}
-	fid := flowid.FromContext(ctx)
-	if !flowid.Valid(fid) {
-		fid = flowid.New()
+		ob.Parent = sp.Context()
 	}
 
 	out := make([]kafka.Message, len(msgs))
@@ -126,22 +122,14 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 		} else {
 			name = spanName("send", topic)
 		}
-		var span opentracing.Span
-		if parent != nil {
-			span = tr.StartSpan(name, ext.SpanKindProducer, opentracing.ChildOf(parent))
-		} else {
-			span = tr.StartSpan(name, ext.SpanKindProducer)
-		}
+		ob.Name = name
+		span := e.StartOutbound(tr, &ob)
 		commonTags(span, semconv.MessagingOperationPublish, topic)
 		w.cfg.messageTags(span, m)
-		setFlowID(span, fid, isFlowtrace)
 
 		c := &carriers[i]
 		c.h = &m.Headers
-		_ = tr.Inject(span.Context(), opentracing.TextMap, c)
-		if !isFlowtrace {
-			c.Set(flowid.Header, fid)
-		}
+		e.Inject(ctx, tr, span, c, c)
 		pend[i] = pending{span: span, user: m.WriterData}
 		m.WriterData = &pend[i]
 	}

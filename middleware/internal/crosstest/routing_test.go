@@ -252,7 +252,7 @@ func TestCriticalOperationAcrossServices(t *testing.T) {
 	// Not a critical route: with the root sampler off nothing is sampled,
 	// yet the traffic source still travels in baggage.
 	got = s.do(t, http.MethodGet, "/browse", nil)
-	require.Equal(t, semconv.Routing{TrafficSource: "web"}, got)
+	require.Equal(t, semconv.Routing{TrafficSource: "unknown"}, got)
 	time.Sleep(100 * time.Millisecond)
 	require.Len(t, s.spans(t, len(wantTrace)), len(wantTrace), "an unsampled request was exported")
 }
@@ -268,17 +268,17 @@ func TestHostileBaggageAtPublicEdge(t *testing.T) {
 	t.Run("critical route", func(t *testing.T) {
 		s := startShop(t, tracer.AlwaysOff())
 		got := s.do(t, http.MethodPost, "/checkout", hostile)
-		require.Equal(t, semconv.Routing{CriticalOperation: "checkout", TrafficSource: "web"}, got)
+		require.Equal(t, semconv.Routing{CriticalOperation: "checkout", TrafficSource: "unknown"}, got)
 		spans := s.spans(t, len(wantTrace))
-		requireOneTrace(t, spans, "checkout", "web")
+		requireOneTrace(t, spans, "checkout", "unknown")
 		require.NotEqual(t, "4bf92f3577b34da6a3ce929d0e0e4736", spans[0].TraceID)
 	})
 	t.Run("other route", func(t *testing.T) {
 		s := startShop(t, tracer.AlwaysOn())
 		got := s.do(t, http.MethodGet, "/browse", hostile)
-		require.Equal(t, semconv.Routing{TrafficSource: "web"}, got)
+		require.Equal(t, semconv.Routing{TrafficSource: "unknown"}, got)
 		spans := s.spans(t, len(wantTrace))
-		requireOneTrace(t, spans, "", "web")
+		requireOneTrace(t, spans, "", "unknown")
 	})
 }
 

@@ -1,0 +1,317 @@
+package instr
+
+import (
+	"context"
+
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/ext"
+
+	"github.com/flowtrace/flowtrace/middleware/internal/edge"
+	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/tracer"
+)
+
+// Own reports whether tr is flowtrace's tracer, which tags its flow_id,
+// critical_operation and traffic_source baggage itself, reads carriers key
+// by key and records links.
+func Own(tr opentracing.Tracer) bool {
+	_, ok := tr.(*tracer.Tracer)
+	return ok
+}
+
+// Recording reports whether tags set on sp are kept: false for flowtrace's
+// unsampled spans, true for any other tracer's.
+func Recording(sp opentracing.Span) bool {
+	if sc, ok := sp.Context().(*tracer.SpanContext); ok {
+		return sc.IsSampled()
+	}
+	return true
+}
+
+// ValidContext reports whether sc, an extracted context, identifies a span
+// rather than carrying only baggage. Other tracers' contexts count as valid
+// when Extract returned one.
+func ValidContext(sc opentracing.SpanContext) bool {
+	if sc == nil {
+		return false
+	}
+	if fsc, ok := sc.(*tracer.SpanContext); ok {
+		return fsc.IsValid()
+	}
+	return true
+}
+
+// Carrier is what the engine reads and writes of a transport's carrier
+// beyond the tracer's formats: the flow-id key.
+type Carrier interface {
+	Values(key string) []string
+	Set(key, value string)
+}
+
+// Engine is the configuration one middleware instance shares between its
+// server and client sides. It is not changed after construction.
+type Engine struct {
+	// Tracer is the configured tracer; nil means opentracing.GlobalTracer(),
+	// read on every call so that one installed later is used.
+	Tracer opentracing.Tracer
+	// Public marks a server as a trust boundary.
+	Public bool
+	// Limit caps forced sampling per critical operation (nil: no cap).
+	Limit *edge.Limiter
+	// Format is the OpenTracing format of the transport's carrier
+	// (opentracing.HTTPHeaders or opentracing.TextMap).
+	Format any
+	// FlowKey is the carrier key of the flow id, in the spelling the
+	// carrier stores (X-Flow-Id in an http.Header, x-flow-id in metadata).
+	FlowKey string
+}
+
+// TracerFor returns the tracer of a call.
+func (e *Engine) TracerFor() opentracing.Tracer {
+	if e.Tracer != nil {
+		return e.Tracer
+	}
+	return opentracing.GlobalTracer()
+}
+
+// Extract reads the trace context and baggage of carrier through tr's
+// propagators; nil when there is none or it is broken.
+func (e *Engine) Extract(tr opentracing.Tracer, carrier any) opentracing.SpanContext {
+	sc, err := tr.Extract(e.Format, carrier)
+	if err != nil {
+		return nil
+	}
+	return sc
+}
+
+// Inbound describes a request, call or message arriving.
+type Inbound struct {
+	Name string
+	// Kind is the span.kind start option (nil: none at start).
+	Kind opentracing.StartSpanOption
+	// Incoming is what Extract returned (nil: nothing).
+	Incoming opentracing.SpanContext
+	// FlowIDs are the raw values of the carrier's flow-id key.
+	FlowIDs []string
+	// Follows makes the span follow from the incoming context instead of
+	// being its child (a consumed message).
+	Follows bool
+	// LinkOnly links the span to the incoming context instead of making it
+	// the parent, as a public endpoint does, but keeps trusting the
+	// incoming flow id.
+	LinkOnly bool
+	// Critical and Traffic are the transport's rules for this request
+	// (nil: none). They run only when the decision needs them.
+	Critical, Traffic func() string
+}
+
+// Started is what StartInbound returns.
+type Started struct {
+	Span opentracing.Span
+	// Ctx holds the span and the flow id.
+	Ctx    context.Context
+	FlowID string
+	// Recording says whether tags set on Span are kept.
+	Recording bool
+	// InvalidFlowID says that an incoming flow id was invalid.
+	InvalidFlowID bool
+}
+
+// StartInbound makes the routing decision, starts the span, resolves the
+// flow id (see the package doc) and records all of it on the span.
+func (e *Engine) StartInbound(ctx context.Context, tr opentracing.Tracer, in *Inbound) Started {
+	var routing Decision
+	if e.Public || in.Critical != nil || in.Traffic != nil {
+		rules := Rules{Public: e.Public, Critical: in.Critical, Limit: e.Limit, Traffic: in.Traffic}
+		routing = rules.Decide(in.Incoming)
+	}
+	var opts [3]opentracing.StartSpanOption
+	n := 0
+	if in.Kind != nil {
+		opts[n] = in.Kind
+		n++
+	}
+	link := e.Public || in.LinkOnly
+	switch {
+	case in.Incoming == nil:
+	case link:
+		if ValidContext(in.Incoming) {
+			opts[n] = tracer.LinkTo(in.Incoming)
+			n++
+		}
+	case in.Follows:
+		opts[n] = opentracing.FollowsFrom(in.Incoming)
+		n++
+	default:
+		opts[n] = opentracing.ChildOf(in.Incoming)
+		n++
+	}
+	if routing.Force {
+		opts[n] = ForceSampling
+		n++
+	}
+	sp := tr.StartSpan(in.Name, opts[:n]...)
+	st := Started{Span: sp, Recording: Recording(sp)}
+
+	var bag string
+	switch {
+	case e.Public:
+	case link:
+		bag = baggageFlowID(in.Incoming)
+	default:
+		bag = sp.BaggageItem(flowid.BaggageKey) // inherited from Incoming
+	}
+	res := Incoming(in.FlowIDs, bag, e.Public)
+	st.FlowID, st.InvalidFlowID = res.ID, res.Invalid != ""
+	SetFlowID(tr, sp, res.ID)
+	if res.Incoming != "" {
+		semconv.FlowIDIncoming.Set(sp, res.Incoming)
+	}
+	if res.Invalid != "" {
+		semconv.FlowIDInvalid.Set(sp, res.Invalid)
+	}
+	routing.Own.Apply(sp)
+	if st.Recording && !e.Public {
+		TagFromBaggage(sp)
+	}
+
+	ctx = opentracing.ContextWithSpan(ctx, sp)
+	if sp.BaggageItem(flowid.BaggageKey) != res.ID {
+		// flowid.FromContext reads the span's baggage; only a tracer
+		// without baggage (the no-op one) needs the id in the context.
+		ctx = flowid.ContextWith(ctx, res.ID)
+	}
+	st.Ctx = ctx
+	return st
+}
+
+// baggageFlowID returns the flow_id baggage item of sc, or "".
+func baggageFlowID(sc opentracing.SpanContext) string {
+	var id string
+	if sc == nil {
+		return id
+	}
+	sc.ForeachBaggageItem(func(k, v string) bool {
+		if k == flowid.BaggageKey {
+			id = v
+			return false
+		}
+		return true
+	})
+	return id
+}
+
+// Outbound describes a request, call or message leaving.
+type Outbound struct {
+	Name string
+	// Kind is the span.kind start option (nil: none at start).
+	Kind opentracing.StartSpanOption
+	// Parent is the caller's span context (nil: a new trace).
+	Parent opentracing.SpanContext
+	// Critical is the client's critical-operation rule (nil: none), for a
+	// caller whose context carries no critical operation yet.
+	Critical func() string
+}
+
+// StartOutbound starts the span of an outgoing request: child of Parent,
+// forced into sampling when the client's own critical-operation rule
+// names one, and tagged with the routing it carries.
+func (e *Engine) StartOutbound(tr opentracing.Tracer, out *Outbound) opentracing.Span {
+	var opts [3]opentracing.StartSpanOption
+	n := 0
+	if out.Kind != nil {
+		opts[n] = out.Kind
+		n++
+	}
+	if out.Parent != nil {
+		opts[n] = opentracing.ChildOf(out.Parent)
+		n++
+	}
+	var routing Decision
+	if out.Critical != nil {
+		rules := Rules{Critical: out.Critical, Limit: e.Limit}
+		routing = rules.Decide(out.Parent)
+		if routing.Force {
+			opts[n] = ForceSampling
+			n++
+		}
+	}
+	sp := tr.StartSpan(out.Name, opts[:n]...)
+	routing.Own.Apply(sp)
+	TagFromBaggage(sp)
+	return sp
+}
+
+// Inject settles the flow id of an outgoing span (see the package doc),
+// writes sp's context through tr's propagators into carrier and the flow id
+// into flow's flow-id key, and returns the flow id.
+func (e *Engine) Inject(ctx context.Context, tr opentracing.Tracer, sp opentracing.Span, carrier any, flow Carrier) string {
+	fid := Outgoing(flowid.FromContext(ctx), sp.BaggageItem(flowid.BaggageKey), flow.Values(e.FlowKey))
+	SetFlowID(tr, sp, fid)
+	_ = tr.Inject(sp.Context(), e.Format, carrier)
+	writeFlowID(flow, e.FlowKey, fid)
+	return fid
+}
+
+// SetFlowID makes fid the flow_id baggage item of sp, started by tr, and,
+// for tracers other than flowtrace's (which tags that item itself), its
+// flow_id tag.
+func SetFlowID(tr opentracing.Tracer, sp opentracing.Span, fid string) {
+	if sp.BaggageItem(flowid.BaggageKey) != fid {
+		sp.SetBaggageItem(flowid.BaggageKey, fid)
+	}
+	if !Own(tr) {
+		semconv.FlowID.Set(sp, fid)
+	}
+}
+
+func writeFlowID(flow Carrier, key, fid string) {
+	// The tracer's flowid propagator may have written it already.
+	if v := flow.Values(key); len(v) != 1 || v[0] != fid {
+		flow.Set(key, fid)
+	}
+}
+
+// PropagateOnly passes the caller's trace context (through the tracer of
+// the span in ctx) and flow id on, for a filtered outgoing call. It reports
+// whether there was anything to pass on; when it returns false the carrier
+// was not touched.
+func (e *Engine) PropagateOnly(ctx context.Context, carrier any, flow Carrier) bool {
+	parent := opentracing.SpanFromContext(ctx)
+	fid := flowid.FromContext(ctx)
+	if parent == nil && !flowid.Valid(fid) {
+		return false
+	}
+	if parent != nil {
+		_ = parent.Tracer().Inject(parent.Context(), e.Format, carrier)
+	}
+	if flowid.Valid(fid) {
+		writeFlowID(flow, e.FlowKey, fid)
+	}
+	return true
+}
+
+// HasOutbound reports whether PropagateOnly would write anything for ctx,
+// so that a transport copies its carrier only when needed.
+func HasOutbound(ctx context.Context) bool {
+	return opentracing.SpanFromContext(ctx) != nil || flowid.Valid(flowid.FromContext(ctx))
+}
+
+// Untraced returns the flow id of a filtered inbound request: the single
+// valid incoming value (not at a public endpoint), else a new one.
+func (e *Engine) Untraced(flowIDs []string) string {
+	if !e.Public && len(flowIDs) == 1 && flowid.Valid(flowIDs[0]) {
+		return flowIDs[0]
+	}
+	return flowid.New()
+}
+
+// Span kinds as start options, boxed once: converting ext's Tag values to
+// an interface on every call would allocate.
+var (
+	KindServer   opentracing.StartSpanOption = ext.SpanKindRPCServer
+	KindClient   opentracing.StartSpanOption = ext.SpanKindRPCClient
+	KindProducer opentracing.StartSpanOption = ext.SpanKindProducer
+	KindConsumer opentracing.StartSpanOption = ext.SpanKindConsumer
+)
