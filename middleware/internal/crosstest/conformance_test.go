@@ -565,3 +565,79 @@ func kafkaTransport(t *testing.T) transportRun {
 		return obs
 	}
 }
+
+// TestConformanceClientOrigin: a traced outgoing call whose context has no
+// flow id (a batch job, a cron task) carries a new one, the same on the
+// wire and in its span's flow_id, over every transport and with or without
+// the flowid propagator. (The HTTP client used to send none.)
+func TestConformanceClientOrigin(t *testing.T) {
+	sends := []struct {
+		name string
+		send func(t *testing.T, tr *tracer.Tracer) []string
+	}{
+		{"http", func(t *testing.T, tr *tracer.Tracer) []string {
+			got := make(chan []string, 1)
+			sink := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				got <- r.Header.Values(flowid.Header)
+			}))
+			defer sink.Close()
+			tp := &http.Transport{}
+			defer tp.CloseIdleConnections()
+			resp, err := (&http.Client{Transport: tracehttp.NewTransport(tp, tracehttp.WithTracer(tr))}).Get(sink.URL)
+			require.NoError(t, err)
+			resp.Body.Close()
+			return <-got
+		}},
+		{"grpc", func(t *testing.T, tr *tracer.Tracer) []string {
+			got := make(chan []string, 1)
+			srv := grpc.NewServer()
+			srv.RegisterService(hopService(func(ctx context.Context) error {
+				got <- metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey)
+				return nil
+			}), nil)
+			conn := dial(t, serve(t, srv), tracegrpc.DialOptions(tracegrpc.WithTracer(tr))...)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			require.NoError(t, conn.Invoke(ctx, "/conf.Hop/Call", wrapperspb.String("x"), new(wrapperspb.StringValue)))
+			return <-got
+		}},
+		{"kafka", func(t *testing.T, tr *tracer.Tracer) []string {
+			addr := kafkatest.NewBroker(t, "origin")
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			w := tracekafka.NewWriter(&kafka.Writer{Addr: kafka.TCP(addr), Topic: "origin", RequiredAcks: kafka.RequireAll,
+				BatchTimeout: 5 * time.Millisecond, Transport: &kafka.Transport{}}, tracekafka.WithTracer(tr))
+			require.NoError(t, w.WriteMessages(ctx, kafka.Message{Value: []byte("job")}))
+			require.NoError(t, w.Close())
+			r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: "origin", MinBytes: 1, MaxBytes: 1 << 20,
+				MaxWait: 50 * time.Millisecond})
+			defer r.Close()
+			m, err := r.ReadMessage(ctx)
+			require.NoError(t, err)
+			var vs []string
+			for _, h := range m.Headers {
+				if strings.EqualFold(h.Key, flowid.Header) {
+					vs = append(vs, string(h.Value))
+				}
+			}
+			return vs
+		}},
+	}
+	for pname, names := range propagatorSets {
+		t.Run(pname, func(t *testing.T) {
+			prop, unknown := propagation.FromNames(names)
+			require.Empty(t, unknown)
+			for _, s := range sends {
+				t.Run(s.name, func(t *testing.T) {
+					rec := newRecorder()
+					tr := tracer.New(tracer.WithProcessor(rec), tracer.WithPropagator(prop))
+					sent := s.send(t, tr)
+					spans := rec.wait(t, func(ss []*tracer.SpanData) bool { return len(ss) >= 1 })
+					require.Len(t, sent, 1, "flow-id values on the wire")
+					require.True(t, flowid.Valid(sent[0]))
+					require.Equal(t, sent[0], attrs(spans[0])[semconv.FlowID.Key()])
+				})
+			}
+		})
+	}
+}
