@@ -77,29 +77,20 @@ func WithFilter(f func(ctx context.Context, fullMethod string) bool) Option {
 	})
 }
 
-// WithPublicEndpoint marks a server as a trust boundary (an edge that
-// untrusted clients call): the server span starts a new trace, linked to the
-// incoming span context with tracer.LinkTo instead of being its child;
-// incoming baggage is not inherited; and the incoming flow id is replaced by
-// a new one (recorded as the tag flow_id.incoming when valid, sanitised as
-// flow_id.invalid when not). Incoming
-// critical_operation and traffic_source baggage is discarded with the rest:
-// only this server's rules ([WithCriticalOperation], [WithTrafficSource],
-// by default [DefaultTrafficSource]) set them. Ignored on the client side.
+// WithPublicEndpoint marks a server as a trust boundary (server only): each
+// call starts a new trace (linked to a valid incoming span context) with a
+// new flow id, and incoming baggage, critical_operation and traffic_source
+// included, is discarded. See package middleware.
 func WithPublicEndpoint() Option {
 	return optionFunc(func(c *config) { c.engine.Public = true })
 }
 
 // WithCriticalOperation names the critical user operation a method belongs
-// to, decided before the span starts (on the client side, for calls whose
-// context carries no critical operation yet). A non-empty name that the
-// semconv registry allows (by default ^[a-z][a-z0-9-]{0,63}$; others are
-// ignored) forces the span to be sampled (the OpenTracing sampling.priority
-// start tag; see [WithCriticalSampling] for a cap) and is set as the
-// baggage item and tag critical_operation, so that every downstream span
-// of the call carries it. A call that arrives with a valid
-// critical_operation baggage item from a trusted caller keeps it; at a
-// public endpoint incoming baggage is never trusted. A nil f is ignored.
+// to, decided before the span starts (on the client, for calls whose
+// context carries none yet). A name the semconv registry allows forces the
+// span into sampling (see [WithCriticalSampling]) and travels as the
+// critical_operation baggage item and tag. A trusted caller's valid
+// critical_operation wins. A nil f is ignored.
 func WithCriticalOperation(f func(fullMethod string) string) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {
@@ -108,13 +99,9 @@ func WithCriticalOperation(f func(fullMethod string) string) Option {
 	})
 }
 
-// WithCriticalSampling caps the calls of each critical operation (see
-// [WithCriticalOperation]) that are forced into sampling at perSecond (a
-// token bucket per operation name holding one second's worth; at most 256
-// names have a bucket of their own). Calls over the cap still carry the
-// operation in baggage and tags and are sampled or not by the tracer's own
-// sampler. Default: no cap. A perSecond that is not a positive number
-// removes the cap.
+// WithCriticalSampling caps the calls of each critical operation that are
+// forced into sampling at perSecond, as tracehttp.WithCriticalSampling
+// does. Default, or perSecond not positive: no cap.
 func WithCriticalSampling(perSecond float64) Option {
 	return optionFunc(func(c *config) { c.engine.Limit = edge.NewLimiter(perSecond, 0, nil) })
 }
@@ -131,12 +118,11 @@ func DefaultTrafficSource(ctx context.Context, _ string) string {
 	return instr.TrafficSource(metadata.ValueFromIncomingContext(ctx, TrafficSourceMetadataKey))
 }
 
-// WithTrafficSource sets the rule that tells where a call came from
-// (server only; ctx is the incoming context): f's result, when the semconv
-// registry allows it, else "unknown", is set as the baggage item and tag
-// traffic_source. A call that arrives with a valid traffic_source baggage
-// item from a trusted caller keeps it. A public endpoint applies
-// [DefaultTrafficSource] when no rule is given; other servers apply none.
+// WithTrafficSource sets the rule that tells where a call came from (server
+// only; ctx is the incoming context). Its result, when the registry allows
+// it, else "unknown", travels as the traffic_source baggage item and tag.
+// A trusted caller's valid traffic_source wins. A public endpoint without a
+// rule applies [DefaultTrafficSource].
 func WithTrafficSource(f func(ctx context.Context, fullMethod string) string) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {

@@ -32,24 +32,10 @@
 // (opentracing.SpanFromContext, flowid.FromContext) and the flow id is sent
 // back in the x-flow-id response header.
 //
-// The flow id follows the one precedence of all three middleware packages
-// (middleware/internal/instr): the incoming x-flow-id when it is exactly
-// one valid value, else the flow_id baggage item, else a new one. An
-// invalid x-flow-id (empty, over 128 bytes, bad characters, several
-// values) is recorded, sanitised, as the tag flow_id.invalid, and the
-// baggage item or a new id is used instead. [WithPublicEndpoint]
-// makes the server a trust boundary: a new trace linked to the caller's,
-// no inherited baggage, a new flow id (a valid incoming one is recorded as
-// flow_id.incoming). [WithFilter] skips the span but not the flow id: the
-// handler gets one and the client passes the caller's on.
-//
-// [WithCriticalOperation], [WithCriticalSampling] and [WithTrafficSource]
-// (a public endpoint applies [DefaultTrafficSource], the x-traffic-source
-// metadata) decide before the span starts whether the call belongs to a
-// critical user operation, which forces sampling, and where it came from;
-// both are set as baggage items (critical_operation, traffic_source) and
-// tags. Values inherited from a trusted caller's baggage win and are
-// tagged on every server and client span. See package middleware.
+// The flow id, [WithPublicEndpoint], [WithCriticalOperation],
+// [WithCriticalSampling], [WithTrafficSource] and [DefaultTrafficSource]
+// (the x-traffic-source metadata) follow the rules of package middleware,
+// the same as tracehttp's. [WithFilter] skips the span but not the flow id.
 //
 // A span is an error for the status codes of [WithErrorCodes]; by default a
 // server span for Unknown, DeadlineExceeded, Unimplemented, Internal,
@@ -60,9 +46,8 @@
 // # Client
 //
 // The client span is a child of the span in the call's context. The span
-// context and the flow id (flowid.FromContext, else a valid x-flow-id
-// already in the outgoing metadata, else a new one) are written into a copy
-// of the outgoing metadata: the caller's metadata is never changed. Errors
+// context and the flow id are written into a copy of the outgoing
+// metadata: the caller's metadata is never changed. Errors
 // from the invoker and from streams are returned as they are, so
 // status.Code, errors.Is and err == io.EOF keep working.
 //

@@ -87,15 +87,10 @@ func WithFilter(f func(r *http.Request) bool) Option {
 	})
 }
 
-// WithPublicEndpoint marks a server as a trust boundary (server only): the
-// incoming trace context, baggage and flow id are not trusted. Each request
-// starts a new root trace with a new flow id; a valid incoming span context
-// is kept only as a link (flowtrace's tracer; other tracers ignore links),
-// and a valid incoming flow id as the tag flow_id.incoming. In particular
-// incoming critical_operation and traffic_source baggage is discarded: only
-// this edge's rules ([WithCriticalOperation], [WithTrafficSource], by
-// default [DefaultTrafficSource]) set them, so no outside client can tag
-// itself out of the SLOs.
+// WithPublicEndpoint marks a server as a trust boundary (server only): each
+// request starts a new root trace (linked to a valid incoming span context)
+// with a new flow id, and incoming baggage, critical_operation and
+// traffic_source included, is discarded. See package middleware.
 func WithPublicEndpoint() Option {
 	return optionFunc(func(c *config) { c.engine.Public = true })
 }
@@ -137,23 +132,12 @@ func WithTags(f func(r *http.Request) opentracing.Tags) Option {
 }
 
 // WithCriticalOperation names the critical user operation a request belongs
-// to ("checkout"), decided from the request before its span starts (on the
-// client side, for requests whose context carries no critical operation
-// yet). A non-empty name that the semconv registry allows (by default
-// ^[a-z][a-z0-9-]{0,63}$; others are ignored):
-//
-//   - forces the span to be sampled, through the OpenTracing
-//     sampling.priority start tag, which flowtrace's tracer and other
-//     OpenTracing tracers honour; downstream services follow the sampled
-//     flag. [WithCriticalSampling] caps how many requests a second are
-//     forced;
-//   - is set as the baggage item critical_operation, so it travels to
-//     every downstream service (HTTP, gRPC, Kafka), and as a tag.
-//
-// A request that arrives with a valid critical_operation baggage item from
-// a trusted caller keeps it: f is not called. At a public endpoint
-// ([WithPublicEndpoint]) incoming baggage is never trusted, so only f
-// decides. A typical f looks the route up:
+// to ("checkout"), decided before its span starts (on the client, for
+// requests whose context carries none yet). A name the semconv registry
+// allows forces the span into sampling (sampling.priority; see
+// [WithCriticalSampling]) and travels as the critical_operation baggage
+// item and tag. A trusted caller's valid critical_operation wins; at a
+// public endpoint only f decides. A typical f looks the route up:
 //
 //	tracehttp.WithCriticalOperation(func(r *http.Request) string {
 //		_, pattern := mux.Handler(r)
@@ -167,14 +151,11 @@ func WithCriticalOperation(f func(r *http.Request) string) Option {
 	})
 }
 
-// WithCriticalSampling caps the requests of each critical operation (see
-// [WithCriticalOperation]) that are forced into sampling at perSecond (a
-// token bucket per operation name holding one second's worth; at most 256
-// names have a bucket of their own, later ones share one). Requests over
-// the cap still carry the operation in baggage and tags, and are sampled
-// or not by the tracer's own sampler. Default: no cap, every critical
-// request is sampled. A perSecond that is not a positive number removes
-// the cap.
+// WithCriticalSampling caps the requests of each critical operation that
+// are forced into sampling at perSecond (a token bucket per name holding
+// one second's worth; at most 256 names have one of their own). Requests
+// over the cap keep the operation in baggage and tags and are sampled by
+// the tracer's own sampler. Default, or perSecond not positive: no cap.
 func WithCriticalSampling(perSecond float64) Option {
 	return optionFunc(func(c *config) { c.engine.Limit = edge.NewLimiter(perSecond, 0, nil) })
 }
@@ -193,13 +174,10 @@ func DefaultTrafficSource(r *http.Request) string {
 }
 
 // WithTrafficSource sets the rule that tells where a request came from
-// (server only): f's result, when the semconv registry allows it (web, app,
-// push, load-test, internal), else "unknown", is set as the baggage item
-// traffic_source, so it travels to every downstream service, and as a tag,
-// so that load tests can be left out of SLOs. A request that arrives with
-// a valid traffic_source baggage item from a trusted caller keeps it. A
-// public endpoint ([WithPublicEndpoint]) applies [DefaultTrafficSource]
-// when no rule is given; other servers apply none.
+// (server only). Its result, when the semconv registry allows it, else
+// "unknown", travels as the traffic_source baggage item and tag, so load
+// tests can be left out of SLOs. A trusted caller's valid traffic_source
+// wins. A public endpoint without a rule applies [DefaultTrafficSource].
 func WithTrafficSource(f func(r *http.Request) string) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {

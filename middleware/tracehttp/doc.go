@@ -54,40 +54,15 @@
 // purpose: it is recorded as an "abort" event without stack and does not
 // mark the span as failed; it is re-panicked too.
 //
-// # Flow id
+// # Flow id, trust boundary, critical operations and traffic source
 //
-// The flow id follows the one precedence of all three middleware packages
-// (middleware/internal/instr): the incoming X-Flow-ID when it is exactly
-// one valid field line (it wins over a different flow_id baggage item),
-// else a valid flow_id baggage item that came with the trace context, else
-// flowid.New(). An invalid incoming value is replaced and recorded, made
-// safe by flowid.Sanitize, as flow_id.invalid. The flow id is set as the
-// span's flow_id baggage item, so it travels to every downstream hop, and
-// X-Flow-ID is read and written by the middleware whatever the tracer's
-// propagators, so the outcome is the same with every tracer.
-//
-// # Trust boundary
-//
-// [WithPublicEndpoint] ignores the incoming trace context, baggage and flow
-// id: every request starts a new trace and a new flow id. A valid incoming
-// span context is kept as a link ([tracer.LinkTo]; other tracers ignore
-// it), a valid incoming flow id as the tag flow_id.incoming (an invalid
-// one as flow_id.invalid). Incoming
-// critical_operation and traffic_source baggage is discarded with the rest.
-//
-// # Critical operations and traffic source
-//
-// [WithCriticalOperation] names, from the request and before its span
-// starts, the critical user operation it belongs to; a critical request is
-// forced into sampling (sampling.priority), at most [WithCriticalSampling]
-// a second per operation when that cap is set. [WithTrafficSource] tells
-// where it came from; a public endpoint without it applies
-// [DefaultTrafficSource] (the X-Traffic-Source header, "unknown" when
-// absent).
-// Both are set as baggage items (critical_operation, traffic_source), so
-// they travel to every downstream service, and as tags. Values inherited
-// from a trusted caller's baggage win and are tagged on server and client
-// spans. See package middleware.
+// These follow the rules of package middleware, the same for tracegrpc and
+// tracekafka: the flow id travels as X-Flow-ID and as the flow_id baggage
+// item; [WithPublicEndpoint] starts a new trace (linked to a valid incoming
+// one with [tracer.LinkTo]) and a new flow id and drops incoming baggage;
+// [WithCriticalOperation] and [WithCriticalSampling] force critical
+// requests into sampling; [WithTrafficSource], else at a public endpoint
+// [DefaultTrafficSource], tells where a request came from.
 //
 // # Client
 //
@@ -104,11 +79,7 @@
 // Tags: span.kind=client, component, http.method, http.url
 // (scheme://host/path: no user info, no query string, no fragment),
 // peer.hostname, peer.port, http.status_code, http.response_size; 400-599
-// and transport errors mark the span as failed. The client sends the flow
-// id of the context (flowid.FromContext: the one NewHandler set, else the
-// parent's baggage), else a valid X-Flow-ID the caller put on the request,
-// else a new one, so every hop of a flow carries an id from its first
-// span on.
+// and transport errors mark the span as failed.
 //
 // # Secrets
 //

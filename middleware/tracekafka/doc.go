@@ -32,15 +32,12 @@
 //
 // # Flow id
 //
-// The flow id follows the one precedence of all three middleware packages
-// (middleware/internal/instr). A consumed message's flow id is its
-// X-Flow-ID header when that is exactly one valid value (it wins over a
-// different flow_id baggage item), else the flow_id baggage item, else a
-// new one; an invalid header is recorded sanitised as flow_id.invalid. A
-// produced message carries the flow id of the context, else the valid
-// X-Flow-ID it already has, else a new one. The middleware reads and
-// writes X-Flow-ID itself whatever the tracer's propagators, and the flow
-// id is also the span's flow_id baggage item.
+// The flow id follows the rules of package middleware, the same as over
+// HTTP and gRPC: a consumed message's X-Flow-ID when it is one valid value,
+// else its flow_id baggage item, else a new id (an invalid header is
+// tagged flow_id.invalid); a produced message carries the context's flow
+// id, else its own valid X-Flow-ID, else a new one. X-Flow-ID is written
+// whatever the tracer's propagators.
 //
 // # Critical operation and traffic source
 //

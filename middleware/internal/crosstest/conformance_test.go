@@ -33,7 +33,7 @@ import (
 // and flow-id header values) through the server side of each transport,
 // whose handler makes one traced outgoing call of the same transport to a
 // sink that records what it received. The oracle is the precedence written
-// in middleware/internal/instr's package doc; on top of matching it, the
+// in package middleware's doc; on top of matching it, the
 // transports must agree with each other row by row.
 
 const (

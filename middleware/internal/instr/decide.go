@@ -65,15 +65,6 @@ func (r *Rules) Decide(incoming opentracing.SpanContext) Decision {
 	return d
 }
 
-// Apply records the decision on span, which started with the decision's
-// StartSpan options: the server's own values go into baggage and tags,
-// inherited ones into tags (flowtrace's tracer copies them itself; other
-// tracers do not).
-func (d Decision) Apply(span opentracing.Span) {
-	d.Own.Apply(span)
-	d.Inherited.Tag(span)
-}
-
 // ForceSampling is the StartSpan option that asks any OpenTracing tracer
 // to sample the span (sampling.priority = 1).
 var ForceSampling opentracing.StartSpanOption = semconv.SamplingPriority.Tag(1)

@@ -68,17 +68,13 @@ func exhausted(op string) *edge.Limiter {
 	return l
 }
 
-func TestDecisionApply(t *testing.T) {
+func TestTagFromBaggage(t *testing.T) {
 	tr := mocktracer.New()
 	sp := tr.StartSpan("s").(*mocktracer.MockSpan)
 	sp.SetBaggageItem("traffic_source", "app")
-	Decision{
-		Own:       semconv.Routing{CriticalOperation: "checkout"},
-		Inherited: semconv.Routing{TrafficSource: "app"},
-	}.Apply(sp)
+	semconv.Routing{CriticalOperation: "checkout"}.Apply(sp)
 	require.Equal(t, "checkout", sp.BaggageItem("critical_operation"))
 	require.Equal(t, "checkout", sp.Tag("critical_operation"))
-	require.Equal(t, "app", sp.Tag("traffic_source"))
 
 	child := tr.StartSpan("c", opentracing.ChildOf(sp.Context())).(*mocktracer.MockSpan)
 	TagFromBaggage(child)

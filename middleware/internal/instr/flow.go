@@ -14,7 +14,7 @@ type Resolution struct {
 	Invalid string
 }
 
-// Incoming applies the inbound precedence of the package doc to the raw
+// Incoming applies the inbound precedence of package middleware's doc to the raw
 // values of the flow-id key (nil: absent) and the flow_id baggage item
 // that came with the trace context.
 func Incoming(header []string, baggage string, public bool) Resolution {
@@ -37,7 +37,7 @@ func Incoming(header []string, baggage string, public bool) Resolution {
 	return r
 }
 
-// Outgoing applies the outbound precedence of the package doc: the flow id
+// Outgoing applies the outbound precedence of package middleware's doc: the flow id
 // of the context, else the span's baggage item, else a valid one already on
 // the outgoing carrier (its raw values), else a new one.
 func Outgoing(fromContext, baggage string, carried []string) string {

@@ -9,7 +9,7 @@ import (
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
 
-// TestIncoming is the inbound precedence of the package doc as a table.
+// TestIncoming is the inbound precedence of package middleware's doc as a table.
 func TestIncoming(t *testing.T) {
 	long := strings.Repeat("a", 200)
 	for _, tc := range []struct {

@@ -119,45 +119,40 @@ type Started struct {
 }
 
 // StartInbound makes the routing decision, starts the span, resolves the
-// flow id (see the package doc) and records all of it on the span.
+// flow id (see package middleware's doc) and records all of it on the span.
 func (e *Engine) StartInbound(ctx context.Context, tr opentracing.Tracer, in *Inbound) Started {
 	var routing Decision
 	if e.Public || in.Critical != nil || in.Traffic != nil {
 		rules := Rules{Public: e.Public, Critical: in.Critical, Limit: e.Limit, Traffic: in.Traffic}
 		routing = rules.Decide(in.Incoming)
 	}
-	var opts [3]opentracing.StartSpanOption
-	n := 0
+	var buf [3]opentracing.StartSpanOption
+	opts := buf[:0]
 	if in.Kind != nil {
-		opts[n] = in.Kind
-		n++
+		opts = append(opts, in.Kind)
 	}
 	link := e.Public || in.LinkOnly
 	switch {
 	case in.Incoming == nil:
 	case link:
 		if ValidContext(in.Incoming) {
-			opts[n] = tracer.LinkTo(in.Incoming)
-			n++
+			opts = append(opts, tracer.LinkTo(in.Incoming))
 		}
 	case in.Follows:
-		opts[n] = opentracing.FollowsFrom(in.Incoming)
-		n++
+		opts = append(opts, opentracing.FollowsFrom(in.Incoming))
 	default:
-		opts[n] = opentracing.ChildOf(in.Incoming)
-		n++
+		opts = append(opts, opentracing.ChildOf(in.Incoming))
 	}
 	if routing.Force {
-		opts[n] = ForceSampling
-		n++
+		opts = append(opts, ForceSampling)
 	}
-	sp := tr.StartSpan(in.Name, opts[:n]...)
+	sp := tr.StartSpan(in.Name, opts...)
 	st := Started{Span: sp, Recording: Recording(sp)}
 
 	var bag string
 	switch {
 	case e.Public:
-	case link:
+	case link && in.Incoming != nil:
 		bag = baggageFlowID(in.Incoming)
 	default:
 		bag = sp.BaggageItem(flowid.BaggageKey) // inherited from Incoming
@@ -186,12 +181,9 @@ func (e *Engine) StartInbound(ctx context.Context, tr opentracing.Tracer, in *In
 	return st
 }
 
-// baggageFlowID returns the flow_id baggage item of sc, or "".
+// baggageFlowID returns the flow_id baggage item of sc (not nil), or "".
 func baggageFlowID(sc opentracing.SpanContext) string {
 	var id string
-	if sc == nil {
-		return id
-	}
 	sc.ForeachBaggageItem(func(k, v string) bool {
 		if k == flowid.BaggageKey {
 			id = v
@@ -218,40 +210,35 @@ type Outbound struct {
 // forced into sampling when the client's own critical-operation rule
 // names one, and tagged with the routing it carries.
 func (e *Engine) StartOutbound(tr opentracing.Tracer, out *Outbound) opentracing.Span {
-	var opts [3]opentracing.StartSpanOption
-	n := 0
+	var buf [3]opentracing.StartSpanOption
+	opts := buf[:0]
 	if out.Kind != nil {
-		opts[n] = out.Kind
-		n++
+		opts = append(opts, out.Kind)
 	}
 	if out.Parent != nil {
-		opts[n] = opentracing.ChildOf(out.Parent)
-		n++
+		opts = append(opts, opentracing.ChildOf(out.Parent))
 	}
 	var routing Decision
 	if out.Critical != nil {
 		rules := Rules{Critical: out.Critical, Limit: e.Limit}
-		routing = rules.Decide(out.Parent)
-		if routing.Force {
-			opts[n] = ForceSampling
-			n++
+		if routing = rules.Decide(out.Parent); routing.Force {
+			opts = append(opts, ForceSampling)
 		}
 	}
-	sp := tr.StartSpan(out.Name, opts[:n]...)
+	sp := tr.StartSpan(out.Name, opts...)
 	routing.Own.Apply(sp)
 	TagFromBaggage(sp)
 	return sp
 }
 
-// Inject settles the flow id of an outgoing span (see the package doc),
-// writes sp's context through tr's propagators into carrier and the flow id
-// into flow's flow-id key, and returns the flow id.
-func (e *Engine) Inject(ctx context.Context, tr opentracing.Tracer, sp opentracing.Span, carrier any, flow Carrier) string {
+// Inject settles the flow id of an outgoing span (see package middleware's
+// doc), writes sp's context through tr's propagators into carrier, then the
+// flow id into flow's flow-id key.
+func (e *Engine) Inject(ctx context.Context, tr opentracing.Tracer, sp opentracing.Span, carrier any, flow Carrier) {
 	fid := Outgoing(flowid.FromContext(ctx), sp.BaggageItem(flowid.BaggageKey), flow.Values(e.FlowKey))
 	SetFlowID(tr, sp, fid)
 	_ = tr.Inject(sp.Context(), e.Format, carrier)
 	writeFlowID(flow, e.FlowKey, fid)
-	return fid
 }
 
 // SetFlowID makes fid the flow_id baggage item of sp, started by tr, and,
@@ -274,22 +261,14 @@ func writeFlowID(flow Carrier, key, fid string) {
 }
 
 // PropagateOnly passes the caller's trace context (through the tracer of
-// the span in ctx) and flow id on, for a filtered outgoing call. It reports
-// whether there was anything to pass on; when it returns false the carrier
-// was not touched.
-func (e *Engine) PropagateOnly(ctx context.Context, carrier any, flow Carrier) bool {
-	parent := opentracing.SpanFromContext(ctx)
-	fid := flowid.FromContext(ctx)
-	if parent == nil && !flowid.Valid(fid) {
-		return false
-	}
-	if parent != nil {
+// the span in ctx) and flow id on, for a filtered outgoing call.
+func (e *Engine) PropagateOnly(ctx context.Context, carrier any, flow Carrier) {
+	if parent := opentracing.SpanFromContext(ctx); parent != nil {
 		_ = parent.Tracer().Inject(parent.Context(), e.Format, carrier)
 	}
-	if flowid.Valid(fid) {
+	if fid := flowid.FromContext(ctx); flowid.Valid(fid) {
 		writeFlowID(flow, e.FlowKey, fid)
 	}
-	return true
 }
 
 // HasOutbound reports whether PropagateOnly would write anything for ctx,
