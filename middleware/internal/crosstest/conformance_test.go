@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/flowtrace/flowtrace/internal/kafkatest"
+	"github.com/flowtrace/flowtrace/middleware/kafkaconsume"
 	"github.com/flowtrace/flowtrace/middleware/tracegrpc"
 	"github.com/flowtrace/flowtrace/middleware/tracehttp"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
@@ -532,13 +533,13 @@ func kafkaTransport(t *testing.T) transportRun {
 		consumed := make(chan struct{})
 		go func() {
 			defer close(consumed)
-			_ = tracekafka.Consume(cctx, r, func(ctx context.Context, _ kafka.Message) error {
+			_ = kafkaconsume.New(r, kafkaconsume.WithTracing(tracekafka.WithTracer(tr))).Consume(cctx, func(ctx context.Context, _ kafka.Message) error {
 				handlerSaw(ctx, &obs)
 				err := w.WriteMessages(ctx, kafka.Message{Value: []byte("out")})
 				handled <- err
 				stop()
 				return err
-			}, tracekafka.WithTracer(tr))
+			})
 		}()
 		select {
 		case err := <-handled:
