@@ -190,7 +190,7 @@ func NewTLSChaosReceiver(opts ...Option) (*ChaosReceiver, error) {
 }
 
 func newChaos(tlsCfg *tls.Config, opts []Option) (*ChaosReceiver, error) {
-	r := &Receiver{cfg: newConfig(opts...), changed: make(chan struct{})}
+	r := &Receiver{cfg: newConfig(opts...)}
 	c := &ChaosReceiver{
 		Receiver: r,
 		tls:      tlsCfg != nil,
@@ -567,7 +567,7 @@ func (c *ChaosReceiver) streamForever(w http.ResponseWriter, req *http.Request, 
 func (c *ChaosReceiver) servePartialHTTP(w http.ResponseWriter, req *http.Request, b Behavior) {
 	// Let the plain Receiver decode and validate into a scratch Receiver,
 	// then keep what partial success keeps.
-	scratch := &Receiver{cfg: c.cfg, changed: make(chan struct{})}
+	scratch := &Receiver{cfg: c.cfg}
 	rec := &discardWriter{header: http.Header{}}
 	scratch.serveHTTP(rec, req)
 	if rec.code != http.StatusOK || len(scratch.batches) != 1 {

@@ -82,12 +82,9 @@ type Receiver struct {
 	httpSrv          *http.Server
 	wg               sync.WaitGroup
 
-	mu       sync.Mutex
-	batches  []ptrace.Traces
-	spans    []Span
-	dropped  int64
-	requests int64
-	changed  chan struct{} // closed and replaced whenever spans arrive
+	store    spanStore
+	batches  []ptrace.Traces // guarded by store.mu
+	requests int64           // guarded by store.mu
 
 	closeOnce sync.Once
 	closeErr  error
@@ -95,7 +92,7 @@ type Receiver struct {
 
 // NewReceiver starts a Receiver on 127.0.0.1 with ephemeral ports.
 func NewReceiver(opts ...Option) (*Receiver, error) {
-	r := &Receiver{cfg: newConfig(opts...), changed: make(chan struct{})}
+	r := &Receiver{cfg: newConfig(opts...)}
 
 	var err error
 	if r.grpcLis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
@@ -177,52 +174,35 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 // afterwards.
 func (r *Receiver) record(td ptrace.Traces) {
 	flat := flatten(td)
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.store.mu.Lock()
+	defer r.store.mu.Unlock()
 	r.requests++
-	room := r.cfg.maxSpans - len(r.spans)
-	if room < 0 {
-		room = 0
-	}
-	if len(flat) > room {
-		r.dropped += int64(len(flat) - room)
-		flat = flat[:room]
-	}
-	if len(flat) == 0 && td.SpanCount() > 0 {
+	if r.store.keepLocked(flat, r.cfg.maxSpans) == 0 && td.SpanCount() > 0 {
 		return
 	}
 	r.batches = append(r.batches, td)
-	r.spans = append(r.spans, flat...)
-	close(r.changed)
-	r.changed = make(chan struct{})
 }
 
 // Spans returns a copy of every span kept so far, in arrival order.
 func (r *Receiver) Spans() []Span {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Span(nil), r.spans...)
+	return r.store.snapshot()
 }
 
 // SpanCount returns how many spans are kept.
 func (r *Receiver) SpanCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.spans)
+	return r.store.count()
 }
 
 // DroppedSpans returns how many received spans were not kept because the
 // WithMaxSpans bound was reached.
 func (r *Receiver) DroppedSpans() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.dropped
+	return r.store.droppedCount()
 }
 
 // Requests returns how many export requests were accepted.
 func (r *Receiver) Requests() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.store.mu.Lock()
+	defer r.store.mu.Unlock()
 	return r.requests
 }
 
@@ -230,8 +210,8 @@ func (r *Receiver) Requests() int64 {
 // request that carried at least one kept span. The last batch may hold more
 // spans than Spans when the WithMaxSpans bound cut it.
 func (r *Receiver) Batches() []ptrace.Traces {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.store.mu.Lock()
+	defer r.store.mu.Unlock()
 	out := make([]ptrace.Traces, len(r.batches))
 	for i, b := range r.batches {
 		out[i] = ptrace.NewTraces()
@@ -251,42 +231,21 @@ func (r *Receiver) SpansByTrace() map[string][]Span {
 
 // FindSpan returns the first kept span with the given name.
 func (r *Receiver) FindSpan(name string) (Span, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, s := range r.spans {
-		if s.Name == name {
-			return s, true
-		}
-	}
-	return Span{}, false
+	return r.store.find(name)
 }
 
 // Reset forgets every kept span and batch and the drop counter.
 func (r *Receiver) Reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.batches, r.spans, r.dropped, r.requests = nil, nil, 0, 0
+	r.store.mu.Lock()
+	defer r.store.mu.Unlock()
+	r.store.resetLocked()
+	r.batches, r.requests = nil, 0
 }
 
 // WaitForSpans waits until at least n spans are kept and returns them all,
 // or returns what it has with an error when ctx is done first.
 func (r *Receiver) WaitForSpans(ctx context.Context, n int) ([]Span, error) {
-	for {
-		r.mu.Lock()
-		if len(r.spans) >= n {
-			out := append([]Span(nil), r.spans...)
-			r.mu.Unlock()
-			return out, nil
-		}
-		ch := r.changed
-		r.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			got := r.Spans()
-			return got, fmt.Errorf("tracetest: got %d of %d spans: %w", len(got), n, ctx.Err())
-		}
-	}
+	return r.store.wait(ctx, n, "got")
 }
 
 type grpcService struct {

@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -35,11 +34,8 @@ const DefaultMaxRecorded = 100_000
 type Recorder struct {
 	max int
 
-	mu       sync.Mutex
-	spans    []Span
-	dropped  int64
-	shutdown bool
-	changed  chan struct{} // closed and replaced on every change
+	store    spanStore
+	shutdown bool // guarded by store.mu
 }
 
 var _ tracer.SpanProcessor = (*Recorder)(nil)
@@ -50,7 +46,7 @@ func NewRecorder() *Recorder { return NewRecorderMax(DefaultMaxRecorded) }
 // NewRecorderMax returns an empty Recorder that keeps at most max spans
 // (at least 1).
 func NewRecorderMax(max int) *Recorder {
-	return &Recorder{max: max1(max), changed: make(chan struct{})}
+	return &Recorder{max: max1(max)}
 }
 
 func max1(n int) int {
@@ -81,9 +77,9 @@ func (r *Recorder) ForceFlush(context.Context) error { return nil }
 
 // Shutdown stops recording; what was recorded stays readable.
 func (r *Recorder) Shutdown(context.Context) error {
-	r.mu.Lock()
+	r.store.mu.Lock()
 	r.shutdown = true
-	r.mu.Unlock()
+	r.store.mu.Unlock()
 	return nil
 }
 
@@ -96,61 +92,42 @@ func (r *Recorder) add(spans ...*tracer.SpanData) {
 		}
 	}
 	flat := flatten(td)
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.store.mu.Lock()
+	defer r.store.mu.Unlock()
 	if r.shutdown {
-		r.dropped += int64(len(flat))
+		r.store.dropped += int64(len(flat))
 		return
 	}
-	if room := r.max - len(r.spans); len(flat) > room {
-		r.dropped += int64(len(flat) - room)
-		flat = flat[:room]
-	}
-	r.spans = append(r.spans, flat...)
-	close(r.changed)
-	r.changed = make(chan struct{})
+	r.store.keepLocked(flat, r.max)
 }
 
 // Spans returns a copy of every span recorded so far, in the order they
 // ended.
 func (r *Recorder) Spans() []Span {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]Span(nil), r.spans...)
+	return r.store.snapshot()
 }
 
 // Len returns how many spans are recorded.
 func (r *Recorder) Len() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.spans)
+	return r.store.count()
 }
 
 // Dropped returns how many spans were not kept: beyond the bound, or ended
 // after Shutdown.
 func (r *Recorder) Dropped() int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.dropped
+	return r.store.droppedCount()
 }
 
 // FindSpan returns the first recorded span with the given name.
 func (r *Recorder) FindSpan(name string) (Span, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, s := range r.spans {
-		if s.Name == name {
-			return s, true
-		}
-	}
-	return Span{}, false
+	return r.store.find(name)
 }
 
 // Reset forgets every recorded span and the drop counter.
 func (r *Recorder) Reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.spans, r.dropped = nil, 0
+	r.store.mu.Lock()
+	defer r.store.mu.Unlock()
+	r.store.resetLocked()
 }
 
 // WaitForSpans waits until at least n spans are recorded and returns them
@@ -158,22 +135,7 @@ func (r *Recorder) Reset() {
 // for spans that other goroutines end (a Kafka writer's completion, a
 // server's handler); it is woken by each recorded span, it does not poll.
 func (r *Recorder) WaitForSpans(ctx context.Context, n int) ([]Span, error) {
-	for {
-		r.mu.Lock()
-		if len(r.spans) >= n {
-			out := append([]Span(nil), r.spans...)
-			r.mu.Unlock()
-			return out, nil
-		}
-		ch := r.changed
-		r.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			got := r.Spans()
-			return got, fmt.Errorf("tracetest: recorded %d of %d spans: %w", len(got), n, ctx.Err())
-		}
-	}
+	return r.store.wait(ctx, n, "recorded")
 }
 
 // fill writes s into ps as the OTLP conversion does.
