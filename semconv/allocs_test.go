@@ -4,6 +4,7 @@ package semconv_test
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/opentracing/opentracing-go/ext"
@@ -30,5 +31,19 @@ func TestCheckTagAllocs(t *testing.T) {
 			t.Errorf("%s: %v allocations per run, want 0", mode, n)
 		}
 		e.Close()
+	}
+}
+
+// TestSuggestHugeKeyAllocs: a key far longer than any registered key gets
+// no suggestion and costs no allocation (computing edit distances against
+// the registry would allocate two rows per registered key, and take seconds
+// for a 1 MiB key).
+func TestSuggestHugeKeyAllocs(t *testing.T) {
+	reg := semconv.Default()
+	key := strings.Repeat("k", 1<<20)
+	var got string
+	n := testing.AllocsPerRun(5, func() { got = reg.Suggest(key) })
+	if got != "" || n != 0 {
+		t.Errorf("Suggest(1 MiB key) = %q with %v allocations per run, want \"\" and 0", got, n)
 	}
 }

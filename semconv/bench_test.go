@@ -3,6 +3,7 @@ package semconv_test
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/opentracing/opentracing-go"
@@ -83,4 +84,21 @@ func BenchmarkSpan5Tags(b *testing.B) {
 		e.Close()
 	}
 	_ = opentracing.Tag{}
+}
+
+// BenchmarkSuggest: the "did you mean" suggestion for a typo and for a
+// hostile 1 MiB key (no suggestion, no distance computed).
+func BenchmarkSuggest(b *testing.B) {
+	reg := semconv.Default()
+	for name, key := range map[string]string{
+		"typo": "http.statuscode",
+		"1MiB": strings.Repeat("k", 1<<20),
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = reg.Suggest(key)
+			}
+		})
+	}
 }

@@ -186,6 +186,30 @@ func TestSuggest(t *testing.T) {
 	require.Equal(t, 4, Levenshtein("", "abcd"))
 }
 
+// TestSuggestHugeKey is the case that made the root package's
+// TestLogsCannotBeForged take minutes under -race: a 1 MiB unknown tag key
+// was compared by edit distance with every registered key. A key whose
+// length is far from every registered key's cannot be within the
+// suggestion limit, so it gets no suggestion without computing a distance.
+func TestSuggestHugeKey(t *testing.T) {
+	reg := Default()
+	for _, key := range []string{
+		strings.Repeat("k", 1<<20),
+		"http.status_code" + strings.Repeat("k", 1<<20),
+		strings.Repeat("http.method", 1000),
+	} {
+		require.Empty(t, reg.Suggest(key), "len %d", len(key))
+	}
+	// A key just past the longest registered key is still compared.
+	longest := ""
+	for _, k := range reg.Keys() {
+		if len(k) > len(longest) {
+			longest = k
+		}
+	}
+	require.Equal(t, longest, reg.Suggest(longest+"x"))
+}
+
 // TestReservedNames keeps reservedNames equal to the exported identifiers
 // declared by hand, so that a registry key can never generate a clashing
 // helper.

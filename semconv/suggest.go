@@ -3,18 +3,28 @@ package semconv
 // Suggest returns the registered key closest to key by edit distance, or ""
 // when none is close (more than a third of the key's length, at least 2,
 // away). Templates are suggested by their prefix and "*".
+//
+// The key is untrusted (any tag a caller sets), so the work is bounded: the
+// edit distance is at least the difference of the lengths, and a registered
+// key whose length differs from key's by more than the limit is skipped
+// without computing a distance. A key much longer than every registered key
+// (a 1 MiB key, say) is thus answered in one pass over the definitions, with
+// no allocation.
 func (r *Registry) Suggest(key string) string {
-	best, bestDist := "", -1
+	limit := max(2, len(key)/3)
+	best, bestDist := "", limit+1
 	for _, d := range r.defs {
+		n := len(d.Key)
+		if d.Template {
+			n++ // DisplayKey adds "*"; not built unless compared
+		}
+		if diff := len(key) - n; diff > limit || -diff > limit {
+			continue
+		}
 		k := d.DisplayKey()
-		dist := Levenshtein(key, k)
-		if bestDist < 0 || dist < bestDist {
+		if dist := Levenshtein(key, k); dist < bestDist {
 			best, bestDist = k, dist
 		}
-	}
-	limit := max(2, len(key)/3)
-	if bestDist < 0 || bestDist > limit {
-		return ""
 	}
 	return best
 }
