@@ -7,6 +7,7 @@
 //   - analysis/slo: SLO compliance and multi-window multi-burn-rate alerts
 //   - analysis/triage: the service and team closest to an SLO breach's cause
 //   - analysis/estimate: per-service load from an edge traffic forecast
+//   - analysis/owners: the ownership file (service → team, on-call channel)
 //
 // analysis/stream runs deps, red and estimate over files trace by trace in
 // bounded memory. cmd/flowtrace is their command-line front end. testdata/shop.jsonl is the

@@ -23,8 +23,10 @@
 //
 // Causes are aggregated by service, operation and kind over all bad
 // events, weighted by 1/sampling.probability; the top cause names the
-// service and its owning team (the team attribute of the span or its
-// resource). Reports carry the data's integrity counts (orphans, unpaired
+// service and its owning team: the team attribute of the span or its
+// resource, or, with an ownership file ([AssignOwners], package
+// [github.com/flowtrace/flowtrace/analysis/owners]), the file's team and
+// on-call channel for the services it lists. Reports carry the data's integrity counts (orphans, unpaired
 // spans, spans shifted for clock skew).
 //
 // The package reads no environment variables.

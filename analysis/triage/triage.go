@@ -103,14 +103,21 @@ func recovered(kids []*trace.Span, c *trace.Span) bool {
 
 // Culprit is a cause aggregated over bad events.
 type Culprit struct {
-	Service   string   `json:"service"`
-	Operation string   `json:"operation"`
-	Team      string   `json:"team"`
-	Kind      string   `json:"kind"`
-	Events    int      `json:"events"`   // observed bad events blamed on it
-	Weighted  float64  `json:"weighted"` // the same, weighted
-	Share     float64  `json:"share"`    // of the weighted bad events
-	Examples  []string `json:"example_trace_ids"`
+	Service   string `json:"service"`
+	Operation string `json:"operation"`
+	Team      string `json:"team"`
+	// Channel is the team's on-call channel, and TeamSource where the team
+	// came from ("file" or "attribute"), when an ownership file is given
+	// ([AssignOwners]); AttributeTeam is the span's team attribute when the
+	// file names another team.
+	Channel       string   `json:"channel,omitempty"`
+	TeamSource    string   `json:"team_source,omitempty"`
+	AttributeTeam string   `json:"attribute_team,omitempty"`
+	Kind          string   `json:"kind"`
+	Events        int      `json:"events"`   // observed bad events blamed on it
+	Weighted      float64  `json:"weighted"` // the same, weighted
+	Share         float64  `json:"share"`    // of the weighted bad events
+	Examples      []string `json:"example_trace_ids"`
 }
 
 // Report is the triage of one SLO.
@@ -164,11 +171,16 @@ func Analyze(s slo.SLO, traces []*trace.Trace, now time.Time) *Report {
 		a.Weighted = stats.Round(a.Weighted, 6)
 		rep.Culprits = append(rep.Culprits, *a)
 	}
-	slices.SortFunc(rep.Culprits, func(a, b Culprit) int {
+	sortCulprits(rep.Culprits)
+	return rep
+}
+
+// sortCulprits orders culprits from most to least blamed.
+func sortCulprits(cs []Culprit) {
+	slices.SortFunc(cs, func(a, b Culprit) int {
 		return cmp.Or(cmp.Compare(b.Weighted, a.Weighted), cmp.Compare(b.Events, a.Events),
 			strings.Compare(a.Service, b.Service), strings.Compare(a.Operation, b.Operation), strings.Compare(a.Kind, b.Kind))
 	})
-	return rep
 }
 
 func selectorOf(s slo.SLO) string {
@@ -196,13 +208,19 @@ func WriteText(w io.Writer, reps []*Report) error {
 		}
 		team := top.Team
 		if team == "" {
-			team = "(no team attribute)"
+			team = "(unknown: no team attribute, not in an ownership file)"
+		}
+		if top.Channel != "" {
+			team += " at " + top.Channel
 		}
 		fmt.Fprintf(&b, "  most likely cause: %s %q (%s), %.0f%% of bad events: page team %s\n",
 			top.Service, top.Operation, top.Kind, 100*top.Share, team)
 		for _, c := range r.Culprits {
 			fmt.Fprintf(&b, "  %5.1f%%  %4d events  %-7s  %-10s %-24q team=%s  e.g. %s\n", 100*c.Share, c.Events, c.Kind,
 				c.Service, c.Operation, c.Team, strings.Join(c.Examples, ","))
+			if c.AttributeTeam != "" {
+				fmt.Fprintf(&b, "          note: %s's spans say team=%s; the ownership file's %s is used\n", c.Service, c.AttributeTeam, c.Team)
+			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -18,6 +18,8 @@ var (
 	// its golden outputs (golden/demo-*) are the CLI's output on it, rewritten the same way when it is recorded again.
 	demoFile = filepath.Join(testdata, "demo.jsonl")
 	sloFile  = filepath.Join(testdata, "slos.yaml")
+	// ownersFile is the shop's ownership file (service -> team, channel).
+	ownersFile = filepath.Join(testdata, "owners.yaml")
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -46,6 +48,9 @@ func TestCommands(t *testing.T) {
 		{"slo check quiet", []string{"slo", "--check", "--slos", slos, "--now", "2026-03-01T00:00:00Z", shop}, exitOK, "", "compliance 100%"},
 		{"slo with load tests", []string{"slo", "--include-load-test", "--slos", slos, shop}, exitOK, "", "SLO checkout-availability"},
 		{"triage", []string{"triage", "--slos", slos, shop}, exitOK, "", "page team catalog-team"},
+		{"triage with owners", []string{"triage", "--owners", ownersFile, "--slos", slos, shop}, exitOK, "triage-owners-cli.txt", "page team discovery at #discovery-oncall"},
+		{"triage owners missing", []string{"triage", "--owners", "no-such-owners.yaml", "--slos", slos, shop}, exitError, "", ""},
+		{"triage owners not a file", []string{"triage", "--owners", testdata, "--slos", slos, shop}, exitError, "", ""},
 		{"triage by name", []string{"triage", "--slos", slos, "--name", "add-to-cart", shop}, exitOK, "", "nothing to triage"},
 		{"estimate", []string{"estimate", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=300000/m", shop}, exitOK, "estimate.txt", ""},
 		{"estimate json", []string{"estimate", "--format", "json", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=300000/m", shop}, exitOK, "estimate.json", ""},
@@ -100,6 +105,27 @@ func TestBadInputNamesLine(t *testing.T) {
 	os.WriteFile(sl, []byte("slos:\n  - name: x\n    critical_operation: c\n    target: 1.5\n    window: 1d\n"), 0o644)
 	code, _, stderr = runCLI(t, "slo", "--slos", sl, shopFile)
 	if code != exitError || !strings.Contains(stderr, "slos.yaml:4: slos[0].target") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// FLOWTRACE_OWNERS names the ownership file when --owners is not given;
+// the flag wins over it.
+func TestOwnersEnv(t *testing.T) {
+	t.Setenv("FLOWTRACE_OWNERS", ownersFile)
+	code, stdout, stderr := runCLI(t, "triage", "--slos", sloFile, shopFile)
+	if code != exitOK || !strings.Contains(stdout, "page team discovery at #discovery-oncall") {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	other := filepath.Join(t.TempDir(), "owners.yaml")
+	os.WriteFile(other, []byte("services:\n  catalog: {team: search}\n"), 0o644)
+	code, stdout, _ = runCLI(t, "triage", "--owners", other, "--slos", sloFile, shopFile)
+	if code != exitOK || !strings.Contains(stdout, "page team search\n") {
+		t.Errorf("--owners should win over FLOWTRACE_OWNERS: exit %d\n%s", code, stdout)
+	}
+	t.Setenv("FLOWTRACE_OWNERS", filepath.Join(t.TempDir(), "missing.yaml"))
+	code, _, stderr = runCLI(t, "triage", "--slos", sloFile, shopFile)
+	if code != exitError || !strings.Contains(stderr, "missing.yaml") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }

@@ -18,11 +18,15 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 		"For each SLO that breaches its target or has a firing alert (or the one --name\n"+
 			"selects), walks its failing and slow traces to the deepest span whose own\n"+
 			"error or self-time explains the symptom, and names the service and owning\n"+
-			"team most often at the cause.\n"+policyHelp, stderr)
+			"team most often at the cause. The team comes from the ownership file\n"+
+			"(--owners, or $FLOWTRACE_OWNERS) for the services it lists, else from the\n"+
+			"span's team attribute.\n"+policyHelp, stderr)
 	var in inputFlags
 	in.add(fs)
 	var sf sloFlags
 	sf.add(fs)
+	var of ownersFlag
+	of.add(fs)
 	name := fs.String("name", "", "triage this SLO even if it is not breaching")
 	format := fs.String("format", "text", "output `format`: text or json")
 	files, code, ok := parseArgs(fs, args)
@@ -34,6 +38,10 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	}
 	if sf.file == "" {
 		return fail(stderr, "triage", fmt.Errorf("%w: --slos FILE is required", errUsage))
+	}
+	own, err := of.load()
+	if err != nil {
+		return fail(stderr, "triage", err)
 	}
 	traces, err := in.load(context.Background(), files, stderr)
 	if err != nil {
@@ -54,6 +62,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 			reps = append(reps, triage.Analyze(s, traces, now))
 		}
 	}
+	triage.AssignOwners(reps, own)
 	if *name != "" && len(reps) == 0 {
 		return fail(stderr, "triage", fmt.Errorf("%w: no SLO named %q in %s", errUsage, *name, sf.file))
 	}
