@@ -10,7 +10,9 @@
 //   - analysis/owners: the ownership file (service → team, on-call channel)
 //
 // analysis/stream runs deps, red and estimate over files trace by trace in
-// bounded memory. cmd/flowtrace is their command-line front end. testdata/shop.jsonl is the
+// bounded memory. analysis/live runs them continuously over spans as they arrive
+// and keeps their results as Prometheus series (flowtrace serve, the
+// collector connector). cmd/flowtrace is their command-line front end. testdata/shop.jsonl is the
 // recorded span file the golden tests read; while it is the synthetic one
 // (package analysis/internal/shopdata), `go test ./analysis -update`
 // regenerates it.

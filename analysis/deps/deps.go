@@ -174,6 +174,41 @@ type Builder struct {
 	order        []trace.Link               // unmatched, oldest first
 	unmatchedMax int                        // 0: unbounded
 	wanted       map[trace.Link][]*trace.Span
+	observe      func(Observed) // see Observe
+}
+
+// Observed is one call a [Builder] counts on an edge, as it counts it: for
+// live consumers (analysis/live) that keep their own series of the edges
+// the Builder finds, by the same rules as the graph.
+type Observed struct {
+	From, To Node
+	Type     EdgeType
+	Failed   bool
+	// Client is the caller's span (client or producer), Server the
+	// callee's (server or consumer); either is nil when that side sent no
+	// span (a peer, the user, a parent-child edge without a client span).
+	// A held client span is a compact copy with the peer attributes only.
+	Client, Server *trace.Span
+	Weight         float64
+	// Unpaired is a client span without the callee's server span whose
+	// peer names a known service (Graph's Unpaired).
+	Unpaired bool
+}
+
+// Observe makes the Builder pass each call it counts to fn, and decide a
+// client span without a server side at once (with the services known so
+// far) instead of holding it for a public endpoint's link: what a live
+// consumer needs, since it never reaches the end of its input. Calls to
+// peers decided so are also in Graph.
+func (b *Builder) Observe(fn func(Observed)) {
+	b.observe = fn
+}
+
+// Held is the number of entries the Builder holds (edges, pending peers,
+// held and wanted client spans, rpc services): a live consumer renews a
+// Builder whose state has grown past its bound.
+func (b *Builder) Held() int {
+	return len(b.accs) + len(b.pending) + len(b.unmatched) + len(b.wanted) + len(b.serves)
 }
 
 // DefaultUnmatched is how many client spans without a server side a
@@ -203,7 +238,10 @@ func NewBuilder(index *trace.SpanIndex) *Builder {
 		unmatched: map[trace.Link]*clientCall{}, unmatchedMax: DefaultUnmatched, wanted: map[trace.Link][]*trace.Span{}}
 }
 
-func (b *Builder) add(from, to Node, typ EdgeType, failed bool, d time.Duration, w float64) *acc {
+func (b *Builder) add(from, to Node, typ EdgeType, failed bool, d time.Duration, w float64, client, server *trace.Span) *acc {
+	if b.observe != nil {
+		b.observe(Observed{From: from, To: to, Type: typ, Failed: failed, Client: client, Server: server, Weight: w})
+	}
 	k := key{from, to, typ}
 	a := b.accs[k]
 	if a == nil {
@@ -256,7 +294,7 @@ func (b *Builder) Add(t *trace.Trace) {
 			}
 			calledByLink[s] = true
 			if c := b.unmatched[l]; c != nil {
-				b.add(svc(c.s), svc(s), typeOf(c.s, s), c.s.Error || s.Error, c.s.Duration(), c.w)
+				b.add(svc(c.s), svc(s), typeOf(c.s, s), c.s.Error || s.Error, c.s.Duration(), c.w, c.s, s)
 				delete(b.unmatched, l) // its order entry is skipped when it comes up
 			} else {
 				b.wanted[l] = append(b.wanted[l], s)
@@ -269,10 +307,10 @@ func (b *Builder) Add(t *trace.Trace) {
 		kafka := s.Str("messaging.system") == "kafka" && topic != ""
 		switch {
 		case kafka && s.Kind == trace.KindProducer:
-			b.add(svc(s), Node{topic, Topic}, Kafka, s.Error, s.Duration(), w).msg(1, w)
+			b.add(svc(s), Node{topic, Topic}, Kafka, s.Error, s.Duration(), w, s, nil).msg(1, w)
 			continue
 		case kafka && s.Kind == trace.KindConsumer:
-			b.add(Node{topic, Topic}, svc(s), Kafka, s.Error, s.Duration(), w).msg(s.Messages(), w)
+			b.add(Node{topic, Topic}, svc(s), Kafka, s.Error, s.Duration(), w, nil, s).msg(s.Messages(), w)
 			for _, l := range s.Links {
 				if _, ok := b.index.Lookup(l); ok {
 					b.links++
@@ -286,17 +324,21 @@ func (b *Builder) Add(t *trace.Trace) {
 			side := append(trace.ServerSide(t, s), b.wanted[l]...)
 			delete(b.wanted, l)
 			for _, c := range side {
-				b.add(svc(s), svc(c), typeOf(s, c), s.Error || c.Error, s.Duration(), w)
+				b.add(svc(s), svc(c), typeOf(s, c), s.Error || c.Error, s.Duration(), w, s, c)
 			}
 			if len(side) == 0 {
-				b.hold(l, &clientCall{s: compact(s), w: w})
+				if b.observe != nil {
+					b.settle(&clientCall{s: compact(s), w: w})
+				} else {
+					b.hold(l, &clientCall{s: compact(s), w: w})
+				}
 			}
 			continue
 		}
 		p := t.Parent(s)
 		if p == nil {
 			if trace.IsRootID(s.ParentID) && s.Kind == trace.KindServer && !calledByLink[s] {
-				b.add(UserNode, svc(s), typeOf(s), s.Error, s.Duration(), w)
+				b.add(UserNode, svc(s), typeOf(s), s.Error, s.Duration(), w, nil, s)
 			}
 			if s.Kind == trace.KindConsumer {
 				// Reached only through links (a new trace per message or
@@ -321,7 +363,7 @@ func (b *Builder) Add(t *trace.Trace) {
 					count[p.Service]++
 				}
 				for _, p := range first {
-					b.add(svc(p), svc(s), typeOf(p, s), s.Error, s.Duration(), w).msg(count[p.Service], w)
+					b.add(svc(p), svc(s), typeOf(p, s), s.Error, s.Duration(), w, nil, s).msg(count[p.Service], w)
 				}
 			}
 			continue
@@ -332,7 +374,7 @@ func (b *Builder) Add(t *trace.Trace) {
 		if p.Kind == trace.KindProducer && p.Str("messaging.system") == "kafka" && p.Str("messaging.destination.name") != "" {
 			continue // reached through the topic
 		}
-		b.add(svc(p), svc(s), typeOf(s, nil), s.Error, s.Duration(), w)
+		b.add(svc(p), svc(s), typeOf(s, nil), s.Error, s.Duration(), w, nil, s)
 	}
 }
 
@@ -370,6 +412,29 @@ func (b *Builder) settle(c *clientCall) {
 		b.pending[k] = a
 	}
 	a.call(c.s.Error, c.s.Duration(), c.w)
+	if b.observe != nil {
+		if to, unpaired, ok := b.resolve(k, b.corr.Known); ok {
+			b.observe(Observed{From: k.from, To: to, Type: k.typ, Failed: c.s.Error, Client: c.s, Weight: c.w, Unpaired: unpaired})
+		} else {
+			b.observe(Observed{From: k.from, Type: k.typ, Failed: c.s.Error, Client: c.s, Weight: c.w})
+		}
+	}
+}
+
+// resolve decides where calls without a server side go: a peer node for
+// a system that sends no spans, the named service (unpaired: it did not
+// record them), the service serving the named RPC interface (unpaired), or
+// nowhere (ok false: unresolved).
+func (b *Builder) resolve(k pendingKey, known trace.Known) (to Node, unpaired, ok bool) {
+	switch name := k.name; {
+	case k.system && !known(name):
+		return Node{name, Peer}, false, true
+	case known(name):
+		return Node{name, Service}, true, true
+	case b.serves[name] != "":
+		return Node{b.serves[name], Service}, true, true
+	}
+	return Node{}, false, false
 }
 
 // Graph returns the graph of the traces added so far.
@@ -411,15 +476,10 @@ func (b *Builder) Graph() *Graph {
 	}
 	unresolved := map[Unresolved]int{}
 	for k, a := range pending {
-		switch name := k.name; {
-		case k.system && !known(name):
-			into(key{k.from, Node{name, Peer}, k.typ}, a, false)
-		case known(name):
-			into(key{k.from, Node{name, Service}, k.typ}, a, true)
-		case b.serves[name] != "":
-			into(key{k.from, Node{b.serves[name], Service}, k.typ}, a, true)
-		default:
-			unresolved[Unresolved{From: k.from.Name, Peer: name}] += a.calls
+		if to, unpaired, ok := b.resolve(k, known); ok {
+			into(key{k.from, to, k.typ}, a, unpaired)
+		} else {
+			unresolved[Unresolved{From: k.from.Name, Peer: k.name}] += a.calls
 		}
 	}
 	nodes := map[Node]bool{}
