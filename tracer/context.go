@@ -11,8 +11,14 @@ type SpanContext struct {
 	baggage propagation.Baggage
 	// probability is the sampling probability of the trace as decided at its
 	// root in this process, boxed once so that every span can record it
-	// without allocating; nil when unknown (the root was in another process).
+	// without allocating; nil when unknown (the root was in another process, or its
+	// decision published no probability).
 	probability any
+	// remote: the context came from another process (Extract,
+	// RemoteContext) rather than from a span of this tracer. The sampler
+	// is told (SamplingParameters.ParentRemote), and a child of a remote
+	// parent takes its probability from the parent's th.
+	remote bool
 }
 
 // ForeachBaggageItem implements opentracing.SpanContext.

@@ -67,7 +67,7 @@ func (t *Tracer) RemoteContext(st propagation.State) *SpanContext {
 	if !st.SpanContext.IsValid() {
 		st.SpanContext = propagation.SpanContext{}
 	}
-	return &SpanContext{wire: st.SpanContext, baggage: t.validBaggage(st.Baggage)}
+	return &SpanContext{wire: st.SpanContext, baggage: t.validBaggage(st.Baggage), remote: st.SpanContext.IsValid()}
 }
 
 // Propagator returns the formats Inject and Extract use for text carriers.

@@ -16,7 +16,9 @@ type SamplingParameters struct {
 	Name string
 	// Parent is the parent's context; it is invalid for a root span.
 	Parent propagation.SpanContext
-	// ParentRemote reports whether the parent came from another process.
+	// ParentRemote reports whether the parent came from another process:
+	// it was made by Extract or RemoteContext, not by a span of this
+	// tracer (whatever the parent's sampling decision or probability).
 	ParentRemote bool
 }
 

@@ -275,57 +275,133 @@ func (linkOption) Apply(*opentracing.StartSpanOptions) {}
 // the option.
 func LinkTo(ctx opentracing.SpanContext) opentracing.StartSpanOption { return linkOption{ctx: ctx} }
 
-// StartSpan implements opentracing.Tracer.
+// StartSpan implements opentracing.Tracer. It runs in four steps, each its
+// own function: decode the options, choose the parent, decide (sampling and
+// the trace context the span carries) and construct the span.
 func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOption) opentracing.Span {
 	// Bounded before the sampler sees it: a per-operation sampler keeps
 	// names.
 	operationName = truncateString(operationName, t.cfg.limits.NameLength)
-	var (
-		parent    *SpanContext
-		refs      []opentracing.SpanReference
-		links     []opentracing.StartSpanOption
-		startTime time.Time
-		tags      opentracing.Tags
-		// Single Tag options (span.kind, component, ...) are kept on the
-		// stack; a map is made only for Tags options.
-		tagBuf  [4]opentracing.Tag
-		tagList = tagBuf[:0]
-		generic *opentracing.StartSpanOptions
-	)
-	// Known options are read directly: applying them through the interface
-	// would move the options struct to the heap on every span.
-	for _, o := range opts {
-		switch o := o.(type) {
+	var o startOptions
+	o.decode(opts)
+	parent, parentIdx := chooseParent(o.refs.list())
+
+	t.started.Add(1)
+	if t.cfg.passThrough {
+		s := &nonRecordingSpan{tracer: t}
+		if parent != nil {
+			s.initial = *parent
+			// The caller's context, carried as it is, is now this
+			// process's span: a child of it has a local parent.
+			s.initial.remote = false
+		}
+		s.ctx.Store(&s.initial)
+		return s
+	}
+	sc, sampled := t.decide(operationName, parent, &o)
+	if !sampled || !t.cfg.recording {
+		s := &nonRecordingSpan{tracer: t, initial: sc}
+		s.ctx.Store(&s.initial)
+		return s
+	}
+	return t.construct(operationName, sc, parent, parentIdx, &o)
+}
+
+// startOptions is what StartSpan's options say. Its lists keep their
+// first few items inline, so that decoding the usual options (a parent
+// reference, a span.kind tag) allocates nothing: a slice of an array in
+// the struct itself would move the struct to the heap.
+type startOptions struct {
+	refs      smallList[opentracing.SpanReference]
+	links     smallList[opentracing.StartSpanOption]
+	startTime time.Time
+	tags      opentracing.Tags
+	// Single Tag options (span.kind, component, ...) that came after the
+	// last Tags option; a map is made only for Tags options.
+	tagList smallList[opentracing.Tag]
+}
+
+// decode reads opts into o. Known options are read directly: applying them
+// through the interface would move the options struct to the heap on every
+// span.
+func (o *startOptions) decode(opts []opentracing.StartSpanOption) {
+	var generic *opentracing.StartSpanOptions
+	for _, opt := range opts {
+		switch opt := opt.(type) {
 		case opentracing.SpanReference:
-			refs = append(refs, o)
+			o.refs.add(opt)
 		case opentracing.StartTime:
-			startTime = time.Time(o)
+			o.startTime = time.Time(opt)
 		case opentracing.Tags:
 			// Keep the options' order: what came before goes in first.
-			for _, tag := range tagList {
-				tags = mergeTags(tags, opentracing.Tags{tag.Key: tag.Value})
+			for _, tag := range o.tagList.list() {
+				o.tags = mergeTags(o.tags, opentracing.Tags{tag.Key: tag.Value})
 			}
-			tagList = tagList[:0]
-			tags = mergeTags(tags, o)
+			o.tagList.reset()
+			o.tags = mergeTags(o.tags, opt)
 		case opentracing.Tag:
-			tagList = append(tagList, o)
+			o.tagList.add(opt)
 		case linkOption:
-			links = append(links, o)
+			o.links.add(opt)
 		case nil:
 		default:
 			if generic == nil {
 				generic = &opentracing.StartSpanOptions{}
 			}
-			o.Apply(generic)
+			opt.Apply(generic)
 		}
 	}
 	if generic != nil {
-		refs = append(refs, generic.References...)
-		if !generic.StartTime.IsZero() {
-			startTime = generic.StartTime
+		for _, r := range generic.References {
+			o.refs.add(r)
 		}
-		tags = mergeTags(tags, generic.Tags)
+		if !generic.StartTime.IsZero() {
+			o.startTime = generic.StartTime
+		}
+		o.tags = mergeTags(o.tags, generic.Tags)
 	}
+}
+
+// smallList is an append-only list whose first four items live inline.
+type smallList[T any] struct {
+	buf  [4]T
+	n    int
+	more []T // every item, once there are more than len(buf)
+}
+
+func (l *smallList[T]) add(v T) {
+	if l.more == nil {
+		if l.n < len(l.buf) {
+			l.buf[l.n] = v
+			l.n++
+			return
+		}
+		l.more = make([]T, l.n, 2*len(l.buf))
+		copy(l.more, l.buf[:l.n])
+	}
+	l.more = append(l.more, v)
+}
+
+// list returns the items; the slice is valid until the next add or reset.
+func (l *smallList[T]) list() []T {
+	if l.more != nil {
+		return l.more
+	}
+	return l.buf[:l.n]
+}
+
+func (l *smallList[T]) reset() {
+	l.n = 0
+	if l.more != nil {
+		l.more = l.more[:0]
+	}
+}
+
+// chooseParent picks the parent among refs: the first ChildOf reference to
+// a flowtrace context, else the first reference to one. The others become
+// links. It returns nil and -1 for a root span.
+func chooseParent(refs []opentracing.SpanReference) (*SpanContext, int) {
+	var parent *SpanContext
 	parentIdx := -1
 	for i, r := range refs {
 		c, ok := r.ReferencedContext.(*SpanContext)
@@ -333,27 +409,26 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 			continue
 		}
 		if r.Type == opentracing.ChildOfRef {
-			parent, parentIdx = c, i
-			break
+			return c, i
 		}
 		if parent == nil {
 			parent, parentIdx = c, i
 		}
 	}
+	return parent, parentIdx
+}
 
-	t.started.Add(1)
-	if t.cfg.passThrough {
-		s := &nonRecordingSpan{tracer: t}
-		if parent != nil {
-			s.initial = *parent
-		}
-		s.ctx.Store(&s.initial)
-		return s
-	}
+// decide makes the new span's context: it inherits the parent's trace,
+// asks the sampler, applies debug and sampling.priority, and makes the
+// tracestate's th say what kept the span. It reports whether the span is
+// sampled.
+func (t *Tracer) decide(name string, parent *SpanContext, o *startOptions) (SpanContext, bool) {
 	sc := SpanContext{}
+	var parentWire propagation.SpanContext
 	remote := false
 	if parent != nil {
 		sc.baggage = parent.baggage
+		parentWire = parent.wire
 		if parent.wire.IsValid() {
 			sc.wire.TraceID = parent.wire.TraceID
 			sc.wire.TraceState = parent.wire.TraceState
@@ -364,7 +439,7 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 			// decision is made here, so the child is not deferred.
 			sc.wire.Debug = parent.wire.Debug
 			sc.probability = parent.probability
-			remote = parent.probability == nil
+			remote = parent.remote
 		}
 	}
 	if !sc.wire.TraceID.IsValid() {
@@ -373,12 +448,8 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	}
 	sc.wire.SpanID = newSpanID()
 
-	var parentWire propagation.SpanContext
-	if parent != nil {
-		parentWire = parent.wire
-	}
 	decision := t.cfg.sampler.ShouldSample(SamplingParameters{
-		TraceID: sc.wire.TraceID, Name: operationName, Parent: parentWire, ParentRemote: remote,
+		TraceID: sc.wire.TraceID, Name: name, Parent: parentWire, ParentRemote: remote,
 	})
 	if sc.wire.Debug {
 		// Debug (B3 d, X-B3-Flags: 1, Jaeger flags 3) is forced sampling,
@@ -386,10 +457,10 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 		// can still turn it off.
 		decision = applyPriority(decision, 1)
 	}
-	if p, ok := tags[string(samplingPriority)]; ok {
+	if p, ok := o.tags[string(samplingPriority)]; ok {
 		decision = applyPriority(decision, p)
 	}
-	for _, tag := range tagList {
+	for _, tag := range o.tagList.list() {
 		if tag.Key == string(samplingPriority) {
 			decision = applyPriority(decision, tag.Value)
 		}
@@ -424,13 +495,14 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	if len(sc.wire.TraceState) > maxStoredTraceState {
 		sc.wire.TraceState = propagation.TruncateTraceState(sc.wire.TraceState)
 	}
+	return sc, decision.Sampled
+}
 
-	if !decision.Sampled || !t.cfg.recording {
-		s := &nonRecordingSpan{tracer: t, initial: sc}
-		s.ctx.Store(&s.initial)
-		return s
-	}
+// construct makes the recording span for a sampled context sc: its data,
+// the tracer's own tags, links and the caller's tags.
+func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, parentIdx int, o *startOptions) *Span {
 	t.sampled.Add(1)
+	startTime := o.startTime
 	if startTime.IsZero() {
 		startTime = time.Now()
 	}
@@ -438,7 +510,7 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	s.initial = sc
 	s.ctx.Store(&s.initial)
 	s.data.SpanContext = sc.wire
-	s.data.Name = operationName
+	s.data.Name = name
 	s.data.Start = startTime
 	s.data.Kind = KindInternal
 	s.data.Attributes = s.attrBuf[:0]
@@ -455,7 +527,7 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 			s.setTagLocked(key, v, true)
 		}
 	}
-	for i, r := range refs {
+	for i, r := range o.refs.list() {
 		if i == parentIdx {
 			continue
 		}
@@ -463,17 +535,17 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 			s.addLink(c.wire, refTypeName(r.Type))
 		}
 	}
-	for _, l := range links {
+	for _, l := range o.links.list() {
 		if c, ok := l.(linkOption).ctx.(*SpanContext); ok && c != nil && c.wire.IsValid() {
 			s.addLink(c.wire, "link")
 		}
 	}
 	// Values are normalised first, as SetTag does: the policy then never
 	// sees (or calls) the caller's Stringers.
-	for k, v := range tags {
+	for k, v := range o.tags {
 		s.setUserTagLocked(k, s.normalize(v))
 	}
-	for _, tag := range tagList {
+	for _, tag := range o.tagList.list() {
 		s.setUserTagLocked(tag.Key, s.normalize(tag.Value))
 	}
 	return s
@@ -575,7 +647,7 @@ func (t *Tracer) Extract(format any, carrier any) (opentracing.SpanContext, erro
 			return nil, opentracing.ErrSpanContextNotFound
 		}
 	}
-	return &SpanContext{wire: st.SpanContext, baggage: st.Baggage}, nil
+	return &SpanContext{wire: st.SpanContext, baggage: st.Baggage, remote: st.SpanContext.IsValid()}, nil
 }
 
 // validBaggage removes the members of the WithBaggageTags keys whose values
