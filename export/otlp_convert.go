@@ -26,7 +26,10 @@ const (
 const RefTypeKey = "opentracing.ref_type"
 
 // ToOTLP converts finished spans into one OTLP ResourceSpans with one
-// ScopeSpans. Nil spans are skipped; for no spans it returns nil.
+// ScopeSpans per instrumentation scope (tracer.SpanData.Scope), in the
+// order each scope first appears; spans with the zero Scope (OpenTracing
+// spans) go into the scope scopeName, scopeVersion. Nil spans are skipped;
+// for no spans it returns nil.
 //
 // Conversion rules:
 //   - every string (names, keys, values, status message, tracestate) is made
@@ -63,18 +66,26 @@ type Converter struct {
 	statuses arena[tracepb.Status]
 	events   arena[tracepb.Span_Event]
 	links    arena[tracepb.Span_Link]
+	scopes   arena[commonpb.InstrumentationScope]
+	sss      arena[tracepb.ScopeSpans]
 	kvPtrs   ptrArena[commonpb.KeyValue]
 	evPtrs   ptrArena[tracepb.Span_Event]
 	linkPtrs ptrArena[tracepb.Span_Link]
 	spanPtrs ptrArena[tracepb.Span]
+	ssPtrs   ptrArena[tracepb.ScopeSpans]
 	ids      []byte
+	// groups are the batch's scopes in order of first appearance.
+	groups []scopeGroup
 
 	resource resourcepb.Resource
-	scope    commonpb.InstrumentationScope
-	ss       tracepb.ScopeSpans
 	rs       tracepb.ResourceSpans
-	ssList   [1]*tracepb.ScopeSpans
 	rsList   [1]*tracepb.ResourceSpans
+}
+
+type scopeGroup struct {
+	scope tracer.Scope
+	n     int
+	ss    *tracepb.ScopeSpans
 }
 
 func (c *Converter) reset() {
@@ -88,25 +99,48 @@ func (c *Converter) reset() {
 	c.statuses.reset()
 	c.events.reset()
 	c.links.reset()
+	c.scopes.reset()
+	c.sss.reset()
 	c.kvPtrs.reset()
 	c.evPtrs.reset()
 	c.linkPtrs.reset()
 	c.spanPtrs.reset()
+	c.ssPtrs.reset()
 	c.ids = c.ids[:0]
+	clear(c.groups)
+	c.groups = c.groups[:0]
 	c.resource = resourcepb.Resource{}
-	c.scope = commonpb.InstrumentationScope{}
-	c.ss = tracepb.ScopeSpans{}
 	c.rs = tracepb.ResourceSpans{}
+}
+
+// group returns the index of scope's group, adding it if it is new. A
+// batch holds a handful of scopes: a linear search is the cheap way.
+func (c *Converter) group(sc tracer.Scope) int {
+	for i := range c.groups {
+		if c.groups[i].scope == sc {
+			return i
+		}
+	}
+	c.groups = append(c.groups, scopeGroup{scope: sc})
+	return len(c.groups) - 1
 }
 
 // Convert converts spans; see ToOTLP for the rules.
 func (c *Converter) Convert(resource []tracer.Attribute, scopeName, scopeVersion string, spans []*tracer.SpanData) []*tracepb.ResourceSpans {
 	c.reset()
+	def := tracer.Scope{Name: scopeName, Version: scopeVersion}
+	scopeOf := func(s *tracer.SpanData) tracer.Scope {
+		if s.Scope == (tracer.Scope{}) {
+			return def
+		}
+		return s.Scope
+	}
 	n, idBytes := 0, 0
 	for _, s := range spans {
 		if s != nil {
 			n++
 			idBytes += 32 + 24*len(s.Links)
+			c.groups[c.group(scopeOf(s))].n++
 		}
 	}
 	if n == 0 {
@@ -117,15 +151,28 @@ func (c *Converter) Convert(resource []tracer.Attribute, scopeName, scopeVersion
 		// batch is built.
 		c.ids = make([]byte, 0, 2*idBytes)
 	}
-	pbSpans := c.spanPtrs.take(n)
-	i := 0
+	ssList := c.ssPtrs.take(len(c.groups))
+	for i := range c.groups {
+		g := &c.groups[i]
+		sc := c.scopes.next()
+		sc.Name = validUTF8(g.scope.Name)
+		sc.Version = validUTF8(g.scope.Version)
+		g.ss = c.sss.next()
+		g.ss.Scope = sc
+		// Spans is filled up to n below.
+		g.ss.Spans = c.spanPtrs.take(g.n)[:0]
+		ssList[i] = g.ss
+	}
 	for _, s := range spans {
 		if s == nil {
 			continue
 		}
 		ps := c.spans.next()
-		pbSpans[i] = ps
-		i++
+		ss := c.groups[0].ss
+		if len(c.groups) > 1 {
+			ss = c.groups[c.group(scopeOf(s))].ss
+		}
+		ss.Spans = append(ss.Spans, ps)
 		ps.TraceId = c.id(s.SpanContext.TraceID[:])
 		ps.SpanId = c.id(s.SpanContext.SpanID[:])
 		if s.ParentSpanID.IsValid() {
@@ -179,13 +226,8 @@ func (c *Converter) Convert(resource []tracer.Attribute, scopeName, scopeVersion
 	}
 
 	c.resource.Attributes = c.attrs(resource)
-	c.scope.Name = validUTF8(scopeName)
-	c.scope.Version = validUTF8(scopeVersion)
-	c.ss.Scope = &c.scope
-	c.ss.Spans = pbSpans
-	c.ssList[0] = &c.ss
 	c.rs.Resource = &c.resource
-	c.rs.ScopeSpans = c.ssList[:]
+	c.rs.ScopeSpans = ssList
 	c.rsList[0] = &c.rs
 	return c.rsList[:]
 }

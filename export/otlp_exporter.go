@@ -88,6 +88,11 @@ type OTLPExporter struct {
 	convMu sync.Mutex
 	conv   Converter
 	limit  int
+	// Scratch of Export, reused batch after batch (under convMu).
+	flat      []scopedSpan
+	scopeBase []int
+	reqScopes []*tracepb.ScopeSpans
+	reqSpans  []*tracepb.Span
 
 	trimmed atomic.Int64
 }
@@ -128,12 +133,24 @@ type outcome struct {
 // which grow with their content.
 const requestSlack = 32
 
+// scopeSlack covers the growth of the length prefix of each further
+// ScopeSpans in a request.
+const scopeSlack = 8
+
 // trimmedStringBytes bounds the name, status message and tracestate of a
 // span that alone exceeds the request limit.
 const trimmedStringBytes = 4096
 
 // maxSplitDepth bounds the halvings of one batch after "too large" answers.
 const maxSplitDepth = 24
+
+// scopedSpan is a converted span and the index of its ScopeSpans in the
+// batch: requests are cut across scopes, and each request rebuilds the
+// ScopeSpans of the spans it carries.
+type scopedSpan struct {
+	scope int
+	span  *tracepb.Span
+}
 
 // Export converts and sends spans. It returns nil when the collector
 // accepted every span; a *RejectedError for an OTLP partial success alone;
@@ -152,26 +169,50 @@ func (e *OTLPExporter) Export(ctx context.Context, spans []*tracer.SpanData) err
 	if rs == nil {
 		return nil
 	}
-	ss := rs[0].ScopeSpans[0]
-	all := ss.Spans
+	scopes := rs[0].ScopeSpans
+	all := e.flat[:0]
+	for i, ss := range scopes {
+		for _, sp := range ss.Spans {
+			all = append(all, scopedSpan{scope: i, span: sp})
+		}
+	}
+	e.flat = all
+	// The size of a request without spans, and of each scope's ScopeSpans
+	// without spans.
+	scopeBase := e.scopeBase[:0]
+	for _, ss := range scopes {
+		scopeBase = append(scopeBase, fieldSize(proto.Size(&tracepb.ScopeSpans{Scope: ss.Scope, SchemaUrl: ss.SchemaUrl}))+scopeSlack)
+	}
+	e.scopeBase = scopeBase
+	rs[0].ScopeSpans = nil
 	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: rs}
-	ss.Spans = nil
 	base := proto.Size(req) + requestSlack
 	var out outcome
-	start, size := 0, base
-	for i, sp := range all {
-		n := fieldSize(proto.Size(sp))
-		if base+n > e.limit {
-			n = e.trim(sp, e.limit-base)
+	start, size, last := 0, base, -1
+	for i, it := range all {
+		n := fieldSize(proto.Size(it.span))
+		if it.scope != last {
+			n += scopeBase[it.scope]
+		}
+		if one := base + scopeBase[it.scope] + fieldSize(proto.Size(it.span)); one > e.limit {
+			e.trim(it.span, e.limit-base-scopeBase[it.scope])
+			n = fieldSize(proto.Size(it.span))
+			if it.scope != last {
+				n += scopeBase[it.scope]
+			}
 		}
 		if i > start && size+n > e.limit {
-			e.send(ctx, req, ss, all[start:i], &out, 0)
+			e.send(ctx, req, scopes, all[start:i], &out, 0)
 			start, size = i, base
+			// The new request starts this span's scope again.
+			n = fieldSize(proto.Size(it.span)) + scopeBase[it.scope]
 		}
 		size += n
+		last = it.scope
 	}
-	e.send(ctx, req, ss, all[start:], &out, 0)
-	ss.Spans = all
+	e.send(ctx, req, scopes, all[start:], &out, 0)
+	rs[0].ScopeSpans = scopes
+	clear(e.flat)
 
 	switch {
 	case out.failed == 0 && out.unconfirmed == 0 && out.err == nil && out.rejected == 0 && out.msg == "":
@@ -182,16 +223,38 @@ func (e *OTLPExporter) Export(ctx context.Context, spans []*tracer.SpanData) err
 	return &OutcomeError{Failed: out.failed, Rejected: out.rejected, Unconfirmed: out.unconfirmed, Message: out.msg, Err: out.err}
 }
 
+// request points req at the spans of chunk, one ScopeSpans for each run
+// of spans of one scope (chunk keeps the batch's order, so a scope is one
+// run unless the chunk is cut inside it).
+func (e *OTLPExporter) request(req *coltracepb.ExportTraceServiceRequest, scopes []*tracepb.ScopeSpans, chunk []scopedSpan) {
+	e.reqScopes = e.reqScopes[:0]
+	e.reqSpans = e.reqSpans[:0]
+	for _, it := range chunk {
+		e.reqSpans = append(e.reqSpans, it.span)
+	}
+	for i := 0; i < len(chunk); {
+		j := i + 1
+		for j < len(chunk) && chunk[j].scope == chunk[i].scope {
+			j++
+		}
+		src := scopes[chunk[i].scope]
+		e.reqScopes = append(e.reqScopes, &tracepb.ScopeSpans{Scope: src.Scope, SchemaUrl: src.SchemaUrl, Spans: e.reqSpans[i:j:j]})
+		i = j
+	}
+	req.ResourceSpans[0].ScopeSpans = e.reqScopes
+}
+
 // send encodes and sends one request of chunk; a request the collector
 // finds too large is split in halves, and a single span trimmed.
-func (e *OTLPExporter) send(ctx context.Context, req *coltracepb.ExportTraceServiceRequest, ss *tracepb.ScopeSpans, chunk []*tracepb.Span, out *outcome, depth int) {
+func (e *OTLPExporter) send(ctx context.Context, req *coltracepb.ExportTraceServiceRequest, scopes []*tracepb.ScopeSpans, chunk []scopedSpan, out *outcome, depth int) {
 	if len(chunk) == 0 {
 		return
 	}
-	ss.Spans = chunk
+	e.request(req, scopes, chunk)
 	// A fresh buffer per request: a transport may still reference the
 	// bytes of an abandoned call after Send returned.
 	b, err := proto.Marshal(req)
+	req.ResourceSpans[0].ScopeSpans = nil
 	if err != nil {
 		out.failed += int64(len(chunk))
 		out.err = fmt.Errorf("flowtrace: encode OTLP: %w", err)
@@ -211,13 +274,13 @@ func (e *OTLPExporter) send(ctx context.Context, req *coltracepb.ExportTraceServ
 		e.limit = max(MinMaxRequestBytes, min(e.limit, len(b)/2))
 		e.cfg.logger.Warnf("export: the collector refused a request of %d bytes as too large; sending at most %d bytes per request", len(b), e.limit)
 		if len(chunk) == 1 {
-			e.trim(chunk[0], e.limit-(len(b)-fieldSize(proto.Size(chunk[0]))))
-			e.send(ctx, req, ss, chunk, out, depth+1)
+			e.trim(chunk[0].span, e.limit-(len(b)-fieldSize(proto.Size(chunk[0].span))))
+			e.send(ctx, req, scopes, chunk, out, depth+1)
 			return
 		}
 		half := len(chunk) / 2
-		e.send(ctx, req, ss, chunk[:half], out, depth+1)
-		e.send(ctx, req, ss, chunk[half:], out, depth+1)
+		e.send(ctx, req, scopes, chunk[:half], out, depth+1)
+		e.send(ctx, req, scopes, chunk[half:], out, depth+1)
 	case errors.Is(err, ErrUnconfirmed):
 		out.unconfirmed += int64(len(chunk))
 		out.err = err

@@ -39,6 +39,8 @@ type sink struct {
 	calls  int
 	// httpLimit > 0 makes the HTTP handler answer 413 above it.
 	httpLimit int64
+	// scopeOf is the scope name each received span came in, by span name.
+	scopeOf map[string]string
 }
 
 func (s *sink) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
@@ -58,6 +60,12 @@ func (s *sink) Export(_ context.Context, req *coltracepb.ExportTraceServiceReque
 		for _, ss := range rs.ScopeSpans {
 			s.spans = append(s.spans, ss.Spans...)
 			n += len(ss.Spans)
+			if s.scopeOf == nil {
+				s.scopeOf = map[string]string{}
+			}
+			for _, sp := range ss.Spans {
+				s.scopeOf[sp.Name] = ss.GetScope().GetName()
+			}
 		}
 	}
 	s.requests = append(s.requests, n)

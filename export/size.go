@@ -19,7 +19,7 @@ func EstimateSize(s *tracer.SpanData) int64 {
 	if s == nil {
 		return 0
 	}
-	n := int64(spanOverhead + len(s.Name) + len(s.StatusMessage) + len(s.SpanContext.TraceState))
+	n := int64(spanOverhead + len(s.Name) + len(s.StatusMessage) + len(s.SpanContext.TraceState) + len(s.Scope.Name) + len(s.Scope.Version))
 	n += attrsSize(s.Attributes)
 	for i := range s.Events {
 		n += int64(eventOverhead+len(s.Events[i].Name)) + attrsSize(s.Events[i].Attributes)

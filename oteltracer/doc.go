@@ -34,6 +34,7 @@
 // with exception.type and exception.message (and exception.stacktrace when
 // asked) and does not change the status, as in OpenTelemetry. Links keep
 // their span context; their attributes are not recorded. The
-// instrumentation scope of each Tracer is recorded on its spans as the
-// otel.scope.name and otel.scope.version attributes.
+// instrumentation scope of each Tracer (name and version) is its spans'
+// scope, tracer.SpanData.Scope, which the OTLP exporter writes as one
+// ScopeSpans per scope; OpenTracing spans have flowtrace's scope.
 package oteltracer

@@ -36,7 +36,7 @@ func Example() {
 	q, _ := rec.FindSpan("SELECT orders")
 	fmt.Println("same trace:", q.TraceID == h.TraceID)
 	fmt.Println("child of the handler:", q.ParentSpanID == h.SpanID)
-	fmt.Println("scope:", q.Attributes["otel.scope.name"], q.Attributes["otel.scope.version"])
+	fmt.Println("scope:", q.ScopeName, q.ScopeVersion)
 	// Output:
 	// same trace: true
 	// child of the handler: true

@@ -95,7 +95,7 @@ func TestMixedRequestOverHTTP(t *testing.T) {
 	require.Equal(t, tracer.KindServer, byID[otelWork.ParentSpanID].Kind)
 	require.Equal(t, "otel-handler-work", parentName(find(t, rec, "ot-inner")))
 	require.Equal(t, "otel-handler-work", parentName(find(t, rec, "otel-client")))
-	require.Equal(t, "github.com/acme/lib", otelWork.Attributes["otel.scope.name"])
+	require.Equal(t, "github.com/acme/lib", otelWork.ScopeName)
 	var backendParents []string
 	for _, s := range spans {
 		if s.Kind == tracer.KindServer && s.ParentSpanID != "" {

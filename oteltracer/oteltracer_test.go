@@ -68,7 +68,9 @@ func TestContextBothWays(t *testing.T) {
 	require.Equal(t, r.SpanID, c.ParentSpanID)
 	require.Equal(t, c.SpanID, g.ParentSpanID)
 	require.Equal(t, g.SpanID, gg.ParentSpanID)
-	require.Equal(t, "test", c.Attributes[oteltracer.ScopeNameKey])
+	require.Equal(t, "test", c.ScopeName)
+	require.Empty(t, r.ScopeName, "an OpenTracing span has the exporter's scope")
+	require.NotContains(t, c.Attributes, "otel.scope.name", "the scope is no attribute")
 	require.Equal(t, uint64(4), tr.Stats().Finished, "one accounting for both APIs")
 }
 
@@ -116,10 +118,11 @@ func TestSpanAPI(t *testing.T) {
 	for k, v := range map[string]any{
 		"db.system": "postgresql", "b": true, "i": int64(7), "i64": int64(1 << 40), "f": 1.5, "s": "x",
 		"ss": `["a","b"]`, "is": "[1,2]", "bs": "[true]", "fs": "[0.5]",
-		oteltracer.ScopeNameKey: "github.com/acme/db", oteltracer.ScopeVersionKey: "1.2.3",
 	} {
 		require.Equal(t, v, got.Attributes[k], k)
 	}
+	require.Equal(t, "github.com/acme/db", got.ScopeName)
+	require.Equal(t, "1.2.3", got.ScopeVersion)
 	require.NotContains(t, got.Attributes, "late")
 	require.Equal(t, tracetest.Status{Code: tracer.StatusError, Message: "failed"}, got.Status)
 	require.Len(t, got.Events, 2)

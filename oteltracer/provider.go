@@ -11,13 +11,6 @@ import (
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
-// Scope attribute keys: the instrumentation scope of the Tracer a span was
-// started with, as OpenTelemetry names them for exporters without scopes.
-const (
-	ScopeNameKey    = "otel.scope.name"
-	ScopeVersionKey = "otel.scope.version"
-)
-
 // Provider is an OpenTelemetry trace.TracerProvider whose spans are
 // flowtrace's tracer's spans.
 type Provider struct {
@@ -104,10 +97,8 @@ func (tr *Tracer) Start(ctx context.Context, name string, opts ...trace.SpanStar
 			rs.SetTag("span.kind", k)
 		}
 		if tr.name != "" {
-			rs.SetTag(ScopeNameKey, tr.name)
-			if tr.version != "" {
-				rs.SetTag(ScopeVersionKey, tr.version)
-			}
+			// Exported as the span's OTLP scope, not as attributes.
+			rs.SetScope(tr.name, tr.version)
 		}
 		setAttributes(rs, cfg.Attributes())
 	}

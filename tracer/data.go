@@ -53,6 +53,13 @@ const (
 	StatusError StatusCode = 2
 )
 
+// Scope is the instrumentation scope a span was recorded by: an
+// OpenTelemetry Tracer's name and version. The zero Scope is the
+// exporter's own (flowtrace's), which OpenTracing spans have.
+type Scope struct {
+	Name, Version string
+}
+
 // SpanData is a finished, sampled span as handed to a SpanProcessor. The
 // tracer never changes it after handing it over, and the processor owns it.
 type SpanData struct {
@@ -71,6 +78,10 @@ type SpanData struct {
 	DroppedAttributes int
 	DroppedEvents     int
 	DroppedLinks      int
+
+	// Scope is the instrumentation scope; exporters group spans by it
+	// (OTLP ScopeSpans).
+	Scope Scope
 }
 
 // SpanProcessor receives finished sampled spans. OnEnd is called on the

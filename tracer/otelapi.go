@@ -53,6 +53,19 @@ func (s *Span) AddLink(sc propagation.SpanContext) {
 	s.mu.Unlock()
 }
 
+// SetScope records the instrumentation scope of the OpenTelemetry Tracer
+// that started the span (exported as its OTLP scope, not as attributes).
+// Name and version are bounded by Limits.NameLength.
+func (s *Span) SetScope(name, version string) {
+	lim := s.tracer.cfg.limits.NameLength
+	sc := Scope{Name: truncateString(name, lim), Version: truncateString(version, lim)}
+	s.mu.Lock()
+	if !s.finished {
+		s.data.Scope = sc
+	}
+	s.mu.Unlock()
+}
+
 // IsFinished reports whether Finish was called.
 func (s *Span) IsFinished() bool {
 	s.mu.Lock()

@@ -85,11 +85,23 @@ func (r *Recorder) Shutdown(context.Context) error {
 
 func (r *Recorder) add(spans ...*tracer.SpanData) {
 	td := ptrace.NewTraces()
-	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
+	rs := td.ResourceSpans().AppendEmpty()
+	// Spans keep their instrumentation scope: a ScopeSpans per run of one
+	// scope keeps the order they ended in. The zero scope stays empty (no
+	// exporter named it).
+	var ss ptrace.ScopeSpans
+	var last tracer.Scope
 	for _, s := range spans {
-		if s != nil {
-			fill(ss.Spans().AppendEmpty(), s)
+		if s == nil {
+			continue
 		}
+		if rs.ScopeSpans().Len() == 0 || s.Scope != last {
+			ss = rs.ScopeSpans().AppendEmpty()
+			ss.Scope().SetName(utf8Valid(s.Scope.Name))
+			ss.Scope().SetVersion(utf8Valid(s.Scope.Version))
+			last = s.Scope
+		}
+		fill(ss.Spans().AppendEmpty(), s)
 	}
 	flat := flatten(td)
 	r.store.mu.Lock()
