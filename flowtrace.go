@@ -48,7 +48,7 @@ var otelErrors = export.NewErrorHandler(sdklog.New(os.Stderr, sdklog.DefaultLeve
 // Start reads the environment and the platform, builds the tracer and its
 // export pipeline, installs it as the OpenTracing global tracer and as the
 // OpenTelemetry global tracer provider and propagator (unless
-// config.WithoutGlobalTracer is given) and prints one line with the
+// WithoutGlobalTracer is given) and prints one line with the
 // effective configuration, plus one line per malformed setting.
 //
 // Logging: everything the SDK says goes through one logger (package
@@ -57,7 +57,7 @@ var otelErrors = export.NewErrorHandler(sdklog.New(os.Stderr, sdklog.DefaultLeve
 // escaped, bounded, rate-limited and never carry header values or
 // endpoint passwords.
 //
-// Globals: unless config.WithoutGlobalTracer is given, Start sets three:
+// Globals: unless WithoutGlobalTracer is given, Start sets three:
 // the OpenTracing tracer (opentracing.SetGlobalTracer), the OpenTelemetry
 // tracer provider (otel.SetTracerProvider: package oteltracer, the
 // OpenTelemetry API on the same tracer, so OpenTelemetry-instrumented
@@ -66,7 +66,7 @@ var otelErrors = export.NewErrorHandler(sdklog.New(os.Stderr, sdklog.DefaultLeve
 // Tracing.TracerProvider returns the provider either way. Start also sets
 // the OpenTelemetry logger (otel.SetLogger) and error handler
 // (otel.SetErrorHandler), both writing through the SDK logger, whatever
-// config.WithoutGlobalTracer says; flowtrace itself reports nothing through them (its OTLP transport
+// WithoutGlobalTracer says; flowtrace itself reports nothing through them (its OTLP transport
 // is its own), they are for other OpenTelemetry components in the
 // process, whose errors are counted in Stats.OpenTelemetry. They are
 // shared by every Tracing in the process. A program that wants its own
@@ -77,11 +77,17 @@ var otelErrors = export.NewErrorHandler(sdklog.New(os.Stderr, sdklog.DefaultLeve
 // Stats.Export.Exported counts only accepted spans. Spans sent to a
 // collector that never answered are Stats.Export.Unconfirmed.
 //
+// Options: every config.Option (see package config), and this package's
+// pipeline options: WithSampler, WithSpanProcessor, WithSpanExporter,
+// WithLogger and WithoutGlobalTracer. The sampler OTEL_TRACES_SAMPLER names
+// is mapped here (sampler.go), not in config.
+//
 // Start never fails: what cannot be set up degrades to something safe (a
 // default, or no export) and is reported in that output. Call Shutdown
 // before the process exits so queued spans are flushed.
-func Start(ctx context.Context, opts ...config.Option) *Tracing {
+func Start(ctx context.Context, opts ...Option) *Tracing {
 	cfg := config.Load(ctx, opts...)
+	pl := pipelineOf(opts)
 	// Config passes propagator names through; the registry resolves them
 	// (one policy, propagation.Select), and the start-up line and
 	// Config() show the names in effect.
@@ -90,7 +96,16 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 		cfg.Warnings = append(cfg.Warnings, "propagators: "+w)
 	}
 	cfg.Propagators = props.Names
-	t := &Tracing{config: cfg, log: newLogger(stderr, cfg)}
+	// Config passes the sampler's name and argument through too; the
+	// mapping is this package's (sampler.go). A program's own sampler
+	// replaces it, and then nothing is judged.
+	sampler := pl.sampler
+	if sampler == nil && !cfg.Disabled {
+		var warnings []string
+		sampler, warnings = samplerFor(cfg)
+		cfg.Warnings = append(cfg.Warnings, warnings...)
+	}
+	t := &Tracing{config: cfg, log: newLogger(stderr, pl.logger, cfg)}
 	otelErrors.SetLogger(t.log)
 	otel.SetErrorHandler(otelErrors)
 	otel.SetLogger(t.log.Logr())
@@ -121,31 +136,35 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 	// still decides and its decision travels (as in the OpenTelemetry SDK);
 	// only a disabled SDK makes no decisions and passes its callers'
 	// context through.
-	switch {
-	case cfg.Disabled:
+	if cfg.Disabled {
 		tracerOpts = append(tracerOpts, tracer.WithSampler(tracer.ParentBased(tracer.AlwaysOff())), tracer.PassThrough())
-	case cfg.Exporter == config.ExporterNone:
-		tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.NonRecording())
-	default:
-		exp, err := t.exporter(cfg)
-		if err != nil {
-			t.log.Warnf("%v; spans are not exported", err)
-			tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.NonRecording())
-			break
+	} else {
+		tracerOpts = append(tracerOpts, tracer.WithSampler(sampler))
+		var procs processors
+		if exp := t.spanExporter(cfg, pl); exp != nil {
+			t.batcher = export.NewBatcher(exp,
+				export.WithMaxQueueSize(cfg.MaxQueueSize),
+				export.WithMaxQueueBytes(int64(cfg.MaxQueueBytes)),
+				export.WithMaxBatchSize(cfg.MaxExportBatchSize),
+				export.WithScheduleDelay(cfg.BatchScheduleDelay),
+				export.WithExportTimeout(cfg.BatchExportTimeout),
+				export.WithLogger(t.log),
+			)
+			procs = append(procs, t.batcher)
 		}
-		t.batcher = export.NewBatcher(exp,
-			export.WithMaxQueueSize(cfg.MaxQueueSize),
-			export.WithMaxQueueBytes(int64(cfg.MaxQueueBytes)),
-			export.WithMaxBatchSize(cfg.MaxExportBatchSize),
-			export.WithScheduleDelay(cfg.BatchScheduleDelay),
-			export.WithExportTimeout(cfg.BatchExportTimeout),
-			export.WithLogger(t.log),
-		)
-		tracerOpts = append(tracerOpts, tracer.WithSampler(Sampler(cfg)), tracer.WithProcessor(t.batcher))
+		procs = append(procs, pl.processors...)
+		switch len(procs) {
+		case 0:
+			tracerOpts = append(tracerOpts, tracer.NonRecording())
+		case 1:
+			tracerOpts = append(tracerOpts, tracer.WithProcessor(procs[0]))
+		default:
+			tracerOpts = append(tracerOpts, tracer.WithProcessor(procs))
+		}
 	}
 	t.tracer = tracer.New(tracerOpts...)
 	t.otel = oteltracer.NewProvider(t.tracer)
-	if cfg.SetGlobal {
+	if !pl.noGlobals {
 		opentracing.SetGlobalTracer(t.tracer)
 		otel.SetTracerProvider(t.otel)
 		otel.SetTextMapPropagator(t.otel.Propagator())
@@ -155,14 +174,35 @@ func Start(ctx context.Context, opts ...config.Option) *Tracing {
 	return t
 }
 
+// spanExporter is the program's exporter, else the one the configuration
+// names; nil when there is none (OTEL_TRACES_EXPORTER=none, or one that
+// could not be built, which is reported).
+func (t *Tracing) spanExporter(cfg config.Config, pl pipeline) export.Exporter {
+	if pl.exporter != nil {
+		return pl.exporter
+	}
+	if cfg.Exporter == config.ExporterNone {
+		return nil
+	}
+	exp, err := t.exporter(cfg)
+	if err != nil {
+		t.log.Warnf("%v; spans are not exported", err)
+		return nil
+	}
+	return exp
+}
+
 // newLogger builds the SDK logger for cfg, with every secret the
 // configuration holds registered, so that no line can show one.
-func newLogger(w io.Writer, cfg config.Config) *sdklog.Logger {
+func newLogger(w io.Writer, program *slog.Logger, cfg config.Config) *sdklog.Logger {
 	level, err := sdklog.ParseLevel(cfg.LogLevel)
 	if err != nil {
 		level = sdklog.DefaultLevel
 	}
 	l := sdklog.New(w, level)
+	if program != nil {
+		l = sdklog.ToHandler(program.Handler(), level)
+	}
 	for _, v := range cfg.Headers {
 		l.AddSecrets(v)
 	}
@@ -245,34 +285,6 @@ func requestTimeout(cfg config.Config) time.Duration {
 		return cfg.BatchExportTimeout
 	}
 	return cfg.Timeout
-}
-
-// Sampler builds the sampler that cfg names: the OTEL_TRACES_SAMPLER
-// sampler, with the per-operation rate limit applied to root spans.
-func Sampler(cfg config.Config) tracer.Sampler {
-	var root tracer.Sampler
-	parentBased := true
-	switch cfg.Sampler {
-	case config.SamplerAlwaysOn:
-		root, parentBased = tracer.AlwaysOn(), false
-	case config.SamplerAlwaysOff:
-		root, parentBased = tracer.AlwaysOff(), false
-	case config.SamplerTraceIDRatio:
-		root, parentBased = tracer.TraceIDRatio(cfg.SamplerArg), false
-	case config.SamplerParentBasedAlwaysOff:
-		root = tracer.AlwaysOff()
-	case config.SamplerParentBasedTraceIDRatio:
-		root = tracer.TraceIDRatio(cfg.SamplerArg)
-	default:
-		root = tracer.AlwaysOn()
-	}
-	if cfg.OperationRateLimit > 0 {
-		root = tracer.RateLimited(cfg.OperationRateLimit, cfg.MaxOperations, root)
-	}
-	if parentBased {
-		return tracer.ParentBased(root)
-	}
-	return root
 }
 
 // Tracer returns the OpenTracing tracer.

@@ -22,7 +22,7 @@ func isolated(env map[string]string, opts ...config.Option) []config.Option {
 	return append([]config.Option{
 		config.WithEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }),
 		config.WithFileSystem(fstest.MapFS{}),
-		config.WithoutGlobalTracer(),
+		WithoutGlobalTracer(),
 	}, opts...)
 }
 
@@ -172,23 +172,44 @@ func TestDisabledStillPropagates(t *testing.T) {
 	require.Zero(t, rcv.SpanCount())
 }
 
-func TestSamplerFromConfig(t *testing.T) {
+// TestSamplerMapping: the OTEL_TRACES_SAMPLER mapping lives here (config
+// passes names and arguments through); unknown names and bad arguments give
+// one warning each, naming where they came from, and a safe sampler.
+func TestSamplerMapping(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
-		sampler string
-		arg     float64
-		rate    float64
-		want    string
+		sampler, arg, source string
+		rate                 float64
+		want                 string
+		warning              []string
 	}{
-		{config.SamplerAlwaysOn, 0, 0, "always_on"},
-		{config.SamplerAlwaysOff, 0, 0, "always_off"},
-		{config.SamplerTraceIDRatio, 0.25, 0, "traceidratio{0.25}"},
-		{config.SamplerParentBasedAlwaysOn, 0, 0, "parentbased{always_on}"},
-		{config.SamplerParentBasedAlwaysOff, 0, 0, "parentbased{always_off}"},
-		{config.SamplerParentBasedTraceIDRatio, 0.5, 0, "parentbased{traceidratio{0.5}}"},
-		{config.SamplerParentBasedAlwaysOn, 0, 10, "parentbased{ratelimited{10/s per operation, always_on}}"},
+		{"always_on", "", "OTEL_TRACES_SAMPLER", 0, "always_on", nil},
+		{"always_off", "0.5", "OTEL_TRACES_SAMPLER", 0, "always_off", nil},
+		{"traceidratio", "0.25", "OTEL_TRACES_SAMPLER", 0, "traceidratio{0.25}", nil},
+		{"traceidratio", "", "OTEL_TRACES_SAMPLER", 0, "traceidratio{1}", nil},
+		{"parentbased_always_on", "", "default", 0, "parentbased{always_on}", nil},
+		{"parentbased_always_off", "", "OTEL_TRACES_SAMPLER", 0, "parentbased{always_off}", nil},
+		{"parentbased_traceidratio", "0.5", "WithSampler", 0, "parentbased{traceidratio{0.5}}", nil},
+		{"parentbased_always_on", "", "default", 10, "parentbased{ratelimited{10/s per operation, always_on}}", nil},
+		{"traceidratio", "abc", "OTEL_TRACES_SAMPLER", 0, "traceidratio{1}",
+			[]string{`OTEL_TRACES_SAMPLER_ARG="abc" (sampler traceidratio): not a number; using traceidratio{1}`}},
+		{"traceidratio", "7", "OTEL_TRACES_SAMPLER", 0, "traceidratio{1}", []string{"OTEL_TRACES_SAMPLER_ARG", "out of range"}},
+		{"parentbased_traceidratio", "NaN", "OTEL_TRACES_SAMPLER", 0, "parentbased{traceidratio{1}}", []string{"OTEL_TRACES_SAMPLER_ARG", "out of range"}},
+		{"traceidratio", "7", "WithSampler", 0, "traceidratio{1}", []string{"WithSampler arg", "out of range"}},
+		{"sometimes", "", "OTEL_TRACES_SAMPLER", 0, "parentbased{always_on}",
+			[]string{`OTEL_TRACES_SAMPLER="sometimes": unknown sampler`, "using parentbased_always_on"}},
+		{"nope", "1", "WithSampler", 0, "parentbased{always_on}", []string{`WithSampler="nope"`}},
 	} {
-		got := Sampler(config.Config{Sampler: tc.sampler, SamplerArg: tc.arg, OperationRateLimit: tc.rate, MaxOperations: 10})
-		require.Equal(t, tc.want, got.Description())
+		got, warnings := samplerFor(config.Config{Sampler: tc.sampler, SamplerArg: tc.arg, SamplerSource: tc.source, OperationRateLimit: tc.rate, MaxOperations: 10})
+		require.Equal(t, tc.want, got.Description(), "%+v", tc)
+		if tc.warning == nil {
+			require.Empty(t, warnings, "%+v", tc)
+			continue
+		}
+		require.Len(t, warnings, 1, "%+v", tc)
+		for _, w := range tc.warning {
+			require.Contains(t, warnings[0], w)
+		}
 	}
 }
 

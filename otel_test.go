@@ -28,7 +28,13 @@ func TestStartOpenTelemetryGlobals(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		global bool
-	}{{"globals", true}, {"without globals", false}} {
+		off    Option
+	}{
+		{"globals", true, nil},
+		{"without globals", false, WithoutGlobalTracer()},
+		//lint:ignore SA1019 the deprecated option must keep working
+		{"deprecated config option", false, config.WithoutGlobalTracer()},
+	} {
 		otel.SetTracerProvider(noop.NewTracerProvider())
 		otel.SetTextMapPropagator(otelprop.NewCompositeTextMapPropagator())
 		opts := []config.Option{
@@ -37,7 +43,7 @@ func TestStartOpenTelemetryGlobals(t *testing.T) {
 			config.WithPropagators("tracecontext", "baggage", "b3"),
 		}
 		if !tc.global {
-			opts = append(opts, config.WithoutGlobalTracer())
+			opts = append(opts, tc.off)
 		}
 		tracing := Start(context.Background(), opts...)
 		if tc.global {

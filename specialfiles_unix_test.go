@@ -31,7 +31,7 @@ func startPromptly(t *testing.T, env map[string]string, opts ...config.Option) (
 	go func() {
 		done <- Start(context.Background(), append([]config.Option{
 			config.WithEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }),
-			config.WithoutGlobalTracer(),
+			WithoutGlobalTracer(),
 		}, opts...)...)
 	}()
 	select {

@@ -26,24 +26,10 @@ const (
 	ProtocolHTTPProtobuf = "http/protobuf"
 )
 
-// Sampler names accepted by OTEL_TRACES_SAMPLER and [WithSampler].
-const (
-	SamplerAlwaysOn                = "always_on"
-	SamplerAlwaysOff               = "always_off"
-	SamplerTraceIDRatio            = "traceidratio"
-	SamplerParentBasedAlwaysOn     = "parentbased_always_on"
-	SamplerParentBasedAlwaysOff    = "parentbased_always_off"
-	SamplerParentBasedTraceIDRatio = "parentbased_traceidratio"
-)
-
 var (
-	exporterNames    = []string{ExporterOTLP, ExporterConsole, ExporterNone}
-	protocolNames    = []string{ProtocolGRPC, ProtocolHTTPProtobuf}
-	compressionNames = []string{"gzip", "none"}
-	samplerNames     = []string{
-		SamplerAlwaysOn, SamplerAlwaysOff, SamplerTraceIDRatio,
-		SamplerParentBasedAlwaysOn, SamplerParentBasedAlwaysOff, SamplerParentBasedTraceIDRatio,
-	}
+	exporterNames      = []string{ExporterOTLP, ExporterConsole, ExporterNone}
+	protocolNames      = []string{ProtocolGRPC, ProtocolHTTPProtobuf}
+	compressionNames   = []string{"gzip", "none"}
 	semconvModes       = []string{"off", "warn", "strict"}
 	defaultPropagators = []string{"tracecontext", "baggage", "flowid"}
 )
@@ -106,10 +92,18 @@ type Config struct {
 	LogLevel string
 	// ConsoleFile is where the console exporter writes; "" means stderr.
 	ConsoleFile string
-	// Sampler is one of the Sampler* names.
+	// Sampler is the sampler's name as configured (OTEL_TRACES_SAMPLER or
+	// [WithSampler]), trimmed and lower-cased but not judged: like the
+	// propagator names, flowtrace.Start maps it to a sampler, and warns
+	// about names and arguments it does not know.
 	Sampler string
-	// SamplerArg is the ratio in [0,1] of the ratio samplers.
-	SamplerArg float64
+	// SamplerArg is the sampler's argument as configured
+	// (OTEL_TRACES_SAMPLER_ARG, trimmed; "" if unset): a ratio for the
+	// ratio samplers, other syntax for other samplers.
+	SamplerArg string
+	// SamplerSource names where Sampler came from, for warnings:
+	// "default", "OTEL_TRACES_SAMPLER" or "WithSampler".
+	SamplerSource string
 	// OperationRateLimit is the maximum number of new traces per second per
 	// operation name; 0 means unlimited.
 	OperationRateLimit float64
@@ -147,10 +141,6 @@ type Config struct {
 	// SemconvRegistry is the path of an org's tag registry replacing the
 	// built-in one; "" means built in.
 	SemconvRegistry string
-	// SetGlobal says whether the tracer is installed as the OpenTracing
-	// global tracer and the OpenTelemetry global tracer provider and
-	// propagator (default true; see [WithoutGlobalTracer]).
-	SetGlobal bool
 	// Warnings has one line per malformed value: the variable or option, the
 	// bad value (truncated and escaped; never for secrets) and the fallback.
 	Warnings []string
@@ -252,8 +242,8 @@ func defaults() *state {
 			Compression:               "none",
 			MaxRequestBytes:           defaultMaxRequestBytes,
 			LogLevel:                  "info",
-			Sampler:                   SamplerParentBasedAlwaysOn,
-			SamplerArg:                1,
+			Sampler:                   "parentbased_always_on",
+			SamplerSource:             "default",
 			MaxOperations:             2000,
 			Propagators:               append([]string(nil), defaultPropagators...),
 			AttributeCountLimit:       128,
@@ -265,7 +255,6 @@ func defaults() *state {
 			MaxQueueSize:              2048,
 			MaxExportBatchSize:        512,
 			MaxQueueBytes:             8 << 20,
-			SetGlobal:                 true,
 		},
 		labelsFile: defaultLabelsFile,
 	}
@@ -366,8 +355,8 @@ func (c Config) summary(sampler string) string {
 		fmt.Fprintf(&b, " sampler=%s", printable(sampler))
 	default:
 		fmt.Fprintf(&b, " sampler=%s", printable(c.Sampler))
-		if c.Sampler == SamplerTraceIDRatio || c.Sampler == SamplerParentBasedTraceIDRatio {
-			fmt.Fprintf(&b, "(%s)", strconv.FormatFloat(c.SamplerArg, 'g', -1, 64))
+		if c.SamplerArg != "" {
+			fmt.Fprintf(&b, "(%s)", printable(c.SamplerArg))
 		}
 		if c.OperationRateLimit > 0 {
 			fmt.Fprintf(&b, " operation_rate=%s/s", strconv.FormatFloat(c.OperationRateLimit, 'g', -1, 64))

@@ -27,8 +27,8 @@ func TestDefaults(t *testing.T) {
 	require.Nil(t, c.Headers)
 	require.Equal(t, 10*time.Second, c.Timeout)
 	require.Equal(t, "none", c.Compression)
-	require.Equal(t, SamplerParentBasedAlwaysOn, c.Sampler)
-	require.Equal(t, 1.0, c.SamplerArg)
+	require.Equal(t, "parentbased_always_on", c.Sampler)
+	require.Equal(t, "", c.SamplerArg, "unset: the ratio samplers read it as 1")
 	require.Zero(t, c.OperationRateLimit)
 	require.Equal(t, 2000, c.MaxOperations)
 	require.Equal(t, []string{"tracecontext", "baggage", "flowid"}, c.Propagators)
@@ -41,7 +41,6 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 2048, c.MaxQueueSize)
 	require.Equal(t, 512, c.MaxExportBatchSize)
 	require.Equal(t, 8<<20, c.MaxQueueBytes)
-	require.True(t, c.SetGlobal)
 
 	require.Equal(t, Attribute{Key: "service.name", Value: "inventory"}, c.Resource[0])
 	for i := 2; i < len(c.Resource); i++ {
@@ -153,7 +152,7 @@ func TestPrecedence(t *testing.T) {
 			env:  map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25"},
 			opt:  WithSampler("parentbased_traceidratio", 0.5),
 			get:  func(c Config) any { return fmt.Sprint(c.Sampler, " ", c.SamplerArg) },
-			def:  "parentbased_always_on 1", fromEnv: "traceidratio 0.25", fromOpt: "parentbased_traceidratio 0.5",
+			def:  "parentbased_always_on ", fromEnv: "traceidratio 0.25", fromOpt: "parentbased_traceidratio 0.5",
 		},
 		{
 			name: "operation rate",
@@ -185,13 +184,6 @@ func TestPrecedence(t *testing.T) {
 				return v
 			},
 			def: "build-host", fromEnv: "env-host", fromOpt: "opt-host",
-		},
-		{
-			name: "cloud detection off by default, no-op option",
-			env:  map[string]string{"FLOWTRACE_CLOUD_METADATA": "false"},
-			opt:  WithoutGlobalTracer(),
-			get:  func(c Config) any { return c.SetGlobal },
-			def:  true, fromEnv: true, fromOpt: false,
 		},
 	}
 	for _, tt := range tests {
@@ -256,13 +248,12 @@ func TestSetenv(t *testing.T) {
 	c := Load(context.Background(), WithFileSystem(fstest.MapFS{}), WithSampler("always_on", 0))
 	require.Equal(t, "from-setenv", c.ServiceName)
 	require.Equal(t, "OTEL_SERVICE_NAME", c.ServiceNameSource)
-	require.Equal(t, SamplerAlwaysOn, c.Sampler)
+	require.Equal(t, "always_on", c.Sampler)
 }
 
 // TestMalformed: each bad value gives exactly one warning that names the
 // variable, and the default (or earlier value) is kept.
 func TestMalformed(t *testing.T) {
-	def := load(nil, nil)
 	long := strings.Repeat("x", maxEnvLen+1)
 	tests := []struct {
 		name     string
@@ -271,14 +262,6 @@ func TestMalformed(t *testing.T) {
 		contains []string
 		check    func(t *testing.T, c Config)
 	}{
-		{"sampler arg not a number", map[string]string{"OTEL_TRACES_SAMPLER_ARG": "abc"}, nil,
-			[]string{"OTEL_TRACES_SAMPLER_ARG", `"abc"`, "using 1"}, func(t *testing.T, c Config) { require.Equal(t, 1.0, c.SamplerArg) }},
-		{"sampler ratio 7", map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "7"}, nil,
-			[]string{"OTEL_TRACES_SAMPLER_ARG", "out of range"}, func(t *testing.T, c Config) { require.Equal(t, 1.0, c.SamplerArg) }},
-		{"sampler arg NaN", map[string]string{"OTEL_TRACES_SAMPLER_ARG": "NaN"}, nil,
-			[]string{"OTEL_TRACES_SAMPLER_ARG"}, func(t *testing.T, c Config) { require.Equal(t, 1.0, c.SamplerArg) }},
-		{"unknown sampler", map[string]string{"OTEL_TRACES_SAMPLER": "sometimes"}, nil,
-			[]string{"OTEL_TRACES_SAMPLER", `"sometimes"`, "using parentbased_always_on"}, func(t *testing.T, c Config) { require.Equal(t, def.Sampler, c.Sampler) }},
 		{"unknown exporter", map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, nil,
 			[]string{"OTEL_TRACES_EXPORTER", `"zipkin"`, "using otlp"}, func(t *testing.T, c Config) { require.Equal(t, "otlp", c.Exporter) }},
 		{"unsupported protocol", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, nil,
@@ -336,12 +319,6 @@ func TestMalformed(t *testing.T) {
 			[]string{"FLOWTRACE_K8S_LABELS_FILE"}, nil},
 		{"unknown option values", nil, []Option{WithExporter("jaeger")},
 			[]string{"WithExporter", `"jaeger"`, "using otlp"}, nil},
-		{"option sampler ratio out of range", nil, []Option{WithSampler("traceidratio", 7)},
-			[]string{"WithSampler", "out of range"}, func(t *testing.T, c Config) {
-				require.Equal(t, SamplerTraceIDRatio, c.Sampler)
-				require.Equal(t, 1.0, c.SamplerArg)
-			}},
-		{"option unknown sampler", nil, []Option{WithSampler("nope", 1)}, []string{"WithSampler", `"nope"`}, nil},
 		{"option http endpoint without scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, []Option{WithEndpoint("opt:4318")},
 			[]string{"WithEndpoint", "endpoint from OTEL_EXPORTER_OTLP_ENDPOINT"}, func(t *testing.T, c Config) { require.Equal(t, "http://env:4318/v1/traces", c.Endpoint) }},
 		{"option endpoint not host:port", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://env:4317"}, []Option{WithEndpoint("opt/4317")},
@@ -509,4 +486,21 @@ func TestSemconvPlatformNames(t *testing.T) {
 	for in, want := range map[string]string{"amd64": "amd64", "386": "x86", "arm": "arm32", "ppc64le": "ppc64", "arm64": "arm64"} {
 		require.Equal(t, want, hostArch(in))
 	}
+}
+
+// TestExtension: Load ignores what an Extension carries (flowtrace.Start's
+// own options), and Extensions gives the values back in order, the
+// deprecated WithoutGlobalTracer among them.
+func TestExtension(t *testing.T) {
+	t.Parallel()
+	opts := []Option{WithServiceName("a"), Extension(1), WithoutGlobalTracer(), Extension("two")}
+	require.Equal(t, load(nil, nil, WithServiceName("a")).Summary(), load(nil, nil, opts...).Summary())
+	got := Extensions(opts)
+	require.Len(t, got, 3)
+	require.Equal(t, 1, got[0])
+	require.Equal(t, "two", got[2])
+	g, ok := got[1].(interface{ GlobalTracer() bool })
+	require.True(t, ok)
+	require.False(t, g.GlobalTracer())
+	require.Empty(t, Extensions([]Option{WithServiceName("b"), nil}))
 }

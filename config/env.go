@@ -198,8 +198,15 @@ func (st *state) fromEnv(env lookupFunc) {
 	st.envEnum(env, &c.SemconvMode, semconvModes, "FLOWTRACE_SEMCONV_MODE")
 	st.envString(env, &c.SemconvRegistry, "FLOWTRACE_SEMCONV_REGISTRY")
 
-	st.envEnum(env, &c.Sampler, samplerNames, "OTEL_TRACES_SAMPLER")
-	st.envFloat(env, &c.SamplerArg, 0, 1, "OTEL_TRACES_SAMPLER_ARG")
+	// The sampler's name and argument pass through unjudged: the sampler
+	// mapping is flowtrace.Start's (one owner), and an argument's syntax
+	// depends on the sampler.
+	if name, v, ok := st.env(env, "OTEL_TRACES_SAMPLER"); ok {
+		c.Sampler, c.SamplerSource = strings.ToLower(strings.TrimSpace(v)), name
+	}
+	if _, v, ok := st.env(env, "OTEL_TRACES_SAMPLER_ARG"); ok {
+		c.SamplerArg = strings.TrimSpace(v)
+	}
 	st.envFloat(env, &c.OperationRateLimit, 0, maxOpRate, "FLOWTRACE_SAMPLER_OPERATION_RATE")
 	st.envInt(env, &c.MaxOperations, 1, maxQueue, "FLOWTRACE_SAMPLER_MAX_OPERATIONS")
 

@@ -167,27 +167,17 @@ func WithInsecure() Option {
 
 // WithSampler selects the sampler by name and, for "traceidratio" and
 // "parentbased_traceidratio", its ratio in [0,1] (ignored by the others). It
-// overrides OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG.
+// overrides OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG. The name is
+// judged where it is mapped to a sampler, by flowtrace.Start; a program
+// that builds its own sampler passes flowtrace.WithSampler instead.
 func WithSampler(name string, arg float64) Option {
 	if strings.TrimSpace(name) == "" {
 		return noop()
 	}
 	return override(func(st *state) {
-		e, ok := enum(name, samplerNames)
-		if !ok {
-			st.warnf("WithSampler(%s): unknown sampler (known: %s); using %s", quote(name), strings.Join(samplerNames, ", "), st.cfg.Sampler)
-			return
-		}
-		st.cfg.Sampler = e
-		if e != SamplerTraceIDRatio && e != SamplerParentBasedTraceIDRatio {
-			return
-		}
-		if arg != arg || arg < 0 || arg > 1 {
-			st.warnf("WithSampler(%s, %s): ratio out of range [0, 1]; using %s", e,
-				strconv.FormatFloat(arg, 'g', -1, 64), strconv.FormatFloat(st.cfg.SamplerArg, 'g', -1, 64))
-			return
-		}
-		st.cfg.SamplerArg = arg
+		st.cfg.Sampler = strings.ToLower(strings.TrimSpace(name))
+		st.cfg.SamplerArg = strconv.FormatFloat(arg, 'g', -1, 64)
+		st.cfg.SamplerSource = "WithSampler"
 	})
 }
 
@@ -266,10 +256,40 @@ func normalizeValue(v any) (any, bool) {
 }
 
 // WithoutGlobalTracer keeps the tracer out of the OpenTracing global and
-// the OpenTelemetry globals (tracer provider and text map propagator)
-// (Config.SetGlobal=false). No environment variable.
-func WithoutGlobalTracer() Option {
-	return override(func(st *state) { st.cfg.SetGlobal = false })
+// the OpenTelemetry globals.
+//
+// Deprecated: the globals are flowtrace.Start's business, not the
+// configuration's: use flowtrace.WithoutGlobalTracer, which this returns
+// the equivalent of.
+func WithoutGlobalTracer() Option { return Extension(globalTracerOff{}) }
+
+// globalTracerOff is what the deprecated WithoutGlobalTracer carries;
+// flowtrace.Start recognises it by its method.
+type globalTracerOff struct{}
+
+func (globalTracerOff) GlobalTracer() bool { return false }
+
+// Extension returns an Option that [Load] ignores and that carries v to
+// the code building an SDK on the configuration. flowtrace.Start's own
+// options (a sampler, span processor, exporter or logger, the globals) are
+// extensions, so that a program passes them in one list with the
+// configuration's; [Extensions] gives them back.
+func Extension(v any) Option { return extension{v: v} }
+
+type extension struct{ v any }
+
+func (extension) apply(*settings) {}
+
+// Extensions returns the values the [Extension] options among opts carry,
+// in order.
+func Extensions(opts []Option) []any {
+	var out []any
+	for _, o := range opts {
+		if e, ok := o.(extension); ok {
+			out = append(out, e.v)
+		}
+	}
+	return out
 }
 
 // WithCloudMetadata turns on cloud detection (AWS ECS, EC2, GCE) through the

@@ -9,7 +9,7 @@ import (
 // TestSummaryWithSampler: the line flowtrace.Start prints names the sampler
 // that runs, in place of the configured name and rate.
 func TestSummaryWithSampler(t *testing.T) {
-	c := Config{ServiceName: "inventory", Exporter: ExporterNone, Sampler: SamplerParentBasedTraceIDRatio, SamplerArg: 0.25, OperationRateLimit: 5}
+	c := Config{ServiceName: "inventory", Exporter: ExporterNone, Sampler: "parentbased_traceidratio", SamplerArg: "0.25", OperationRateLimit: 5}
 	require.Contains(t, c.Summary(), " sampler=parentbased_traceidratio(0.25) operation_rate=5/s ")
 	s := c.SummaryWithSampler("parentbased{ratelimited{5/s per operation, traceidratio{0.25}}}")
 	require.Contains(t, s, ` sampler="parentbased{ratelimited{5/s per operation, traceidratio{0.25}}}" `, "quoted: it has spaces")

@@ -11,7 +11,7 @@
 //
 // flowtrace.Start installs a Provider as the OpenTelemetry global
 // (otel.SetTracerProvider) and [Provider.Propagator] as the global text
-// map propagator, unless config.WithoutGlobalTracer is given.
+// map propagator, unless flowtrace.WithoutGlobalTracer is given.
 //
 // # One context for both APIs
 //

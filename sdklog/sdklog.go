@@ -1,8 +1,10 @@
 package sdklog
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -69,9 +71,11 @@ const (
 	redacted     = "[redacted]"
 )
 
-// Logger writes SDK log lines to one writer. It is safe for concurrent use.
+// Logger writes SDK log lines to one writer, or to one slog.Handler (see
+// [ToHandler]). It is safe for concurrent use.
 type Logger struct {
 	w        io.Writer
+	h        slog.Handler // when set, lines go here instead of w
 	level    Level
 	burst    int
 	interval time.Duration
@@ -118,6 +122,21 @@ func New(w io.Writer, level Level, opts ...Option) *Logger {
 	return l
 }
 
+// ToHandler returns a Logger that hands its lines to h (a program's own
+// *slog.Logger's handler, given to flowtrace.Start) instead of writing
+// them: the same levels, escaping, bounds, secret scrubbing and rate
+// limit; the record's message is the line without the "flowtrace: " prefix
+// and level word (the handler writes the level), with one attribute,
+// component=flowtrace. A nil h discards.
+func ToHandler(h slog.Handler, level Level, opts ...Option) *Logger {
+	if h == nil {
+		return New(nil, level, opts...)
+	}
+	l := New(nil, level, opts...)
+	l.w, l.h = nil, h
+	return l
+}
+
 // Level returns the logger's level.
 func (l *Logger) Level() Level {
 	if l == nil {
@@ -127,7 +146,28 @@ func (l *Logger) Level() Level {
 }
 
 // Enabled reports whether lines at level are written.
-func (l *Logger) Enabled(level Level) bool { return l != nil && level <= l.level && l.w != io.Discard }
+func (l *Logger) Enabled(level Level) bool {
+	if l == nil || level > l.level {
+		return false
+	}
+	if l.h != nil {
+		return l.h.Enabled(context.Background(), toSlog(level))
+	}
+	return l.w != io.Discard
+}
+
+// toSlog is the slog level of an SDK level.
+func toSlog(level Level) slog.Level {
+	switch level {
+	case LevelError:
+		return slog.LevelError
+	case LevelWarn:
+		return slog.LevelWarn
+	case LevelInfo:
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}
 
 // Errorf, Warnf, Infof and Debugf write one line at their level. The format
 // is also the rate-limit key, so pass variable text as arguments.
@@ -192,13 +232,16 @@ func (l *Logger) write(level Level, key, msg string) {
 		return
 	}
 	var b strings.Builder
-	b.WriteString("flowtrace: ")
-	switch level {
-	case LevelError:
+	if l.h == nil {
+		b.WriteString("flowtrace: ")
+	}
+	switch {
+	case l.h != nil:
+	case level == LevelError:
 		b.WriteString("error: ")
-	case LevelWarn:
+	case level == LevelWarn:
 		b.WriteString("warning: ")
-	case LevelDebug:
+	case level == LevelDebug:
 		b.WriteString("debug: ")
 	}
 	msg = strings.TrimPrefix(msg, "flowtrace: ")
@@ -218,6 +261,12 @@ func (l *Logger) write(level Level, key, msg string) {
 	}
 	if suppressed > 0 {
 		line += fmt.Sprintf(" (%d similar line(s) suppressed)", suppressed)
+	}
+	if l.h != nil {
+		r := slog.NewRecord(l.now(), toSlog(level), line, 0)
+		r.AddAttrs(slog.String("component", "flowtrace"))
+		_ = l.h.Handle(context.Background(), r)
+		return
 	}
 	_, _ = io.WriteString(l.w, line+"\n")
 }

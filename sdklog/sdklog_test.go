@@ -148,3 +148,22 @@ func TestSlogBridge(t *testing.T) {
 	lg.Info("not written at warn")
 	require.Equal(t, []string{`flowtrace: warning: unregistered tag mode="warn" tag.key="k\nforged" tag.n=3`}, lines(&b))
 }
+
+// TestToHandler: a program's slog handler gets the same lines, escaped,
+// scrubbed and rate-limited, without the text prefix, at its own level.
+func TestToHandler(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	h := slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn})
+	l := ToHandler(h, LevelDebug, WithRateLimit(1, time.Hour))
+	l.AddSecrets("S3CRET-VALUE")
+	require.False(t, l.Enabled(LevelInfo), "the handler's level applies too")
+	l.Infof("not shown")
+	l.Warnf("bad %s", "S3CRET-VALUE\nforged")
+	l.Warnf("bad %s", "again")
+	got := lines(&buf)
+	require.Len(t, got, 1, "rate-limited per format")
+	require.Contains(t, got[0], `level=WARN msg="bad [redacted]\\nforged" component=flowtrace`)
+	require.Nil(t, ToHandler(nil, LevelDebug).h, "a nil handler discards")
+	require.False(t, ToHandler(nil, LevelDebug).Enabled(LevelError))
+}

@@ -52,7 +52,7 @@ func startTracing(service, endpoint string) *flowtrace.Tracing {
 		config.WithEndpoint(endpoint),
 		config.WithEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }),
 		config.WithFileSystem(fstest.MapFS{}),
-		config.WithoutGlobalTracer(),
+		flowtrace.WithoutGlobalTracer(),
 	)
 }
 
