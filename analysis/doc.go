@@ -8,6 +8,8 @@
 //   - analysis/triage: the service and team closest to an SLO breach's cause
 //   - analysis/estimate: per-service load from an edge traffic forecast
 //   - analysis/owners: the ownership file (service → team, on-call channel)
+//   - analysis/slorules: Prometheus recording rules and burn-rate alerts
+//     for the SLOs, over the connector's SLI counters
 //
 // analysis/stream runs deps, red and estimate over files trace by trace in
 // bounded memory. analysis/live runs them continuously over spans as they arrive

@@ -37,6 +37,20 @@ type SLO struct {
 	Target float64
 	// Window is the SLO's rolling window (e.g. 28 days).
 	Window time.Duration
+	// Owner is the service whose team answers for the SLO, looked up in
+	// the ownership file (package analysis/owners) by `flowtrace slo
+	// rules` for the team and channel labels of its alerts; empty means
+	// Service. It does not select events.
+	Owner string
+}
+
+// OwnerService returns the service whose team owns s: Owner, else Service
+// (empty for a critical operation without owner).
+func (s SLO) OwnerService() string {
+	if s.Owner != "" {
+		return s.Owner
+	}
+	return s.Service
 }
 
 // AlertRule is one row of the multi-window, multi-burn-rate table.
@@ -191,6 +205,8 @@ func parseSLO(n *yaml.Node, path string, errf errfFunc) (SLO, error) {
 			s.Service = v.Value
 		case "operation":
 			s.Operation = v.Value
+		case "owner":
+			s.Owner = v.Value
 		case "kind":
 			s.Kind = trace.ParseKind(v.Value)
 			if s.Kind == trace.KindUnspecified {

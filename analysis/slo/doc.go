@@ -7,6 +7,7 @@
 //	slos:
 //	  - name: checkout-availability
 //	    critical_operation: checkout   # root span of each checkout trace
+//	    owner: edge                    # optional: whose team owns it (default: service)
 //	    target: 0.999
 //	    window: 28d
 //	  - name: browse-latency
@@ -49,6 +50,10 @@
 // the file keeps that rate for every window.
 // Windows end at the evaluation time, which for recorded data is the latest
 // span end, so a recorded file always gives the same report.
+//
+// owner names the service whose team (from the ownership file) answers for
+// the SLO in the Prometheus rules of `flowtrace slo rules` (package
+// analysis/slorules); it defaults to service and selects nothing.
 //
 // Durations accept Go syntax (300ms, 1h30m) plus days and weeks (28d, 4w).
 // The package reads no environment variables.

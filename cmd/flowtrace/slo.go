@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register(command{name: "slo", summary: "SLO compliance, error budget and burn-rate alerts", run: runSLO})
+	register(command{name: "slo", summary: "SLO compliance, error budget and burn-rate alerts; `slo rules`: Prometheus rules", run: runSLO})
 }
 
 // sloFlags are shared by slo and triage.
@@ -44,6 +44,9 @@ func (f *sloFlags) load(traces []*trace.Trace) (*slo.Config, time.Time, error) {
 }
 
 func runSLO(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "rules" { // a trace file named rules: ./rules
+		return runSLORules(args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("slo", "--slos FILE [flags] [files...]",
 		"Evaluates SLOs (per operation or critical user operation) on the traces:\n"+
 			"compliance, error budget left, and the SRE workbook's multi-window,\n"+
@@ -54,7 +57,9 @@ func runSLO(args []string, stdout, stderr io.Writer) int {
 			"Events of an operation SLO are server and consumer spans unless it sets kind.\n"+
 			"Each SLO says how much of its window the data covers, and the default alert\n"+
 			"thresholds follow the SLO's window (14.4 for 2% of a 30-day budget in 1h,\n"+
-			"13.44 for 28 days).\n"+policyHelp, stderr)
+			"13.44 for 28 days).\n"+
+			"`flowtrace slo rules` writes the same alerts as Prometheus rules (see\n"+
+			"`flowtrace slo rules -h`).\n"+policyHelp, stderr)
 	var in inputFlags
 	in.add(fs)
 	var sf sloFlags
