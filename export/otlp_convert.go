@@ -38,8 +38,9 @@ const RefTypeKey = "opentracing.ref_type"
 //   - attribute values: string, bool, every int kind and uint8..uint32 as
 //     OTLP int; uint, uint64 and uintptr as int when <= math.MaxInt64 and
 //     otherwise as their decimal string (never clamped or wrapped); float32
-//     and float64 as double; []byte as bytes; nil as an empty value; any
-//     other type as fmt.Sprint text;
+//     and float64 as double; []byte as bytes; []string, []bool, []int64
+//     and []float64 as an array of those; nil as an empty value; any other
+//     type as fmt.Sprint text;
 //   - a link's Type becomes the link attribute RefTypeKey;
 //   - the W3C trace flags go into the low byte of Span.Flags and Link.Flags;
 //   - negative dropped counts become 0; zero times become 0.
@@ -352,11 +353,42 @@ func (c *Converter) value(v any) *commonpb.AnyValue {
 		av := c.anys.next()
 		av.Value = &commonpb.AnyValue_BytesValue{BytesValue: append([]byte(nil), v...)}
 		return av
+	case []string:
+		vals := make([]*commonpb.AnyValue, len(v))
+		for i := range v {
+			vals[i] = c.str(v[i])
+		}
+		return c.array(vals)
+	case []bool:
+		vals := make([]*commonpb.AnyValue, len(v))
+		for i := range v {
+			vals[i] = c.value(v[i])
+		}
+		return c.array(vals)
+	case []int64:
+		vals := make([]*commonpb.AnyValue, len(v))
+		for i := range v {
+			vals[i] = c.int(v[i])
+		}
+		return c.array(vals)
+	case []float64:
+		vals := make([]*commonpb.AnyValue, len(v))
+		for i := range v {
+			vals[i] = c.double(v[i])
+		}
+		return c.array(vals)
 	case nil:
 		return c.anys.next()
 	default:
 		return c.str(fmt.Sprint(v))
 	}
+}
+
+// array wraps converted values; arrays are rare enough to be allocated.
+func (c *Converter) array(vals []*commonpb.AnyValue) *commonpb.AnyValue {
+	av := c.anys.next()
+	av.Value = &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: vals}}
+	return av
 }
 
 func (c *Converter) int(v int64) *commonpb.AnyValue {

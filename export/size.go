@@ -39,6 +39,16 @@ func attrsSize(attrs []tracer.Attribute) int64 {
 			n += int64(len(v))
 		case []byte:
 			n += int64(len(v))
+		case []string:
+			for _, e := range v {
+				n += scalarSize + int64(len(e))
+			}
+		case []bool:
+			n += scalarSize * int64(len(v))
+		case []int64:
+			n += scalarSize * int64(len(v))
+		case []float64:
+			n += scalarSize * int64(len(v))
 		default:
 			n += scalarSize
 		}

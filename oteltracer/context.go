@@ -58,8 +58,10 @@ func (c *spanCtx) Value(key any) any {
 		if c.sp.ot != nil {
 			return c.sp.ot
 		}
-		// A remote context (propagator Extract) is no OpenTracing span;
-		// an OpenTracing span further up is not the current one either.
+		if c.sp.remote != nil {
+			// A remote context (propagator Extract): the caller's span.
+			return (*remoteSpan)(&c.sp)
+		}
 		return nil
 	case otelBaggageKey:
 		return c.baggageValue()
@@ -89,6 +91,13 @@ func (c *spanCtx) baggageValue() any {
 // contextWithSpan returns ctx with the OpenTracing span ot current for
 // both APIs; it is the tracer's ContextWithSpanHook.
 func (p *Provider) contextWithSpan(ctx context.Context, ot opentracing.Span) context.Context {
+	if r, ok := ot.(*remoteSpan); ok {
+		// The remote view put back: it stays a remote context.
+		if otelSpanKey == nil || otSpanKey == nil {
+			return trace.ContextWithSpan(ctx, &span{remote: r.remote, tracer: r.tracer})
+		}
+		return &spanCtx{Context: ctx, sp: span{remote: r.remote, tracer: r.tracer}}
+	}
 	if otelSpanKey == nil || otSpanKey == nil {
 		return trace.ContextWithSpan(ctx, &span{ot: ot, tracer: p.defaultTracer()})
 	}

@@ -19,7 +19,14 @@
 // it returns: trace.SpanFromContext and opentracing.SpanFromContext find
 // it, and a span of the other API started from that context is its child.
 // (For OpenTracing spans this goes through the tracer's
-// ContextWithSpanHook, which opentracing.ContextWithSpan calls.) Baggage,
+// ContextWithSpanHook, which opentracing.ContextWithSpan calls.) After a
+// propagator's Extract (otelhttp's handler, for one) the caller's span
+// context is current for both APIs: trace.SpanFromContext returns a
+// non-recording span with it, as in OpenTelemetry, and
+// opentracing.SpanFromContext a non-recording OpenTracing span whose
+// Context is it, so opentracing.StartSpanFromContext starts the caller's
+// child. Tags, logs, Finish and SetBaggageItem on that view do nothing:
+// the span is the caller's. Baggage,
 // the flow id, critical_operation and traffic_source among it, is the
 // span's: OpenTelemetry spans copy the routed items into tags as
 // OpenTracing spans do, and baggage.FromContext returns the span's baggage
@@ -27,8 +34,10 @@
 //
 // # Mapping
 //
-// Attributes of every OpenTelemetry type are kept; slices are recorded as
-// their JSON text, since flowtrace's span data holds scalar values. Events
+// Attributes of every OpenTelemetry type are kept: scalars and slices of
+// strings, bools, int64s and float64s with their types (OTLP ArrayValue
+// for slices); byte slices and the newer heterogeneous slice and map kinds
+// as their text. Event attributes that are slices are text too. Events
 // are span logs (an attribute named "event" is left out: OpenTracing uses
 // that key for the event's name). RecordError adds the "exception" event
 // with exception.type and exception.message (and exception.stacktrace when

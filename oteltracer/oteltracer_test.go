@@ -117,7 +117,7 @@ func TestSpanAPI(t *testing.T) {
 	require.Equal(t, "vendor=x", got.TraceState)
 	for k, v := range map[string]any{
 		"db.system": "postgresql", "b": true, "i": int64(7), "i64": int64(1 << 40), "f": 1.5, "s": "x",
-		"ss": `["a","b"]`, "is": "[1,2]", "bs": "[true]", "fs": "[0.5]",
+		"ss": []any{"a", "b"}, "is": []any{int64(1), int64(2)}, "bs": []any{true}, "fs": []any{0.5},
 	} {
 		require.Equal(t, v, got.Attributes[k], k)
 	}

@@ -58,8 +58,10 @@ func (m textMap) Extract(ctx context.Context, carrier otelprop.TextMapCarrier) c
 	if !ok {
 		return ctx
 	}
-	if otelSpanKey == nil {
-		return trace.ContextWithSpan(ctx, &span{remote: sc, tracer: m.p.defaultTracer()})
+	if otelSpanKey == nil || otSpanKey == nil {
+		// The plain way (see Tracer.Start); ContextWithSpan calls the
+		// tracer's hook, which sets the OpenTelemetry view.
+		return opentracing.ContextWithSpan(ctx, &remoteSpan{remote: sc, tracer: m.p.defaultTracer()})
 	}
 	return &spanCtx{Context: ctx, sp: span{remote: sc, tracer: m.p.defaultTracer()}}
 }

@@ -155,8 +155,9 @@ func setAttributes(rs *tracer.Span, kvs []attribute.KeyValue) {
 	}
 }
 
-// value is an attribute's value as a flowtrace tag value: scalars as
-// they are, slices as JSON text.
+// value is an attribute's value as a flowtrace tag value: scalars and
+// slices of one scalar type as they are (exported as OTLP arrays), other
+// kinds as text.
 func value(v attribute.Value) any {
 	switch v.Type() {
 	case attribute.BOOL:
@@ -167,7 +168,16 @@ func value(v attribute.Value) any {
 		return v.AsFloat64()
 	case attribute.STRING:
 		return v.AsString()
+	case attribute.STRINGSLICE:
+		return v.AsStringSlice()
+	case attribute.BOOLSLICE:
+		return v.AsBoolSlice()
+	case attribute.INT64SLICE:
+		return v.AsInt64Slice()
+	case attribute.FLOAT64SLICE:
+		return v.AsFloat64Slice()
 	}
+	// Bytes, heterogeneous slices and maps: their text.
 	return v.String()
 }
 

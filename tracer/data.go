@@ -8,8 +8,9 @@ import (
 )
 
 // Attribute is a span tag. Value is one of string, bool, int, int8, int16,
-// int32, int64, uint, uint8, uint16, uint32, uint64, float32 or float64; other
-// tag values are turned into strings when they are set.
+// int32, int64, uint, uint8, uint16, uint32, uint64, float32 or float64, or
+// an array of one type: []string, []bool, []int64 or []float64 (copied when
+// set); other tag values are turned into strings when they are set.
 type Attribute struct {
 	Key   string
 	Value any

@@ -66,6 +66,27 @@ func (s *Span) SetScope(name, version string) {
 	s.mu.Unlock()
 }
 
+// cloneSlice copies an array tag value (OpenTelemetry's array attribute
+// types), so that the caller's slice can change afterwards; strings are
+// bounded by Limits.AttributeValueLength.
+func (s *Span) cloneSlice(v any) any {
+	switch v := v.(type) {
+	case []string:
+		out := make([]string, len(v))
+		for i, e := range v {
+			out[i] = truncateString(e, s.tracer.cfg.limits.AttributeValueLength)
+		}
+		return out
+	case []bool:
+		return append([]bool{}, v...)
+	case []int64:
+		return append([]int64{}, v...)
+	case []float64:
+		return append([]float64{}, v...)
+	}
+	return v
+}
+
 // IsFinished reports whether Finish was called.
 func (s *Span) IsFinished() bool {
 	s.mu.Lock()

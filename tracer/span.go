@@ -197,6 +197,8 @@ func (s *Span) normalize(value any) any {
 		return value
 	case []byte:
 		return s.truncate(string(v), nil)
+	case []string, []bool, []int64, []float64:
+		return s.cloneSlice(value)
 	case error:
 		return s.truncate(s.errorString(v), nil)
 	case fmt.Stringer:

@@ -231,6 +231,26 @@ func putValue(pv pcommon.Value, v any) {
 		pv.SetDouble(v)
 	case []byte:
 		pv.SetEmptyBytes().FromRaw(v)
+	case []string:
+		sl := pv.SetEmptySlice()
+		for _, e := range v {
+			sl.AppendEmpty().SetStr(utf8Valid(e))
+		}
+	case []bool:
+		sl := pv.SetEmptySlice()
+		for _, e := range v {
+			sl.AppendEmpty().SetBool(e)
+		}
+	case []int64:
+		sl := pv.SetEmptySlice()
+		for _, e := range v {
+			sl.AppendEmpty().SetInt(e)
+		}
+	case []float64:
+		sl := pv.SetEmptySlice()
+		for _, e := range v {
+			sl.AppendEmpty().SetDouble(e)
+		}
 	case nil:
 	default:
 		pv.SetStr(utf8Valid(fmt.Sprint(v)))
