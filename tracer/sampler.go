@@ -35,11 +35,42 @@ type SamplingParameters struct {
 // consistent samplers downstream (another service, a collector) agree with
 // this one. Any other decision leaves it zero, and the tracer erases th
 // rather than let a threshold travel that did not make the decision.
+//
+// Rule, when set, names the rule that decided (Jaeger's sampler.type and
+// sampler.param); a sampled root span records it as those two tags, which
+// Jaeger's adaptive sampling reads to adapt at all.
 type SamplingDecision struct {
 	Sampled     bool
 	Probability float64
 	Threshold   Threshold
+	Rule        *SamplerRule
 }
+
+// Tag keys of a decision's Rule.
+const (
+	SamplerTypeKey  = "sampler.type"
+	SamplerParamKey = "sampler.param"
+)
+
+// SamplerRule is what a root span records about the rule that sampled it:
+// sampler.type ("probabilistic", "ratelimiting", "lowerbound", ...) and
+// sampler.param (its probability or rate). Build one per rule with
+// NewSamplerRule and point decisions at it: the tag values are boxed once
+// there, so a decision that carries a rule costs no allocation.
+type SamplerRule struct {
+	typ, param any
+}
+
+// NewSamplerRule returns the rule of type typ and parameter param.
+func NewSamplerRule(typ string, param float64) *SamplerRule {
+	return &SamplerRule{typ: typ, param: param}
+}
+
+// Type returns sampler.type.
+func (r *SamplerRule) Type() string { s, _ := r.typ.(string); return s }
+
+// Param returns sampler.param.
+func (r *SamplerRule) Param() float64 { f, _ := r.param.(float64); return f }
 
 // Sampler decides whether a new span is recorded. It is called on the hot
 // path and from many goroutines at once.
@@ -205,7 +236,9 @@ func (s *rateLimited) ShouldSample(p SamplingParameters) SamplingDecision {
 		ratio = float64(w.accepted) / float64(w.offered)
 	}
 	e.Mu.Unlock()
-	return SamplingDecision{Sampled: ok, Probability: d.Probability * ratio}
+	// The next sampler's rule still names what chose the trace; the budget
+	// only thins it.
+	return SamplingDecision{Sampled: ok, Probability: d.Probability * ratio, Rule: d.Rule}
 }
 
 func (s *rateLimited) Description() string {
