@@ -312,6 +312,9 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 // reference, a span.kind tag) allocates nothing: a slice of an array in
 // the struct itself would move the struct to the heap.
 type startOptions struct {
+	// rule is set by decide: the sampler's rule when it made the decision
+	// of a trace root, for construct's sampler.type and sampler.param.
+	rule      *SamplerRule
 	refs      smallList[opentracing.SpanReference]
 	links     smallList[opentracing.StartSpanOption]
 	startTime time.Time
@@ -465,6 +468,11 @@ func (t *Tracer) decide(name string, parent *SpanContext, o *startOptions) (Span
 			decision = applyPriority(decision, tag.Value)
 		}
 	}
+	if parent == nil || !parent.wire.IsValid() || parent.wire.Deferred {
+		// Where the trace's decision is made (applyPriority drops the rule
+		// of a forced one).
+		o.rule = decision.Rule
+	}
 	if decision.Sampled {
 		sc.wire.Flags |= propagation.FlagSampled
 	} else {
@@ -519,6 +527,10 @@ func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, par
 	}
 	if sc.probability != nil {
 		s.setTagLocked(SamplingProbabilityKey, sc.probability, true)
+	}
+	if r := o.rule; r != nil {
+		s.setTagLocked(SamplerTypeKey, r.typ, true)
+		s.setTagLocked(SamplerParamKey, r.param, true)
 	}
 	// Values of these keys were validated where they entered the baggage
 	// (Extract, SetBaggageItem).

@@ -45,7 +45,7 @@ const maxRate = 1e6
 // /sampling as a string ("PROBABILISTIC", "RATE_LIMITING"); absent
 // members and nulls mean "not sent", as in both.
 type jsonResponse struct {
-	StrategyType          json.RawMessage `json:"strategyType"`
+	StrategyType          json.RawMessage    `json:"strategyType"`
 	ProbabilisticSampling *jsonProbabilistic `json:"probabilisticSampling"`
 	RateLimitingSampling  *struct {
 		MaxTracesPerSecond json.RawMessage `json:"maxTracesPerSecond"`

@@ -305,8 +305,10 @@ func TestLowerBoundWeightsStayTrue(t *testing.T) {
 
 type decider struct{ s *strategy }
 
-func (d decider) ShouldSample(p tracer.SamplingParameters) tracer.SamplingDecision { return d.s.decide(p) }
-func (d decider) Description() string                                              { return "test" }
+func (d decider) ShouldSample(p tracer.SamplingParameters) tracer.SamplingDecision {
+	return d.s.decide(p)
+}
+func (d decider) Description() string { return "test" }
 
 func TestOperationMapBounded(t *testing.T) {
 	var b strings.Builder
