@@ -22,6 +22,7 @@ import (
 	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/tracer"
+	"github.com/flowtrace/flowtrace/tracer/remotesampling"
 )
 
 // stderr is where Start reports; tests replace it.
@@ -34,6 +35,9 @@ type Tracing struct {
 	config  config.Config
 	batcher *export.Batcher
 	closers []io.Closer
+	// remoteSampler is the jaeger_remote sampler, if that is the one
+	// configured.
+	remoteSampler *remotesampling.Sampler
 
 	log         *sdklog.Logger
 	once        sync.Once
@@ -99,13 +103,17 @@ func Start(ctx context.Context, opts ...Option) *Tracing {
 	// Config passes the sampler's name and argument through too; the
 	// mapping is this package's (sampler.go). A program's own sampler
 	// replaces it, and then nothing is judged.
+	t := &Tracing{log: newLogger(stderr, pl.logger, cfg)}
 	sampler := pl.sampler
 	if sampler == nil && !cfg.Disabled {
 		var warnings []string
-		sampler, warnings = samplerFor(cfg)
+		env := &samplerEnv{service: cfg.ServiceName, maxOperations: cfg.MaxOperations, log: t.log}
+		sampler, warnings = buildSampler(cfg, env)
 		cfg.Warnings = append(cfg.Warnings, warnings...)
+		t.closers = append(t.closers, env.closers...)
+		t.remoteSampler = env.remote
 	}
-	t := &Tracing{config: cfg, log: newLogger(stderr, pl.logger, cfg)}
+	t.config = cfg
 	otelErrors.SetLogger(t.log)
 	otel.SetErrorHandler(otelErrors)
 	otel.SetLogger(t.log.Logr())
@@ -312,6 +320,10 @@ type Stats struct {
 	// to the global error handler Start installs. It is process-wide, shared
 	// by every Tracing, and not part of the identity above.
 	OpenTelemetry export.ErrorHandlerStats
+	// RemoteSampling is the jaeger_remote sampler's strategy (version,
+	// when applied, per-operation probabilities) and polls; nil with any
+	// other sampler.
+	RemoteSampling *remotesampling.Stats
 }
 
 // Stats returns the tracer's and the export queue's counters.
@@ -319,6 +331,10 @@ func (t *Tracing) Stats() Stats {
 	s := Stats{Tracer: t.tracer.Stats(), OpenTelemetry: otelErrors.Stats()}
 	if t.batcher != nil {
 		s.Export = t.batcher.Stats()
+	}
+	if t.remoteSampler != nil {
+		rs := t.remoteSampler.Stats()
+		s.RemoteSampling = &rs
 	}
 	return s
 }

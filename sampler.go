@@ -1,13 +1,18 @@
 package flowtrace
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/flowtrace/flowtrace/config"
+	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/tracer"
+	"github.com/flowtrace/flowtrace/tracer/remotesampling"
 )
 
 // The sampler mapping: the OTEL_TRACES_SAMPLER names Start knows, each
@@ -20,7 +25,7 @@ var samplers = []struct {
 	parentBased bool
 	// root builds the sampler for roots from the argument ("" when unset);
 	// an error keeps the sampler with its default argument, with a warning.
-	root func(arg string) (tracer.Sampler, error)
+	root func(arg string, env *samplerEnv) (tracer.Sampler, error)
 }{
 	{"always_on", false, constant(tracer.AlwaysOn)},
 	{"always_off", false, constant(tracer.AlwaysOff)},
@@ -28,6 +33,45 @@ var samplers = []struct {
 	{"parentbased_always_on", true, constant(tracer.AlwaysOn)},
 	{"parentbased_always_off", true, constant(tracer.AlwaysOff)},
 	{"parentbased_traceidratio", true, ratio},
+	{"jaeger_remote", false, jaegerRemote},
+	{"parentbased_jaeger_remote", true, jaegerRemote},
+}
+
+// samplerEnv is what a sampler that runs (jaeger_remote polls) needs from
+// Start, and what it leaves for Shutdown.
+type samplerEnv struct {
+	service       string
+	maxOperations int
+	log           *sdklog.Logger
+	// closers are closed by Shutdown.
+	closers []io.Closer
+	// remote is the jaeger_remote sampler, for Stats.
+	remote *remotesampling.Sampler
+}
+
+// jaegerRemote is OpenTelemetry's jaeger_remote sampler
+// (endpoint=…,pollingIntervalMs=…,initialSamplingRate=…): see package
+// remotesampling. Bad entries of the argument fall back to their defaults,
+// one warning each.
+func jaegerRemote(arg string, env *samplerEnv) (tracer.Sampler, error) {
+	args, warnings := remotesampling.ParseArg(arg)
+	if u, err := url.Parse(args.Endpoint); err == nil && u.User != nil && env.log != nil {
+		pw, _ := u.User.Password()
+		env.log.AddSecrets(u.User.Username(), pw)
+	}
+	s, err := remotesampling.New(env.service, remotesampling.WithArgs(args),
+		remotesampling.WithLogger(env.log), remotesampling.WithMaxOperations(env.maxOperations))
+	if err != nil {
+		// ParseArg only lets through endpoints New accepts; should that
+		// change, sample at the initial rate rather than not at all.
+		return tracer.TraceIDRatio(args.InitialSamplingRate), err
+	}
+	env.closers = append(env.closers, s)
+	env.remote = s
+	if len(warnings) > 0 {
+		return s, errors.New(strings.Join(warnings, "; "))
+	}
+	return s, nil
 }
 
 // defaultSampler is OpenTelemetry's default, and the one an unknown name
@@ -36,12 +80,12 @@ const defaultSampler = "parentbased_always_on"
 
 // constant is a sampler without an argument; one given is ignored, as
 // OpenTelemetry specifies.
-func constant(f func() tracer.Sampler) func(string) (tracer.Sampler, error) {
-	return func(string) (tracer.Sampler, error) { return f(), nil }
+func constant(f func() tracer.Sampler) func(string, *samplerEnv) (tracer.Sampler, error) {
+	return func(string, *samplerEnv) (tracer.Sampler, error) { return f(), nil }
 }
 
 // ratio reads the argument as a probability in [0, 1], 1 when unset.
-func ratio(arg string) (tracer.Sampler, error) {
+func ratio(arg string, _ *samplerEnv) (tracer.Sampler, error) {
 	if arg == "" {
 		return tracer.TraceIDRatio(1), nil
 	}
@@ -59,6 +103,14 @@ func ratio(arg string) (tracer.Sampler, error) {
 // limit applied to root spans, plus one warning per name or argument it
 // cannot use.
 func samplerFor(cfg config.Config) (tracer.Sampler, []string) {
+	return buildSampler(cfg, &samplerEnv{service: cfg.ServiceName, maxOperations: cfg.MaxOperations})
+}
+
+// buildSampler is samplerFor with what a running sampler needs (env).
+// FLOWTRACE_SAMPLER_OPERATION_RATE wraps whatever the name gives, the
+// remote strategy included: the cap is a ceiling that holds whatever the
+// strategy says.
+func buildSampler(cfg config.Config, env *samplerEnv) (tracer.Sampler, []string) {
 	var warnings []string
 	i := samplerIndex(cfg.Sampler)
 	if i < 0 {
@@ -71,7 +123,7 @@ func samplerFor(cfg config.Config) (tracer.Sampler, []string) {
 		i = samplerIndex(defaultSampler)
 	}
 	s := samplers[i]
-	root, err := s.root(cfg.SamplerArg)
+	root, err := s.root(cfg.SamplerArg, env)
 	if err != nil {
 		warnings = append(warnings, fmt.Sprintf("%s=%s (sampler %s): %v; using %s",
 			argSource(cfg.SamplerSource), quote(cfg.SamplerArg), s.name, err, root.Description()))

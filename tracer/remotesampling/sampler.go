@@ -216,7 +216,9 @@ func (s *Sampler) poll(ctx context.Context, timeout time.Duration) {
 	if cur.version > 0 && cur.res.equal(res) {
 		return
 	}
-	s.cur.Store(compile(res, cur.version+1, now, s.cfg.maxOperations, s.cfg.now))
+	next := compile(res, cur.version+1, now, s.cfg.maxOperations, s.cfg.now)
+	s.cur.Store(next)
+	s.cfg.logger.Infof("jaeger_remote: %s applied, from %s", next.summary(), redact(s.cfg.args.Endpoint))
 }
 
 // summary describes a strategy for a warning.

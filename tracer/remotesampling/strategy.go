@@ -51,9 +51,10 @@ type window struct {
 	offered, byThreshold int64
 	byLowerBound         int64
 	// Of the previous window: the share kept, and whether the lower bound
-	// kept any.
+	// kept a material part of it.
 	ratio         float64
 	lowerBoundHit bool
+	kept          int64
 }
 
 func compile(res response, version uint64, updated time.Time, maxOperations int, now func() time.Time) *strategy {
@@ -100,14 +101,24 @@ func (s *strategy) decide(p tracer.SamplingParameters) tracer.SamplingDecision {
 	return s.withLowerBound(p.Name, r, kept)
 }
 
+// material reports whether the lower bound kept more than 1 % of what was
+// kept. Below that, weighting the probability's traces by 1/p is off by
+// less than 1 %, and they keep their th: a busy operation's bucket still
+// lets a trace through now and then (every trace takes a token), which
+// must not cost all of its traces their consistent th.
+func material(byLowerBound, byThreshold int64) bool {
+	return byLowerBound > 0 && 100*byLowerBound > byLowerBound+byThreshold
+}
+
 // withLowerBound applies the per-operation lower bound, as Jaeger's
 // guaranteed-throughput sampler does: every trace takes a token, and a
 // trace the probability refused is kept if there was one. While the lower
-// bound keeps traces, the probability no longer tells how many traces a
-// kept one stands for: every trace of the operation then has the same
-// chance of being kept, the share kept over the last second, which the
-// decision records (and th is erased). While the lower bound keeps none,
-// the probability decides alone and publishes its th.
+// bound keeps a material share (material), the probability no longer tells
+// how many traces a kept one stands for: every trace of the operation then
+// has the same chance of being kept, the share kept over the last second,
+// which the decision records (and th is erased). Otherwise the probability
+// decides and publishes its th; the few lower-bound traces record the
+// share kept.
 func (s *strategy) withLowerBound(name string, r rule, kept bool) tracer.SamplingDecision {
 	e := s.windows.Get(name)
 	now := s.now()
@@ -120,7 +131,8 @@ func (s *strategy) withLowerBound(name string, r rule, kept bool) tracer.Samplin
 		if w.offered > 0 {
 			w.ratio = float64(w.byThreshold+w.byLowerBound) / float64(w.offered)
 		}
-		w.lowerBoundHit = w.byLowerBound > 0
+		w.lowerBoundHit = material(w.byLowerBound, w.byThreshold)
+		w.kept = w.byThreshold + w.byLowerBound
 		w.start, w.offered, w.byThreshold, w.byLowerBound = now, 0, 0, 0
 	}
 	w.offered++
@@ -132,7 +144,8 @@ func (s *strategy) withLowerBound(name string, r rule, kept bool) tracer.Samplin
 	case byLowerBound:
 		w.byLowerBound++
 	}
-	active := w.lowerBoundHit || w.byLowerBound > 0
+	// Early in a window, the previous one tells what is material.
+	active := w.lowerBoundHit || material(w.byLowerBound, max(w.byThreshold, w.kept))
 	ratio := w.ratio
 	if float64(w.offered) > s.lowerBound.PerSecond {
 		ratio = float64(w.byThreshold+w.byLowerBound) / float64(w.offered)
