@@ -314,13 +314,6 @@ func TestLowerBoundWeightsStayTrue(t *testing.T) {
 	require.GreaterOrEqual(t, withTh, kept-10)
 }
 
-type decider struct{ s *strategy }
-
-func (d decider) ShouldSample(p tracer.SamplingParameters) tracer.SamplingDecision {
-	return d.s.decide(p)
-}
-func (d decider) Description() string { return "test" }
-
 func TestOperationMapBounded(t *testing.T) {
 	var b strings.Builder
 	b.WriteString(`{"operationSampling":{"defaultSamplingProbability":0.5,"defaultLowerBoundTracesPerSecond":1,"perOperationStrategies":[`)
