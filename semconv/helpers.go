@@ -3,7 +3,55 @@ package semconv
 import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/log"
+
+	"github.com/flowtrace/flowtrace/semconv/stability"
 )
+
+// migration returns the row of stability.Table a helper's Set follows for
+// key under the process-wide switch (stability.Default): only rows that do
+// not depend on span kind (the database ones, http.method, ...), since a
+// helper does not know its span's kind; the middleware, which does, uses
+// stability.Emitter. Nil in the default (legacy) mode, at the cost of one
+// atomic load.
+func migration(key string) (stability.Emitter, bool) {
+	o := stability.Default()
+	if o.IsDefault() {
+		return stability.Emitter{}, false
+	}
+	for _, c := range []stability.Category{stability.HTTP, stability.Database, stability.RPC, stability.Messaging} {
+		if !o.For(c).HasStable() {
+			continue
+		}
+		if r := stability.Lookup(c, stability.AnyKind, key); r != nil && r.Kind == stability.AnyKind {
+			return o.Emitter(c, stability.AnyKind), true
+		}
+	}
+	return stability.Emitter{}, false
+}
+
+// set sets key to v on span, following the switch (see migration).
+func set(span opentracing.Span, key string, v any) {
+	if e, ok := migration(key); ok {
+		e.Set(span, key, v)
+		return
+	}
+	span.SetTag(key, v)
+}
+
+// tagKey is the key a helper's Tag uses: the stable successor when the
+// switch asks for stable names only and the row renames the key; a start
+// option holds one tag, so with /dup it stays the legacy key (use Set for
+// both).
+func tagKey(key string) string {
+	if e, ok := migration(key); ok && !e.Legacy() {
+		for _, c := range []stability.Category{stability.HTTP, stability.Database, stability.RPC, stability.Messaging} {
+			if r := stability.Lookup(c, stability.AnyKind, key); r != nil && r.Transform == stability.Same && len(r.Stable) == 1 {
+				return r.Stable[0]
+			}
+		}
+	}
+	return key
+}
 
 // StringTag is a string-typed tag key, in the style of opentracing-go's ext
 // helpers: HTTPMethod.Set(span, "GET").
@@ -12,11 +60,15 @@ type StringTag string
 // Key returns the tag key.
 func (t StringTag) Key() string { return string(t) }
 
-// Set sets the tag on span.
-func (t StringTag) Set(span opentracing.Span, v string) { span.SetTag(string(t), v) }
+// Set sets the tag on span. Under OTEL_SEMCONV_STABILITY_OPT_IN a legacy
+// key becomes its stable successor, or both with /dup (db.statement becomes
+// db.query.text with database); see package semconv/stability.
+func (t StringTag) Set(span opentracing.Span, v string) { set(span, string(t), v) }
 
 // Tag returns the tag as a StartSpan option.
-func (t StringTag) Tag(v string) opentracing.Tag { return opentracing.Tag{Key: string(t), Value: v} }
+func (t StringTag) Tag(v string) opentracing.Tag {
+	return opentracing.Tag{Key: tagKey(string(t)), Value: v}
+}
 
 // Field returns the key and v as a log field.
 func (t StringTag) Field(v string) log.Field { return log.String(string(t), v) }
@@ -28,10 +80,10 @@ type IntTag string
 func (t IntTag) Key() string { return string(t) }
 
 // Set sets the tag on span.
-func (t IntTag) Set(span opentracing.Span, v int) { span.SetTag(string(t), v) }
+func (t IntTag) Set(span opentracing.Span, v int) { set(span, string(t), v) }
 
 // Tag returns the tag as a StartSpan option.
-func (t IntTag) Tag(v int) opentracing.Tag { return opentracing.Tag{Key: string(t), Value: v} }
+func (t IntTag) Tag(v int) opentracing.Tag { return opentracing.Tag{Key: tagKey(string(t)), Value: v} }
 
 // Field returns the key and v as a log field.
 func (t IntTag) Field(v int) log.Field { return log.Int(string(t), v) }
@@ -43,10 +95,12 @@ type FloatTag string
 func (t FloatTag) Key() string { return string(t) }
 
 // Set sets the tag on span.
-func (t FloatTag) Set(span opentracing.Span, v float64) { span.SetTag(string(t), v) }
+func (t FloatTag) Set(span opentracing.Span, v float64) { set(span, string(t), v) }
 
 // Tag returns the tag as a StartSpan option.
-func (t FloatTag) Tag(v float64) opentracing.Tag { return opentracing.Tag{Key: string(t), Value: v} }
+func (t FloatTag) Tag(v float64) opentracing.Tag {
+	return opentracing.Tag{Key: tagKey(string(t)), Value: v}
+}
 
 // Field returns the key and v as a log field.
 func (t FloatTag) Field(v float64) log.Field { return log.Float64(string(t), v) }
@@ -58,10 +112,12 @@ type BoolTag string
 func (t BoolTag) Key() string { return string(t) }
 
 // Set sets the tag on span.
-func (t BoolTag) Set(span opentracing.Span, v bool) { span.SetTag(string(t), v) }
+func (t BoolTag) Set(span opentracing.Span, v bool) { set(span, string(t), v) }
 
 // Tag returns the tag as a StartSpan option.
-func (t BoolTag) Tag(v bool) opentracing.Tag { return opentracing.Tag{Key: string(t), Value: v} }
+func (t BoolTag) Tag(v bool) opentracing.Tag {
+	return opentracing.Tag{Key: tagKey(string(t)), Value: v}
+}
 
 // Field returns the key and v as a log field.
 func (t BoolTag) Field(v bool) log.Field { return log.Bool(string(t), v) }

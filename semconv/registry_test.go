@@ -34,7 +34,10 @@ func TestDefaultRegistry(t *testing.T) {
 	require.Equal(t, []tracer.SpanKind{tracer.KindServer}, d.RequiredFor)
 	req := reg.Required(tracer.KindServer)
 	require.Empty(t, req.Always)
-	require.Equal(t, map[string][]string{"http": {"http.method", "http.status_code"}, "rpc": {"rpc.system"}}, req.Groups)
+	require.Equal(t, map[string][]string{
+		"http": {"http.method", "http.status_code"}, "http_stable": {"http.request.method", "http.response.status_code"},
+		"rpc": {"rpc.system"}, "rpc_stable": {"rpc.system.name"},
+	}, req.Groups)
 }
 
 // TestMiddlewareKeys keeps the registry complete: every tag key a

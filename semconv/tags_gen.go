@@ -18,13 +18,65 @@ const (
 	// enum of its operations. Allowed: pattern ^[a-z][a-z0-9-]{0,63}$.
 	CriticalOperation StringTag = "critical_operation"
 
+	// DBCollectionName is the stable tag "db.collection.name" (string). The table
+	// or collection the operation acts on.
+	DBCollectionName StringTag = "db.collection.name"
+
 	// DBInstance is the stable tag "db.instance" (string). The database instance
 	// name.
 	DBInstance StringTag = "db.instance"
 
+	// DBName is the deprecated tag "db.name" (string). OpenTelemetry's earlier
+	// name of db.namespace.
+	//
+	// Deprecated: use db.namespace.
+	DBName StringTag = "db.name"
+
+	// DBNamespace is the stable tag "db.namespace" (string). The database
+	// (namespace) within the server (stable name of db.instance and db.name).
+	DBNamespace StringTag = "db.namespace"
+
+	// DBOperation is the deprecated tag "db.operation" (string). OpenTelemetry's
+	// earlier name of db.operation.name.
+	//
+	// Deprecated: use db.operation.name.
+	DBOperation StringTag = "db.operation"
+
+	// DBOperationBatchSize is the stable tag "db.operation.batch.size" (int). The
+	// number of queries of a batch operation.
+	DBOperationBatchSize IntTag = "db.operation.batch.size"
+
+	// DBOperationName is the stable tag "db.operation.name" (string). The
+	// operation or command, e.g. SELECT, HGET (stable name of db.operation).
+	DBOperationName StringTag = "db.operation.name"
+
+	// DBQuerySummary is the stable tag "db.query.summary" (string). A
+	// low-cardinality summary of the query.
+	DBQuerySummary StringTag = "db.query.summary"
+
+	// DBQueryText is the stable tag "db.query.text" (string). The query, without
+	// bound values (stable name of db.statement).
+	DBQueryText StringTag = "db.query.text"
+
+	// DBResponseStatusCode is the stable tag "db.response.status_code" (string).
+	// The status code the database returned, e.g. a SQLSTATE.
+	DBResponseStatusCode StringTag = "db.response.status_code"
+
 	// DBStatement is the stable tag "db.statement" (string). The statement,
 	// without bound values.
 	DBStatement StringTag = "db.statement"
+
+	// DBSystem is the deprecated tag "db.system" (string). OpenTelemetry's earlier
+	// name of db.system.name (older instrumentation libraries). Required for
+	// client spans (group db_system).
+	//
+	// Deprecated: use db.system.name.
+	DBSystem StringTag = "db.system"
+
+	// DBSystemName is the stable tag "db.system.name" (string). The database
+	// management system, e.g. postgresql, redis (stable name of db.type and
+	// db.system). Required for client spans (group db_stable).
+	DBSystemName StringTag = "db.system.name"
 
 	// DBType is the stable tag "db.type" (string). The database kind, e.g. "sql",
 	// "redis", "cassandra". Required for client spans (group db).
@@ -48,6 +100,10 @@ const (
 	// ErrorObject is the stable log field "error.object" (string). The error value
 	// (the tracer records its text).
 	ErrorObject StringField = "error.object"
+
+	// ErrorType is the stable tag "error.type" (string). The class of error the
+	// operation ended with (set by OpenTelemetry instrumentation).
+	ErrorType StringTag = "error.type"
 
 	// Event is the stable log field "event" (string). The name of a log event,
 	// e.g. error, message, panic, abort.
@@ -89,14 +145,41 @@ const (
 	// request method as received, when http.method is _OTHER (sanitized).
 	HTTPMethodOriginal StringTag = "http.method_original"
 
+	// HTTPRequestBodySize is the experimental tag "http.request.body.size" (int).
+	// The size of the request body in bytes, when known
+	// (http.request_content_length; Development in OpenTelemetry).
+	HTTPRequestBodySize IntTag = "http.request.body.size"
+
 	// HTTPRequestHeader is the experimental tag family "http.request.header.*"
 	// (string). A recorded request header; the suffix is the lower-case header
 	// name. Redacted headers carry "[REDACTED]".
 	HTTPRequestHeader StringTagTemplate = "http.request.header."
 
+	// HTTPRequestMethod is the stable tag "http.request.method" (string). The HTTP
+	// request method (stable name of http.method); other methods are _OTHER (see
+	// http.request.method_original). Allowed: GET, HEAD, POST, PUT, PATCH, DELETE,
+	// CONNECT, OPTIONS, TRACE, _OTHER. Required for server, client spans (group
+	// http_stable).
+	HTTPRequestMethod StringTag = "http.request.method"
+
+	// HTTPRequestMethodOriginal is the stable tag "http.request.method_original"
+	// (string). The request method as received, when http.request.method is _OTHER
+	// (sanitized).
+	HTTPRequestMethodOriginal StringTag = "http.request.method_original"
+
 	// HTTPRequestContentLength is the stable tag "http.request_content_length"
 	// (int). The size of the request body in bytes, when known.
 	HTTPRequestContentLength IntTag = "http.request_content_length"
+
+	// HTTPResponseBodySize is the experimental tag "http.response.body.size"
+	// (int). The number of response body bytes written or read
+	// (http.response_size; Development in OpenTelemetry).
+	HTTPResponseBodySize IntTag = "http.response.body.size"
+
+	// HTTPResponseStatusCode is the stable tag "http.response.status_code" (int).
+	// The HTTP response status code (stable name of http.status_code). Required
+	// for server spans (group http_stable).
+	HTTPResponseStatusCode IntTag = "http.response.status_code"
 
 	// HTTPResponseSize is the stable tag "http.response_size" (int). The number of
 	// response body bytes written or read.
@@ -158,6 +241,12 @@ const (
 	// (group messaging).
 	MessagingDestinationName StringTag = "messaging.destination.name"
 
+	// MessagingDestinationPartitionID is the experimental tag
+	// "messaging.destination.partition.id" (string). The Kafka partition as text
+	// (messaging.kafka.partition under the messaging switch; Development in
+	// OpenTelemetry).
+	MessagingDestinationPartitionID StringTag = "messaging.destination.partition.id"
+
 	// MessagingKafkaAttempts is the experimental tag "messaging.kafka.attempts"
 	// (int). How many times the handler ran for the message, when more than once.
 	MessagingKafkaAttempts IntTag = "messaging.kafka.attempts"
@@ -198,9 +287,23 @@ const (
 	// messaging operation of the span. Allowed: publish, receive, process.
 	MessagingOperation StringTag = "messaging.operation"
 
+	// MessagingOperationType is the experimental tag "messaging.operation.type"
+	// (string). The messaging operation (messaging.operation under the messaging
+	// switch; publish is send; Development in OpenTelemetry). Allowed: create,
+	// send, receive, process, settle.
+	MessagingOperationType StringTag = "messaging.operation.type"
+
 	// MessagingSystem is the stable tag "messaging.system" (string). The messaging
 	// system, e.g. kafka. Required for producer, consumer spans (group messaging).
 	MessagingSystem StringTag = "messaging.system"
+
+	// NetworkPeerAddress is the stable tag "network.peer.address" (string). The
+	// address of the other end of the connection (the host of peer.address).
+	NetworkPeerAddress StringTag = "network.peer.address"
+
+	// NetworkPeerPort is the stable tag "network.peer.port" (int). The port of the
+	// other end of the connection (the port of peer.address).
+	NetworkPeerPort IntTag = "network.peer.port"
 
 	// Panic is the experimental log field "panic" (string). The recovered value of
 	// a panic (sanitized).
@@ -240,6 +343,12 @@ const (
 	// AddItem.
 	RPCMethod StringTag = "rpc.method"
 
+	// RPCResponseStatusCode is the experimental tag "rpc.response.status_code"
+	// (string). The gRPC status code name, e.g. DEADLINE_EXCEEDED
+	// (rpc.grpc.status_code under the rpc switch; Release Candidate in
+	// OpenTelemetry).
+	RPCResponseStatusCode StringTag = "rpc.response.status_code"
+
 	// RPCService is the stable tag "rpc.service" (string). The full name of the
 	// RPC service, e.g. shop.v1.Cart.
 	RPCService StringTag = "rpc.service"
@@ -247,6 +356,12 @@ const (
 	// RPCSystem is the stable tag "rpc.system" (string). The RPC system, e.g.
 	// grpc. Required for server, client spans (group rpc).
 	RPCSystem StringTag = "rpc.system"
+
+	// RPCSystemName is the experimental tag "rpc.system.name" (string). The RPC
+	// system, e.g. grpc (rpc.system under OTEL_SEMCONV_STABILITY_OPT_IN=rpc;
+	// Release Candidate in OpenTelemetry). Required for server, client spans
+	// (group rpc_stable).
+	RPCSystemName StringTag = "rpc.system.name"
 
 	// SamplingPriority is the stable tag "sampling.priority" (int). A sampling
 	// hint; a positive value asks the tracer to sample the span, zero not to.
@@ -260,6 +375,14 @@ const (
 	// SemconvViolations is the stable tag "semconv.violations" (int). The number
 	// of semantic-convention violations of the span (set by the tracer at Finish).
 	SemconvViolations IntTag = "semconv.violations"
+
+	// ServerAddress is the stable tag "server.address" (string). The server's host
+	// name or address (a server's Host header, a client's peer.hostname or
+	// target).
+	ServerAddress StringTag = "server.address"
+
+	// ServerPort is the stable tag "server.port" (int). The server's port.
+	ServerPort IntTag = "server.port"
 
 	// ServiceTier is the experimental tag "service.tier" (string). The criticality
 	// tier of the service (tier-0 most critical). Allowed: tier-0, tier-1, tier-2,
@@ -284,9 +407,30 @@ const (
 	// value). Allowed: web, app, push, load-test, internal, unknown.
 	TrafficSource StringTag = "traffic_source"
 
+	// URLFull is the stable tag "url.full" (string). The URL of a client request,
+	// without user information or query (a client's http.url). Required for client
+	// spans (group http_stable).
+	URLFull StringTag = "url.full"
+
+	// URLPath is the stable tag "url.path" (string). The escaped path of a server
+	// request (a server's http.url).
+	URLPath StringTag = "url.path"
+
+	// URLQuery is the stable tag "url.query" (string). The query of a server
+	// request with every value replaced by REDACTED (sanitized, bounded).
+	URLQuery StringTag = "url.query"
+
+	// URLScheme is the stable tag "url.scheme" (string). The URL scheme of the
+	// request (stable name of http.scheme).
+	URLScheme StringTag = "url.scheme"
+
 	// UserAgent is the stable tag "user_agent" (string). The User-Agent header of
 	// the request (truncated).
 	UserAgent StringTag = "user_agent"
+
+	// UserAgentOriginal is the stable tag "user_agent.original" (string). The
+	// User-Agent header of the request, truncated (stable name of user_agent).
+	UserAgentOriginal StringTag = "user_agent.original"
 )
 
 // Allowed values of HTTPMethod ("http.method").
@@ -301,6 +445,20 @@ const (
 	HTTPMethodOptions = "OPTIONS"
 	HTTPMethodTrace   = "TRACE"
 	HTTPMethodOther   = "_OTHER"
+)
+
+// Allowed values of HTTPRequestMethod ("http.request.method").
+const (
+	HTTPRequestMethodGet     = "GET"
+	HTTPRequestMethodHead    = "HEAD"
+	HTTPRequestMethodPost    = "POST"
+	HTTPRequestMethodPut     = "PUT"
+	HTTPRequestMethodPatch   = "PATCH"
+	HTTPRequestMethodDelete  = "DELETE"
+	HTTPRequestMethodConnect = "CONNECT"
+	HTTPRequestMethodOptions = "OPTIONS"
+	HTTPRequestMethodTrace   = "TRACE"
+	HTTPRequestMethodOther   = "_OTHER"
 )
 
 // Allowed values of HTTPScheme ("http.scheme").
@@ -320,6 +478,15 @@ const (
 	MessagingOperationPublish = "publish"
 	MessagingOperationReceive = "receive"
 	MessagingOperationProcess = "process"
+)
+
+// Allowed values of MessagingOperationType ("messaging.operation.type").
+const (
+	MessagingOperationTypeCreate  = "create"
+	MessagingOperationTypeSend    = "send"
+	MessagingOperationTypeReceive = "receive"
+	MessagingOperationTypeProcess = "process"
+	MessagingOperationTypeSettle  = "settle"
 )
 
 // Allowed values of ServiceTier ("service.tier").

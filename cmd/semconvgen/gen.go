@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/semconv/stability"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -213,7 +214,35 @@ func Markdown(reg *semconv.Registry, source string) []byte {
 		}
 		b.WriteString("\n")
 	}
+	migration(&b)
 	return b.Bytes()
+}
+
+// migration writes the OTEL_SEMCONV_STABILITY_OPT_IN table
+// (stability.Table): what each legacy key becomes.
+func migration(b *bytes.Buffer) {
+	b.WriteString("\n## Stable names: `OTEL_SEMCONV_STABILITY_OPT_IN`\n\n")
+	b.WriteString("By default flowtrace emits the legacy names above. `OTEL_SEMCONV_STABILITY_OPT_IN` (comma-separated) switches a category to " +
+		"OpenTelemetry's stable names (`http`, `database`) or to both vocabularies (`http/dup`, `database/dup`); `rpc`, `rpc/dup`, " +
+		"`messaging` and `messaging/dup` follow the same switch, but OpenTelemetry's RPC conventions are a Release Candidate and its messaging " +
+		"conventions Development, not stable. Keys without a row are the same in both vocabularies. The trace tools read both " +
+		"(package `semconv/stability`).\n\n")
+	b.WriteString("| Switch | Span kind | Legacy key | Stable keys | Conversion |\n|---|---|---|---|---|\n")
+	for _, r := range stability.Table {
+		legacy, stable := "(none)", "(not emitted)"
+		if r.Legacy != "" {
+			legacy = "`" + r.Legacy + "`"
+		}
+		if len(r.Stable) > 0 {
+			stable = codeList(r.Stable)
+		}
+		conv := [...]string{stability.Same: "", stability.HostPort: "host:port split", stability.GRPCCodeName: "code name, e.g. DEADLINE_EXCEEDED",
+			stability.OperationType: "publish becomes send", stability.IntString: "decimal text"}[r.Transform]
+		if r.Note != "" {
+			conv = strings.TrimPrefix(conv+"; "+r.Note, "; ")
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", r.Category, r.Kind, legacy, strings.ReplaceAll(stable, " + ", ", "), mdEscape(conv))
+	}
 }
 
 func codeList(keys []string) string {

@@ -99,7 +99,7 @@ func (c *config) startClient(ctx context.Context, method string, cc *grpc.Client
 	if cc != nil {
 		target = cc.Target()
 	}
-	c.startSpanTags(span, service, rpcMethod, target)
+	c.startSpanTags(span, false, service, rpcMethod, target)
 
 	md := outgoingCopy(ctx)
 	carrier := MetadataCarrier(md)

@@ -36,7 +36,7 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 func newConfig(opts []Option) *config {
-	c := &config{engine: instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowid.MetadataKey}}
+	c := &config{engine: instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowid.MetadataKey, Semconv: instr.NewEngineSemconv()}}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(c)

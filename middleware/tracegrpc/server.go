@@ -142,7 +142,7 @@ func (c *config) startServer(ctx context.Context, fullMethod string) (context.Co
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		peerAddr = p.Addr.String()
 	}
-	c.startSpanTags(st.Span, service, method, peerAddr)
+	c.startSpanTags(st.Span, true, service, method, peerAddr)
 	return st.Ctx, st.Span, st.FlowID
 }
 

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/semconv/stability"
 )
 
 // OtherMethod names the span of a call whose method name is malformed or
@@ -39,16 +40,37 @@ func splitMethod(full string) (name, service, method string) {
 	return name, name[:i], name[i+1:]
 }
 
-// startSpanTags sets the tags common to client and server spans.
-func (c *config) startSpanTags(span opentracing.Span, service, method, peerAddr string) {
+// tags returns the emitter of client or server spans' tags: legacy names,
+// the rpc switch's names or both (OTEL_SEMCONV_STABILITY_OPT_IN; OpenTelemetry's
+// RPC conventions are not stable yet, see package semconv/stability).
+func (c *config) tags(server bool) stability.Emitter {
+	if server {
+		return c.engine.Tags(stability.RPC, stability.Server)
+	}
+	return c.engine.Tags(stability.RPC, stability.Client)
+}
+
+// startSpanTags sets the tags common to client and server spans. Under the
+// rpc switch rpc.method is the fully qualified Service/Method and
+// rpc.service is not set.
+func (c *config) startSpanTags(span opentracing.Span, server bool, service, method, peerAddr string) {
+	em := c.tags(server)
 	semconv.Component.Set(span, "grpc")
-	semconv.RPCSystem.Set(span, "grpc")
+	em.Set(span, semconv.RPCSystem.Key(), "grpc")
 	if service != "" {
-		semconv.RPCService.Set(span, service)
-		semconv.RPCMethod.Set(span, method)
+		em.Set(span, semconv.RPCService.Key(), service)
+		if em.Stable() {
+			method = service + "/" + method
+		}
+		em.Set(span, semconv.RPCMethod.Key(), method)
 	}
 	if peerAddr != "" {
-		semconv.PeerAddress.Set(span, peerAddr)
+		// Network names follow the http switch (package semconv/stability).
+		kind := stability.Client
+		if server {
+			kind = stability.Server
+		}
+		c.engine.Tags(stability.HTTP, kind).Set(span, semconv.PeerAddress.Key(), peerAddr)
 	}
 }
 
@@ -75,7 +97,7 @@ func (c *config) finishSpan(span opentracing.Span, err error, server bool) {
 	if st != nil {
 		code = st.Code()
 	}
-	semconv.RPCGRPCStatusCode.Set(span, int(code))
+	c.tags(server).Set(span, semconv.RPCGRPCStatusCode.Key(), int(code))
 	if c.isError(code, server) {
 		semconv.Error.Set(span, true)
 		span.LogFields(semconv.Event.Field("error"), semconv.Message.Field(code.String()+": "+st.Message()))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/semconv/stability"
 )
 
 // transport is the client middleware.
@@ -94,21 +95,22 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		ob.Critical = func() string { return cfg.critical(req) }
 	}
 	sp := e.StartOutbound(tr, &ob)
+	em := e.Tags(stability.HTTP, stability.Client)
 	semconv.Component.Set(sp, componentName)
-	semconv.HTTPMethod.Set(sp, methodName(mi))
+	em.Set(sp, semconv.HTTPMethod.Key(), methodName(mi))
 	if mi == len(knownMethods) {
-		semconv.HTTPMethodOriginal.Set(sp, sanitizeText(req.Method, maxMethodLen))
+		em.Set(sp, semconv.HTTPMethodOriginal.Key(), sanitizeText(req.Method, maxMethodLen))
 	}
 	if req.URL != nil {
-		semconv.HTTPURL.Set(sp, safeURL(req.URL))
+		em.Set(sp, semconv.HTTPURL.Key(), safeURL(req.URL))
 		if host := req.URL.Hostname(); host != "" {
 			if h, ok := sanitizeHost(host); ok {
-				semconv.PeerHostname.Set(sp, h)
+				em.Set(sp, semconv.PeerHostname.Key(), h)
 			}
 		}
 		if port := req.URL.Port(); port != "" {
 			if p, err := strconv.ParseUint(port, 10, 16); err == nil {
-				semconv.PeerPort.Set(sp, int(p))
+				em.Set(sp, semconv.PeerPort.Key(), int(p))
 			}
 		}
 	}
@@ -139,7 +141,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		sp.Finish()
 		return resp, err
 	}
-	semconv.HTTPStatusCode.Set(sp, resp.StatusCode)
+	em.Set(sp, semconv.HTTPStatusCode.Key(), resp.StatusCode)
 	if t.errorStatus(resp.StatusCode) {
 		semconv.Error.Set(sp, true)
 	}
@@ -147,7 +149,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		sp.Finish()
 		return resp, nil
 	}
-	resp.Body = newTracedBody(resp.Body, sp)
+	resp.Body = newTracedBody(resp.Body, sp, em)
 	return resp, nil
 }
 
@@ -227,12 +229,13 @@ func safeError(err error) string {
 type tracedBody struct {
 	rc   io.ReadCloser
 	sp   opentracing.Span
+	em   stability.Emitter
 	n    atomic.Int64
 	done atomic.Bool
 }
 
-func newTracedBody(rc io.ReadCloser, sp opentracing.Span) io.ReadCloser {
-	b := &tracedBody{rc: rc, sp: sp}
+func newTracedBody(rc io.ReadCloser, sp opentracing.Span, em stability.Emitter) io.ReadCloser {
+	b := &tracedBody{rc: rc, sp: sp, em: em}
 	if _, ok := rc.(io.WriterTo); ok {
 		return &tracedBodyWriterTo{b}
 	}
@@ -265,7 +268,7 @@ func (b *tracedBody) end(err error) {
 		b.sp.LogFields(semconv.Event.Field("error"), semconv.Message.Field(safeError(err)))
 	}
 	if n := b.n.Load(); n > 0 {
-		semconv.HTTPResponseSize.Set(b.sp, int(n))
+		b.em.Set(b.sp, semconv.HTTPResponseSize.Key(), int(n))
 	}
 	b.sp.Finish()
 }

@@ -46,7 +46,7 @@ var alwaysRedacted = []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Au
 
 func newConfig(opts []Option) *config {
 	c := &config{
-		engine:   instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowIDHeaderKey},
+		engine:   instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowIDHeaderKey, Semconv: instr.NewEngineSemconv()},
 		redacted: make(map[string]bool, len(alwaysRedacted)),
 	}
 	for _, h := range alwaysRedacted {

@@ -16,6 +16,7 @@ import (
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/semconv/stability"
 )
 
 const (
@@ -150,7 +151,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ww, st2 := wrapWriter(w)
 	defer func() {
 		if p := recover(); p != nil {
-			finishPanic(sp, st2, p)
+			finishPanic(h.tags(), sp, st2, p)
 			panic(p)
 		}
 	}()
@@ -166,39 +167,74 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.finish(sp, st2)
 }
 
-// setRequestTags records what the request says about itself, bounded and
-// without the query string.
+// tags returns the emitter of the server's tags: legacy names, stable
+// names or both (OTEL_SEMCONV_STABILITY_OPT_IN, package semconv/stability).
+func (h *handler) tags() stability.Emitter {
+	return h.cfg.engine.Tags(stability.HTTP, stability.Server)
+}
+
+// setRequestTags records what the request says about itself, bounded; the
+// query only under the stable names, its values redacted.
 func (h *handler) setRequestTags(sp opentracing.Span, r *http.Request, mi int, rn *routeNames) {
-	semconv.HTTPMethod.Set(sp, methodName(mi))
+	em := h.tags()
+	em.Set(sp, semconv.HTTPMethod.Key(), methodName(mi))
 	if mi == len(knownMethods) {
-		semconv.HTTPMethodOriginal.Set(sp, sanitizeText(r.Method, maxMethodLen))
+		em.Set(sp, semconv.HTTPMethodOriginal.Key(), sanitizeText(r.Method, maxMethodLen))
 	}
 	if r.URL != nil {
-		semconv.HTTPURL.Set(sp, truncate(r.URL.EscapedPath(), maxPathLen))
+		em.Set(sp, semconv.HTTPURL.Key(), truncate(r.URL.EscapedPath(), maxPathLen))
+		if r.URL.RawQuery != "" && em.Stable() {
+			em.SetStable(sp, semconv.URLQuery.Key(), redactQuery(r.URL.RawQuery))
+		}
 	}
 	if rn != nil && rn.route != "" {
 		semconv.HTTPRoute.Set(sp, rn.route)
 	}
 	if r.TLS != nil {
-		semconv.HTTPScheme.Set(sp, semconv.HTTPSchemeHTTPS)
+		em.Set(sp, semconv.HTTPScheme.Key(), semconv.HTTPSchemeHTTPS)
 	} else {
-		semconv.HTTPScheme.Set(sp, semconv.HTTPSchemeHTTP)
+		em.Set(sp, semconv.HTTPScheme.Key(), semconv.HTTPSchemeHTTP)
 	}
 	if host, ok := sanitizeHost(r.Host); ok {
-		semconv.HTTPHost.Set(sp, host)
+		em.Set(sp, semconv.HTTPHost.Key(), host)
 	}
 	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
-		semconv.UserAgent.Set(sp, sanitizeText(ua[0], maxUserAgentLen))
+		em.Set(sp, semconv.UserAgent.Key(), sanitizeText(ua[0], maxUserAgentLen))
 	}
 	if r.ContentLength > 0 {
-		semconv.HTTPRequestContentLength.Set(sp, int(r.ContentLength))
+		em.Set(sp, semconv.HTTPRequestContentLength.Key(), int(r.ContentLength))
 	}
-	setPeerTags(sp, r.RemoteAddr)
+	setPeerTags(em, sp, r.RemoteAddr)
+}
+
+// redactQuery returns a query string with its parameter names (sanitized)
+// and every value replaced by REDACTED: a value may be a token, and
+// OpenTelemetry asks for url.query to be redacted; bounded like the path.
+func redactQuery(q string) string {
+	if len(q) > maxPathLen {
+		q = q[:maxPathLen]
+	}
+	var b strings.Builder
+	for part := range strings.SplitSeq(q, "&") {
+		if part == "" {
+			continue
+		}
+		name, _, hasValue := strings.Cut(part, "=")
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(name)
+		if hasValue {
+			b.WriteString("=REDACTED")
+		}
+	}
+	return sanitizeText(b.String(), maxPathLen)
 }
 
 // setPeerTags records the remote address "ip:port" as peer.address and
-// peer.ipv4 or peer.ipv6. Anything that is not an address is skipped.
-func setPeerTags(sp opentracing.Span, addr string) {
+// peer.ipv4 or peer.ipv6 (network.peer.address and network.peer.port under
+// the stable names). Anything that is not an address is skipped.
+func setPeerTags(em stability.Emitter, sp opentracing.Span, addr string) {
 	if addr == "" || len(addr) > 64 {
 		return
 	}
@@ -212,11 +248,11 @@ func setPeerTags(sp opentracing.Span, addr string) {
 			return
 		}
 	}
-	semconv.PeerAddress.Set(sp, addr)
+	em.Set(sp, semconv.PeerAddress.Key(), addr)
 	if strings.IndexByte(host, ':') >= 0 {
-		semconv.PeerHostIPv6.Set(sp, host)
+		em.Set(sp, semconv.PeerHostIPv6.Key(), host)
 	} else {
-		semconv.PeerHostIPv4.Set(sp, host)
+		em.Set(sp, semconv.PeerHostIPv4.Key(), host)
 	}
 }
 
@@ -247,6 +283,7 @@ func (h *handler) serveUntraced(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) finish(sp opentracing.Span, st *respState) {
+	em := h.tags()
 	switch {
 	case st.hijacked:
 		semconv.HTTPHijacked.Set(sp, true)
@@ -255,13 +292,13 @@ func (h *handler) finish(sp opentracing.Span, st *respState) {
 		if !st.wroteHeader {
 			status = http.StatusOK // what net/http sends when the handler wrote nothing
 		}
-		semconv.HTTPStatusCode.Set(sp, status)
+		em.Set(sp, semconv.HTTPStatusCode.Key(), status)
 		if h.errorStatus(status) {
 			semconv.Error.Set(sp, true)
 		}
 	}
 	if st.written > 0 {
-		semconv.HTTPResponseSize.Set(sp, int(st.written))
+		em.Set(sp, semconv.HTTPResponseSize.Key(), int(st.written))
 	}
 	sp.Finish()
 }
@@ -277,7 +314,7 @@ func (h *handler) errorStatus(status int) bool {
 // re-panics. http.ErrAbortHandler is the documented way to abort a response
 // (httputil.ReverseProxy uses it when a client goes away): it is recorded
 // as an "abort" event without a stack and does not mark the span as failed.
-func finishPanic(sp opentracing.Span, st *respState, p any) {
+func finishPanic(em stability.Emitter, sp opentracing.Span, st *respState, p any) {
 	if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 		sp.LogFields(semconv.Event.Field("abort"), semconv.Message.Field(err.Error()))
 	} else {
@@ -290,10 +327,10 @@ func finishPanic(sp opentracing.Span, st *respState, p any) {
 		)
 	}
 	if st.wroteHeader {
-		semconv.HTTPStatusCode.Set(sp, st.status)
+		em.Set(sp, semconv.HTTPStatusCode.Key(), st.status)
 	}
 	if st.written > 0 {
-		semconv.HTTPResponseSize.Set(sp, int(st.written))
+		em.Set(sp, semconv.HTTPResponseSize.Key(), int(st.written))
 	}
 	sp.Finish()
 }

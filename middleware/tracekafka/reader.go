@@ -9,6 +9,7 @@ import (
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/semconv/stability"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -151,7 +152,7 @@ func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentra
 		opts = append(opts, tracer.LinkTo(ex.sc))
 	}
 	span := tr.StartSpan(spanName(semconv.MessagingOperationProcess, topic), opts...)
-	commonTags(span, semconv.MessagingOperationProcess, topic)
+	c.commonTags(span, stability.Consumer, semconv.MessagingOperationProcess, topic)
 	semconv.MessagingBatchMessageCount.Set(span, len(batch))
 	if c.group != "" {
 		semconv.MessagingConsumerGroupName.Set(span, c.group)

@@ -11,6 +11,7 @@ import (
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/semconv/stability"
 )
 
 // HugeHeaderBytes is the header value size from which a consumed message
@@ -123,10 +124,19 @@ func (c *config) extract(tr opentracing.Tracer, m *kafka.Message) (extracted, *H
 	return ex, carrier
 }
 
+// tags returns the emitter of producer or consumer spans' tags: legacy
+// names, the messaging switch's names or both (OTEL_SEMCONV_STABILITY_OPT_IN;
+// OpenTelemetry's messaging conventions are Development, see package
+// semconv/stability).
+func (c *config) tags(k stability.Kind) stability.Emitter {
+	return c.engine.Tags(stability.Messaging, k)
+}
+
 // commonTags sets the tags every span of the package has.
-func commonTags(span opentracing.Span, op, topic string) {
+func (c *config) commonTags(span opentracing.Span, k stability.Kind, op, topic string) {
+	em := c.tags(k)
 	semconv.MessagingSystem.Set(span, "kafka")
-	semconv.MessagingOperation.Set(span, op)
+	em.Set(span, semconv.MessagingOperation.Key(), op)
 	if topic != "" {
 		semconv.MessagingDestinationName.Set(span, topic)
 	}
@@ -220,8 +230,8 @@ func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group 
 		stats.invalidFID.Add(1)
 	}
 	span := st.Span
-	commonTags(span, op, m.Topic)
-	semconv.MessagingKafkaPartition.Set(span, m.Partition)
+	c.commonTags(span, stability.Consumer, op, m.Topic)
+	c.tags(stability.Consumer).Set(span, semconv.MessagingKafkaPartition.Key(), m.Partition)
 	semconv.MessagingKafkaOffset.Set(span, int(m.Offset))
 	if group != "" {
 		semconv.MessagingConsumerGroupName.Set(span, group)

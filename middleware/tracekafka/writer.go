@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/semconv/stability"
 )
 
 // Writer is a traced *kafka.Writer: a producer span per message, trace
@@ -64,6 +65,7 @@ func (w *Writer) Close() error {
 // pending is the span of one message in flight.
 type pending struct {
 	span opentracing.Span
+	em   stability.Emitter
 	user any // the caller's WriterData
 	done atomic.Bool
 }
@@ -75,7 +77,7 @@ func (p *pending) finish(m *kafka.Message, err error, written, acked bool) {
 		return
 	}
 	if written && m != nil {
-		semconv.MessagingKafkaPartition.Set(p.span, m.Partition)
+		p.em.Set(p.span, semconv.MessagingKafkaPartition.Key(), m.Partition)
 		if acked {
 			semconv.MessagingKafkaOffset.Set(p.span, int(m.Offset))
 		}
@@ -124,13 +126,13 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 		}
 		ob.Name = name
 		span := e.StartOutbound(tr, &ob)
-		commonTags(span, semconv.MessagingOperationPublish, topic)
+		w.cfg.commonTags(span, stability.Producer, semconv.MessagingOperationPublish, topic)
 		w.cfg.messageTags(span, m)
 
 		c := &carriers[i]
 		c.h = &m.Headers
 		e.Inject(ctx, tr, span, c, c)
-		pend[i] = pending{span: span, user: m.WriterData}
+		pend[i] = pending{span: span, em: w.cfg.tags(stability.Producer), user: m.WriterData}
 		m.WriterData = &pend[i]
 	}
 

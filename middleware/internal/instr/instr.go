@@ -9,6 +9,7 @@ import (
 	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/semconv/stability"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -65,6 +66,20 @@ type Engine struct {
 	// FlowKey is the carrier key of the flow id, in the spelling the
 	// carrier stores (X-Flow-Id in an http.Header, x-flow-id in metadata).
 	FlowKey string
+	// Semconv is the OTEL_SEMCONV_STABILITY_OPT_IN switch, read when the
+	// middleware is built (NewEngineSemconv): which vocabulary the
+	// transport's tags use (see package semconv/stability).
+	Semconv stability.OptIn
+}
+
+// NewEngineSemconv returns the switch a new middleware follows: the
+// environment's, warned about once per unknown token.
+func NewEngineSemconv() stability.OptIn { return stability.FromEnv() }
+
+// Tags returns the emitter of a transport's tags for spans of kind k in
+// category c.
+func (e *Engine) Tags(c stability.Category, k stability.Kind) stability.Emitter {
+	return e.Semconv.Emitter(c, k)
 }
 
 // TracerFor returns the tracer of a call.
