@@ -84,6 +84,7 @@ type Core struct {
 	critTraces, fanout                           *family
 	orphans, overflow                            *family
 	traces, spans, split, forced, renewed, drops *family
+	rejected                                     *family
 
 	assembled trace.AssemblyStats // of assemblers before the current one
 	held      *family
@@ -131,7 +132,8 @@ func New(cfg Config) *Core {
 	c.split = newFamily(MetricSplit, "Trace pieces assembled after their trace had closed (a span arrived later than the idle time).", Counter, 0, nil)
 	c.forced = newFamily(MetricForced, "Traces closed early because the held-span bound was reached.", Counter, 0, nil)
 	c.renewed = newFamily(MetricRenewed, "Times the service-graph builder started afresh at its state bound.", Counter, 0, nil)
-	c.drops = newFamily(MetricDropped, "Spans dropped before analysis, by reason (decode, limit).", Counter, 0, nil, "reason")
+	c.drops = newFamily(MetricDropped, "Spans dropped before analysis, by reason (decode).", Counter, 0, nil, "reason")
+	c.rejected = newFamily(MetricRejected, "Export requests a receiver refused, by reason (decode, limit).", Counter, 0, nil, "reason")
 	c.held = newFamily(MetricHeld, "Spans held while their traces assemble.", Gauge, 0, nil)
 	c.newAssembler()
 	c.graph = c.newGraph()
@@ -176,6 +178,7 @@ const (
 	MetricForced         = "flowtrace_assembly_forced_total"
 	MetricRenewed        = "flowtrace_service_graph_renewed_total"
 	MetricDropped        = "flowtrace_dropped_spans_total"
+	MetricRejected       = "flowtrace_rejected_requests_total"
 	MetricHeld           = "flowtrace_spans_held"
 )
 
@@ -210,12 +213,35 @@ func (c *Core) Add(spans []*trace.Span) {
 	}
 }
 
-// Drop counts n spans dropped before analysis for reason (a receiver's
-// decode error, a request over its size limit).
-func (c *Core) Drop(reason string, n int) {
+// Reject counts a request a receiver refused for reason ("decode",
+// "limit") and the spans it held, when known.
+func (c *Core) Reject(reason string, spans int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.drops.add(float64(n), reason)
+	c.rejected.add(1, reason)
+	if spans > 0 {
+		c.drops.add(float64(spans), reason)
+	}
+}
+
+// SLO is one SLO with its counters so far, for a table.
+type SLO struct {
+	slo.SLO
+	Total, Good float64 // weighted events
+}
+
+// SLOs returns the configured SLOs with their counters, in file order.
+func (c *Core) SLOs() []SLO {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cfg.SLOs == nil {
+		return nil
+	}
+	var out []SLO
+	for _, s := range c.cfg.SLOs.SLOs {
+		out = append(out, SLO{SLO: s, Total: c.sloEvents.get(s.Name).value, Good: c.sloGood.get(s.Name).value})
+	}
+	return out
 }
 
 // Expire analyses the traces idle for the idle time; call it
@@ -375,7 +401,7 @@ func (c *Core) Snapshot() *Snapshot {
 			c.overflow.set(f.dropped, f.name)
 		}
 	}
-	fams = append(fams, c.overflow, c.traces, c.spans, c.split, c.forced, c.renewed, c.drops, c.held)
+	fams = append(fams, c.overflow, c.traces, c.spans, c.split, c.forced, c.renewed, c.drops, c.rejected, c.held)
 	snap := &Snapshot{Time: c.now(), Bounds: slices.Clone(c.cfg.Bounds)}
 	for _, f := range fams {
 		snap.Families = append(snap.Families, f.snapshot())

@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,7 @@ import (
 
 	"github.com/flowtrace/flowtrace/analysis/deps"
 	"github.com/flowtrace/flowtrace/analysis/estimate"
+	"github.com/flowtrace/flowtrace/analysis/live/serve"
 	"github.com/flowtrace/flowtrace/analysis/red"
 	"github.com/flowtrace/flowtrace/analysis/source"
 	"github.com/flowtrace/flowtrace/analysis/trace"
@@ -61,8 +63,16 @@ func main() {
 	flag.IntVar(&opts.rate, "rate", 60, "requests per second the load generator sends")
 	flag.StringVar(&opts.out, "out", "shop-spans.jsonl", "where to write the collected spans (OTLP JSON lines)")
 	flag.StringVar(&opts.forecast, "forecast", "browse=30000/s,add-to-cart=4000/s,checkout=1200/s", "edge forecast for the traffic estimate")
+	flag.BoolVar(&opts.serve, "serve", false, "keep the shop running under load, its spans analysed live by flowtrace serve (page, /metrics) until interrupted")
+	flag.StringVar(&opts.serveAddr, "serve-addr", serve.DefaultHTTPAddr, "with --serve: the live view's listen `address`")
 	flag.Parse()
-	if err := run(context.Background(), opts, os.Stdout, os.Stderr); err != nil {
+	ctx := context.Background()
+	if opts.serve {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
+	if err := run(ctx, opts, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "shop:", err)
 		os.Exit(1)
 	}
@@ -75,6 +85,10 @@ type options struct {
 	forecast string
 	// mix is the share of each route in the load (nil: defaultMix).
 	mix []route
+	// serve keeps the shop under load until ctx ends, its spans going to
+	// an in-process flowtrace serve listening on serveAddr.
+	serve     bool
+	serveAddr string
 }
 
 // route is one kind of user request and its share of the load.
@@ -123,7 +137,18 @@ func runShop(ctx context.Context, opts options, stdout, stderr io.Writer) (res r
 	stderr = &prefixed{mu: &stderrMu, w: raw}
 	endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
 	var rcv *tracetest.Receiver
-	if endpoint == "" {
+	if opts.serve {
+		srv, err := startServe(opts.serveAddr, stdout)
+		if err != nil {
+			return res, err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		endpoint = "http://" + srv.GRPCAddr()
+	} else if endpoint == "" {
 		var err error
 		if rcv, err = tracetest.NewReceiver(); err != nil {
 			return res, err
@@ -161,6 +186,9 @@ func runShop(ctx context.Context, opts options, stdout, stderr io.Writer) (res r
 		env["SHOP_"+strings.ToUpper(s.role)+"_ADDR"] = s.addr
 	}
 	edge := "http://" + env["SHOP_EDGE_ADDR"]
+	if opts.serve {
+		return res, serveLoad(ctx, edge, opts, stderr)
+	}
 	res.sent, res.failed = generateLoad(ctx, edge, opts, stderr)
 	total := int64(0)
 	for _, n := range res.sent {
