@@ -6,6 +6,7 @@
 //   - analysis/red: rate, errors and duration per service and operation
 //   - analysis/slo: SLO compliance and multi-window multi-burn-rate alerts
 //   - analysis/triage: the service and team closest to an SLO breach's cause
+//   - analysis/promtriage: the same from Prometheus's service-graph series
 //   - analysis/estimate: per-service load from an edge traffic forecast
 //   - analysis/owners: the ownership file (service → team, on-call channel)
 //   - analysis/slorules: Prometheus recording rules and burn-rate alerts

@@ -14,19 +14,26 @@ func init() {
 }
 
 func runTriage(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("triage", "--slos FILE [flags] [files...]",
+	fs := newFlagSet("triage", "--slos FILE [flags] [files...] | --prometheus URL [--from SERVICE] [flags]",
 		"For each SLO that breaches its target or has a firing alert (or the one --name\n"+
 			"selects), walks its failing and slow traces to the deepest span whose own\n"+
 			"error or self-time explains the symptom, and names the service and owning\n"+
 			"team most often at the cause. The team comes from the ownership file\n"+
 			"(--owners, or $FLOWTRACE_OWNERS) for the services it lists, else from the\n"+
-			"span's team attribute.\n"+policyHelp, stderr)
+			"span's team attribute.\n\n"+
+			"With --prometheus URL it reads no traces: it follows the failed requests of\n"+
+			"the service graph in that Prometheus (traces_service_graph_request_total and\n"+
+			"_failed_total per client/server edge, over --lookback ending at --end) from\n"+
+			"--from SERVICE (or each service the user calls) to the service nearest the\n"+
+			"cause, and names its team from the ownership file.\n"+policyHelp, stderr)
 	var in inputFlags
 	in.add(fs)
 	var sf sloFlags
 	sf.add(fs)
 	var of ownersFlag
 	of.add(fs)
+	var pf promFlags
+	pf.add(fs)
 	name := fs.String("name", "", "triage this SLO even if it is not breaching")
 	format := fs.String("format", "text", "output `format`: text or json")
 	files, code, ok := parseArgs(fs, args)
@@ -35,6 +42,9 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	}
 	if *format != "text" && *format != "json" {
 		return fail(stderr, "triage", fmt.Errorf("%w: unknown --format %q (want text or json)", errUsage, *format))
+	}
+	if pf.url != "" {
+		return runTriagePrometheus(&pf, &in, &sf, &of, *name, *format, files, stdout, stderr)
 	}
 	if sf.file == "" {
 		return fail(stderr, "triage", fmt.Errorf("%w: --slos FILE is required", errUsage))
