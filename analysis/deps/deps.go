@@ -170,11 +170,12 @@ type Builder struct {
 	serves       map[string]string // rpc.service -> the service whose server spans carry it
 	links        int
 	dangling     int
-	unmatched    map[trace.Link]*clientCall // client spans without a server side, not yet pending
-	order        []trace.Link               // unmatched, oldest first
-	unmatchedMax int                        // 0: unbounded
-	wanted       map[trace.Link][]*trace.Span
-	observe      func(Observed) // see Observe
+	unmatched    map[trace.Link]*clientCall   // client spans without a server side, not yet pending
+	order        []trace.Link                 // unmatched, oldest first
+	unmatchedMax int                          // 0: unbounded
+	wanted       map[trace.Link][]*trace.Span // public endpoints' server spans waiting for the client span they link to
+	wantedOrder  []trace.Link                 // wanted, oldest first
+	observe      func(Observed)               // see Observe
 }
 
 // Observed is one call a [Builder] counts on an edge, as it counts it: for
@@ -187,7 +188,6 @@ type Observed struct {
 	// Client is the caller's span (client or producer), Server the
 	// callee's (server or consumer); either is nil when that side sent no
 	// span (a peer, the user, a parent-child edge without a client span).
-	// A held client span is a compact copy with the peer attributes only.
 	Client, Server *trace.Span
 	Weight         float64
 	// Unpaired is a client span without the callee's server span whose
@@ -216,9 +216,34 @@ func (b *Builder) Held() int {
 // them (about 100 bytes each).
 const DefaultUnmatched = 1 << 16
 
+// clientCall is what a held client span without a server side is
+// reduced to (about 100 bytes with its map entry): the caller, the peer
+// its attributes name, its protocol and the call.
 type clientCall struct {
-	s *trace.Span // a copy with the attributes typeOf and PeerOf read
-	w float64
+	service string
+	peer    string
+	system  bool     // peer names a remote system (trace.PeerOf)
+	typ     EdgeType // typeOf the client span alone
+	failed  bool
+	d       time.Duration
+	w       float64
+	span    *trace.Span // only with an observer
+}
+
+// heldCall reduces a client span without a server side; keep says
+// whether to keep the span itself too, for an observer (which sees each
+// call as it is counted, so nothing is held then).
+func heldCall(s *trace.Span, w float64, keep bool) *clientCall {
+	name, system := trace.PeerOf(s)
+	c := &clientCall{service: s.Service, peer: name, system: system, typ: typeOf(s), failed: s.Error, d: s.Duration(), w: w}
+	if keep {
+		c.span = s
+	}
+	return c
+}
+
+func (c *clientCall) key() pendingKey {
+	return pendingKey{from: Node{c.service, Service}, name: c.peer, system: c.system, typ: c.typ}
 }
 
 type pendingKey struct {
@@ -252,23 +277,6 @@ func (b *Builder) add(from, to Node, typ EdgeType, failed bool, d time.Duration,
 	return a
 }
 
-// peerAttrs are the attributes of a client span that typeOf and
-// trace.PeerOf read: all a held client span keeps.
-var peerAttrs = []string{"rpc.system", "messaging.system", "http.method", "http.request.method", "http.route", "url.full",
-	"peer.service", "db.system.name", "db.system", "db.namespace", "db.name", "messaging.destination.name",
-	"server.address", "net.peer.name", "rpc.service", "peer.hostname", "net.peer.ip", "peer.address"}
-
-func compact(s *trace.Span) *trace.Span {
-	c := &trace.Span{TraceID: s.TraceID, SpanID: s.SpanID, Service: s.Service, Name: s.Name, Kind: s.Kind,
-		Start: s.Start, End: s.End, Error: s.Error, Attributes: map[string]any{}}
-	for _, k := range peerAttrs {
-		if v, ok := s.Attr(k); ok {
-			c.Attributes[k] = v
-		}
-	}
-	return c
-}
-
 // Add corrects and adds one trace.
 func (b *Builder) Add(t *trace.Trace) {
 	t, _, _ = b.corr.Correct(t)
@@ -294,10 +302,14 @@ func (b *Builder) Add(t *trace.Trace) {
 			}
 			calledByLink[s] = true
 			if c := b.unmatched[l]; c != nil {
-				b.add(svc(c.s), svc(s), typeOf(c.s, s), c.s.Error || s.Error, c.s.Duration(), c.w, c.s, s)
+				typ := c.typ // typeOf(client, server)
+				if typ == Call {
+					typ = typeOf(s)
+				}
+				b.add(Node{c.service, Service}, svc(s), typ, c.failed || s.Error, c.d, c.w, c.span, s)
 				delete(b.unmatched, l) // its order entry is skipped when it comes up
 			} else {
-				b.wanted[l] = append(b.wanted[l], s)
+				b.want(l, s)
 			}
 		}
 	}
@@ -328,9 +340,9 @@ func (b *Builder) Add(t *trace.Trace) {
 			}
 			if len(side) == 0 {
 				if b.observe != nil {
-					b.settle(&clientCall{s: compact(s), w: w})
+					b.settle(heldCall(s, w, true))
 				} else {
-					b.hold(l, &clientCall{s: compact(s), w: w})
+					b.hold(l, heldCall(s, w, false))
 				}
 			}
 			continue
@@ -401,22 +413,38 @@ func (b *Builder) hold(l trace.Link, c *clientCall) {
 	}
 }
 
+// want keeps a public endpoint's server span until the client span it
+// links to comes; streaming, for the latest [DefaultUnmatched] of them
+// (a client span coming later than that is an unpaired call).
+func (b *Builder) want(l trace.Link, s *trace.Span) {
+	if _, ok := b.wanted[l]; !ok {
+		b.wantedOrder = append(b.wantedOrder, l)
+	}
+	b.wanted[l] = append(b.wanted[l], s)
+	for b.unmatchedMax > 0 && len(b.wanted) > b.unmatchedMax && len(b.wantedOrder) > 0 {
+		delete(b.wanted, b.wantedOrder[0])
+		b.wantedOrder = b.wantedOrder[1:]
+	}
+	if len(b.wantedOrder) > 2*len(b.wanted)+1024 {
+		b.wantedOrder = slices.DeleteFunc(b.wantedOrder, func(l trace.Link) bool { return b.wanted[l] == nil })
+	}
+}
+
 // settle moves a client span without a server side to the calls decided
 // in Graph.
 func (b *Builder) settle(c *clientCall) {
-	name, system := trace.PeerOf(c.s)
-	k := pendingKey{from: Node{c.s.Service, Service}, name: name, system: system, typ: typeOf(c.s)}
+	k := c.key()
 	a := b.pending[k]
 	if a == nil {
 		a = &acc{}
 		b.pending[k] = a
 	}
-	a.call(c.s.Error, c.s.Duration(), c.w)
+	a.call(c.failed, c.d, c.w)
 	if b.observe != nil {
 		if to, unpaired, ok := b.resolve(k, b.corr.Known); ok {
-			b.observe(Observed{From: k.from, To: to, Type: k.typ, Failed: c.s.Error, Client: c.s, Weight: c.w, Unpaired: unpaired})
+			b.observe(Observed{From: k.from, To: to, Type: k.typ, Failed: c.failed, Client: c.span, Weight: c.w, Unpaired: unpaired})
 		} else {
-			b.observe(Observed{From: k.from, Type: k.typ, Failed: c.s.Error, Client: c.s, Weight: c.w})
+			b.observe(Observed{From: k.from, Type: k.typ, Failed: c.failed, Client: c.span, Weight: c.w})
 		}
 	}
 }
@@ -466,12 +494,11 @@ func (b *Builder) Graph() *Graph {
 	}
 	for _, l := range b.order {
 		if c := b.unmatched[l]; c != nil {
-			name, system := trace.PeerOf(c.s)
-			k := pendingKey{from: Node{c.s.Service, Service}, name: name, system: system, typ: typeOf(c.s)}
+			k := c.key()
 			if pending[k] == nil {
 				pending[k] = &acc{}
 			}
-			pending[k].call(c.s.Error, c.s.Duration(), c.w)
+			pending[k].call(c.failed, c.d, c.w)
 		}
 	}
 	unresolved := map[Unresolved]int{}

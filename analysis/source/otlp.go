@@ -269,22 +269,40 @@ func (d *docReader) next() (doc []byte, line int, err error) {
 		}
 		b, _ := d.br.Peek(d.br.Buffered())
 		end := -1
+		// Most of a document is strings: inside one, jump to the next
+		// quote or backslash. Their positions are kept until passed, so
+		// no byte is searched twice.
+		quote, slash := -1, -1
+		next := func(from int, c byte) int {
+			if j := bytes.IndexByte(b[from:], c); j >= 0 {
+				return from + j
+			}
+			return len(b)
+		}
 	scan:
-		for i, c := range b {
+		for i := 0; i < len(b); i++ {
 			if inStr {
-				switch {
-				case esc:
+				if esc {
 					esc = false
-				case c == '\\':
-					esc = true
-				case c == '"':
-					inStr = false
-				case c == '\n':
-					d.line++
+					continue
+				}
+				if quote < i {
+					quote = next(i, '"')
+				}
+				if slash < i {
+					slash = next(i, '\\')
+				}
+				switch {
+				case slash < quote:
+					i, esc = slash, true
+				case quote < len(b):
+					i, inStr = quote, false
+				default:
+					i = len(b) // the string goes on in the next chunk
 				}
 				continue
 			}
-			switch c {
+			switch b[i] {
 			case '"':
 				inStr = true
 			case '{', '[':
@@ -294,14 +312,13 @@ func (d *docReader) next() (doc []byte, line int, err error) {
 					end = i
 					break scan
 				}
-			case '\n':
-				d.line++
 			}
 		}
 		n := len(b)
 		if end >= 0 {
 			n = end + 1
 		}
+		d.line += bytes.Count(b[:n], []byte{'\n'})
 		d.buf = append(d.buf, b[:n]...)
 		_, _ = d.br.Discard(n)
 		if d.max > 0 && int64(len(d.buf)) > d.max {
@@ -384,8 +401,9 @@ func streamJSON(cr *countingReader, name string, fn func([]*trace.Span) error) e
 		go func() {
 			defer wg.Done()
 			var um ptrace.JSONUnmarshaler
+			fd := newFastDecoder()
 			for j := range work {
-				j.res <- decodeDoc(&um, name, j.doc, j.line)
+				j.res <- decodeDoc(fd, &um, name, j.doc, j.line)
 			}
 		}()
 	}
@@ -426,7 +444,12 @@ func splitError(name string, d *docReader, doc []byte, line int, err error) erro
 	return fmt.Errorf("%s: %w", name, err)
 }
 
-func decodeDoc(um *ptrace.JSONUnmarshaler, name string, doc []byte, line int) decoded {
+// decodeDoc decodes one document: by the fast decoder when it knows the
+// document's form, else by pdata, whose errors name what is wrong.
+func decodeDoc(fd *fastDecoder, um *ptrace.JSONUnmarshaler, name string, doc []byte, line int) decoded {
+	if spans, ok := fd.decode(doc); ok {
+		return decoded{spans: spans}
+	}
 	td, err := um.UnmarshalTraces(doc)
 	if err != nil {
 		if msg, at := syntaxError(doc, line); msg != "" {

@@ -262,3 +262,25 @@ func FuzzStreamOTLPProto(f *testing.F) {
 		}
 	})
 }
+
+// Strings full of escapes, across the reader's buffer boundaries (the
+// splitter jumps over string contents): every document is found, the
+// escaped braces and quotes do not end one, and lines still count.
+func TestStreamJSONEscapesAcrossChunks(t *testing.T) {
+	const ids = `"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"01020304050607%02x"`
+	name := strings.Repeat(`\"}{\\`, 70_000) // 420 KB, over the 256 KiB buffer
+	var b strings.Builder
+	for i := 0; i < 3; i++ {
+		fmt.Fprintf(&b, `{"resourceSpans":[{"scopeSpans":[{"spans":[{`+ids+`,"name":"%s"}]}]}]}`+"\n", i+1, name)
+	}
+	b.WriteString("\n" + `{"resourceSpans": [}` + "\n")
+	var got []*trace.Span
+	err := source.Stream(strings.NewReader(b.String()), "esc.jsonl", func(spans []*trace.Span) error {
+		got = append(got, spans...)
+		return nil
+	})
+	require.ErrorContains(t, err, "esc.jsonl:5: invalid JSON")
+	require.Len(t, got, 3)
+	require.Equal(t, strings.Repeat(`"}{\`, 70_000), got[2].Name)
+	require.Equal(t, "0102030405060703", got[2].SpanID)
+}
