@@ -78,5 +78,5 @@ func TestRealPrometheus(t *testing.T) {
 
 	// A query Prometheus rejects is an error naming the query.
 	_, _, err = c.Query(ctx, "sum(", end)
-	require.ErrorContains(t, err, "bad_data")
+	require.ErrorContains(t, err, `"bad_data"`)
 }

@@ -147,7 +147,7 @@ func TestClientErrors(t *testing.T) {
 		status     int
 		want       string
 	}{
-		{"error answer", `{"status":"error","errorType":"bad_data","error":"parse error"}`, 400, "bad_data: parse error"},
+		{"error answer", `{"status":"error","errorType":"bad_data","error":"parse error"}`, 400, `"bad_data": "parse error"`},
 		{"not JSON", "<html>proxy login</html>", 200, "HTTP 200, not a Prometheus API answer"},
 		{"wrong type", `{"status":"success","data":{"resultType":"matrix","result":[]}}`, 200, `want an instant vector, got "matrix"`},
 		{"malformed data", `{"status":"success","data":{"resultType":"vector","result":{}}}`, 200, "malformed data"},

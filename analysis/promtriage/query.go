@@ -114,19 +114,29 @@ func (c *Client) Query(ctx context.Context, expr string, t time.Time) (out []Sam
 	if int64(len(body)) > c.MaxBytes {
 		return nil, 0, fmt.Errorf("prometheus %s: response larger than %d bytes (narrow the query or raise --max-bytes)", c, c.MaxBytes)
 	}
+	out, skipped, err = decodeVector(body, resp.StatusCode)
+	if err != nil {
+		return nil, 0, fmt.Errorf("prometheus %s: query %s: %w", c, expr, err)
+	}
+	return out, skipped, nil
+}
+
+// decodeVector decodes an /api/v1/query answer holding an instant vector.
+// Samples whose value is not a finite number are left out and counted.
+func decodeVector(body []byte, status int) (out []Sample, skipped int, err error) {
 	var r apiResponse
 	if err := json.Unmarshal(body, &r); err != nil || r.Status == "" {
-		return nil, 0, fmt.Errorf("prometheus %s: HTTP %d, not a Prometheus API answer: %q", c, resp.StatusCode, clip(body))
+		return nil, 0, fmt.Errorf("HTTP %d, not a Prometheus API answer: %q", status, clip(body))
 	}
 	if r.Status != "success" {
-		return nil, 0, fmt.Errorf("prometheus %s: query %s: %s: %s", c, expr, r.ErrorType, r.Error)
+		return nil, 0, fmt.Errorf("%q: %q", clip([]byte(r.ErrorType)), clip([]byte(r.Error)))
 	}
 	var d vectorData
 	if err := json.Unmarshal(r.Data, &d); err != nil {
-		return nil, 0, fmt.Errorf("prometheus %s: malformed data: %v", c, err)
+		return nil, 0, fmt.Errorf("malformed data: %s", clip([]byte(err.Error())))
 	}
 	if d.ResultType != "vector" {
-		return nil, 0, fmt.Errorf("prometheus %s: query %s: want an instant vector, got %q", c, expr, d.ResultType)
+		return nil, 0, fmt.Errorf("want an instant vector, got %q", clip([]byte(d.ResultType)))
 	}
 	for _, x := range d.Result {
 		s, ok := x.Value[1].(string)

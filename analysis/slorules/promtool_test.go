@@ -13,31 +13,22 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/flowtrace/flowtrace/analysis/internal/golden"
+	"github.com/flowtrace/flowtrace/analysis/live"
+	"github.com/flowtrace/flowtrace/analysis/live/livetest"
 	"github.com/flowtrace/flowtrace/analysis/owners"
+	"github.com/flowtrace/flowtrace/analysis/promtriage"
 	"github.com/flowtrace/flowtrace/analysis/slo"
 	"github.com/flowtrace/flowtrace/analysis/slorules"
+	"github.com/flowtrace/flowtrace/analysis/source"
+	"github.com/flowtrace/flowtrace/internal/promtest"
 )
-
-// promtool returns the path of Prometheus's promtool (Debian package
-// prometheus). Under CI=true a missing promtool fails the test; elsewhere
-// the test is skipped with a message saying how to get it.
-func promtool(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("promtool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("promtool not found: CI must install it (apt-get install -y prometheus)")
-		}
-		t.Skip("promtool not found; apt-get install -y prometheus to run the Prometheus rule tests")
-	}
-	return p
-}
 
 func runPromtool(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, promtool(t), args...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, promtest.LookTool(t, "promtool"), args...).CombinedOutput()
 	require.NoError(t, err, "promtool %s:\n%s", strings.Join(args, " "), out)
 	return string(out)
 }
@@ -196,4 +187,43 @@ func TestPromtoolRules(t *testing.T) {
 	runPromtool(t, "check", "rules", filepath.Join(dir, "rules.yaml"))
 	out := runPromtool(t, "test", "rules", filepath.Join(dir, "rules_test.yaml"))
 	require.Contains(t, out, "SUCCESS")
+}
+
+// The recording rules' expressions over the series the live core (the
+// connector's and flowtrace serve's) writes for the shop, in a real
+// Prometheus: each SLO's error ratio is the core's (total-good)/total.
+func TestRulesReadLiveSeries(t *testing.T) {
+	cfg, err := slo.LoadFile(golden.SLOFile())
+	require.NoError(t, err)
+	spans, err := source.ReadFile(golden.ShopFile())
+	require.NoError(t, err)
+	core := live.New(live.Config{SLOs: cfg})
+	core.Add(spans)
+	core.Flush()
+	var expo bytes.Buffer
+	require.NoError(t, core.Snapshot().WriteText(&expo))
+	samples, err := livetest.Parse(&expo)
+	require.NoError(t, err)
+
+	end := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	url := promtest.Start(t, promtest.OpenMetrics(samples, []string{slorules.MetricEvents, slorules.MetricGoodEvents}, end.Add(-30*time.Minute), end))
+	c, err := promtriage.NewClient(url, 10*time.Second)
+	require.NoError(t, err)
+	defer c.Close()
+	f, _, err := slorules.Generate(cfg, slorules.Options{})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i, s := range cfg.SLOs {
+		rec := f.Groups[i].Rules[0]
+		require.Equal(t, slorules.RecordPrefix+"5m", rec.Record)
+		total := samples.Value(slorules.MetricEvents, "slo", s.Name)
+		good := samples.Value(slorules.MetricGoodEvents, "slo", s.Name)
+		require.Positive(t, total, s.Name)
+		got, _, err := c.Query(ctx, rec.Expr, end)
+		require.NoError(t, err)
+		require.Len(t, got, 1, s.Name)
+		require.Equal(t, s.Name, got[0].Labels["slo"])
+		require.InDelta(t, (total-good)/total, got[0].Value, 1e-9, s.Name)
+	}
 }

@@ -11,16 +11,18 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/flowtrace/flowtrace/analysis/live"
 	"github.com/flowtrace/flowtrace/analysis/owners"
 	"github.com/flowtrace/flowtrace/analysis/slo"
 )
 
 // The SLI counters the connector and `flowtrace serve` emit per SLO, with
-// the SLO's name in label [LabelSLO]. They are weighted by
-// 1/sampling.probability, so they may be fractional.
+// the SLO's name in label [LabelSLO]: package live names them, and the
+// rules read what it writes. They are weighted by 1/sampling.probability,
+// so they may be fractional.
 const (
-	MetricEvents     = "flowtrace_slo_events_total"
-	MetricGoodEvents = "flowtrace_slo_good_events_total"
+	MetricEvents     = live.MetricSLOEvents
+	MetricGoodEvents = live.MetricSLOGood
 	LabelSLO         = "slo"
 )
 

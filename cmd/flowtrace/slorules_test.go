@@ -8,22 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// lookTool returns the path of an external tool the test needs. Under
-// CI=true a missing tool fails the test; elsewhere it is skipped with how
-// to install it.
-func lookTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found: CI must install it (apt-get install -y %s)", name, pkg)
-		}
-		t.Skipf("%s not found; apt-get install -y %s to run this test", name, pkg)
-	}
-	return p
-}
+	"github.com/flowtrace/flowtrace/internal/promtest"
+)
 
 // `flowtrace slo rules` writes a rule file promtool accepts, with the team
 // and channel of each SLO's owner, and warns about an SLO without one.
@@ -49,7 +36,7 @@ func TestSLORules(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if res, err := exec.CommandContext(ctx, lookTool(t, "promtool", "prometheus"), "check", "rules", out).CombinedOutput(); err != nil {
+	if res, err := exec.CommandContext(ctx, promtest.LookTool(t, "promtool"), "check", "rules", out).CombinedOutput(); err != nil {
 		t.Errorf("promtool check rules: %v\n%s", err, res)
 	}
 
