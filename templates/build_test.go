@@ -45,9 +45,14 @@ func TestGeneratedService(t *testing.T) {
 		// README tells users to; otherwise the generator writes it
 		// (WithWorkspace).
 		ownWorkspace bool
+		// standalone: WithReplace instead of a workspace, built with
+		// GOWORK=off and GOPROXY=off: go.mod and the generated go.sum alone
+		// must be enough.
+		standalone bool
 	}{
 		{name: "greeter", module: "example.com/team/greeter"},
 		{name: "order-events", module: "example.com/team/order-events/v2", grpc: true, kafka: true, ownWorkspace: true},
+		{name: "standalone", module: "example.com/team/standalone", kafka: true, standalone: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -62,19 +67,31 @@ func TestGeneratedService(t *testing.T) {
 				opts = append(opts, WithKafka())
 			}
 			gowork := filepath.Join(svc, "go.work")
-			if tc.ownWorkspace {
+			switch {
+			case tc.standalone:
+				gowork = "off"
+				opts = append(opts, WithReplace(root))
+			case tc.ownWorkspace:
 				gowork = filepath.Join(tmp, "go.work")
 				work := fmt.Sprintf("go %s\n\nuse (\n\t./%s\n\t%s\n)\n\n%s", goVersion, tc.name, root, workspaceReplace(root))
 				if err := os.WriteFile(gowork, []byte(work), 0o644); err != nil {
 					t.Fatal(err)
 				}
-			} else {
+			default:
 				opts = append(opts, WithWorkspace(root))
 			}
 			if err := Generate(svc, tc.name, opts...); err != nil {
 				t.Fatal(err)
 			}
 			goEnv := append(os.Environ(), "GOWORK="+gowork, "GOTOOLCHAIN=local", "GOFLAGS=-buildvcs=false")
+			if tc.standalone {
+				// Everything from the module cache, checked against the
+				// generated go.sum: go mod tidy (which flowtrace new --replace
+				// runs) completes go.mod offline, then the build is a plain
+				// read-only one.
+				goEnv = append(goEnv, "GOPROXY=off")
+				runGo(ctx, t, goBin, svc, append(goEnv, "GOFLAGS=-buildvcs=false -mod=mod"), "mod", "tidy")
+			}
 			bin := filepath.Join(tmp, "bin")
 			start := time.Now()
 			runGo(ctx, t, goBin, svc, goEnv, append(append([]string{"build"}, buildFlags...), "-o", bin+string(filepath.Separator), "./...")...)
@@ -84,7 +101,41 @@ func TestGeneratedService(t *testing.T) {
 			runGo(ctx, t, goBin, svc, goEnv, append(append([]string{"test"}, buildFlags...), "-count=1", "./...")...)
 			t.Logf("go test: %v", time.Since(start).Round(time.Millisecond))
 			runService(ctx, t, filepath.Join(bin, tc.name), tc.name, tc.grpc, tc.kafka)
+			if tc.standalone {
+				untracedHandlerFails(ctx, t, goBin, svc, goEnv)
+			}
 		})
+	}
+}
+
+// untracedHandlerFails unwraps the generated handler (the mux without
+// tracehttp) and checks that the service's own tests then fail, naming the
+// missing server span.
+func untracedHandlerFails(ctx context.Context, t *testing.T, goBin, svc string, env []string) {
+	t.Helper()
+	p := filepath.Join(svc, "handler.go")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b)
+	i := strings.Index(src, "return tracehttp.NewHandler(mux,")
+	j := strings.Index(src[max(i, 0):], ")\n}\n")
+	if i < 0 || j < 0 {
+		t.Fatalf("handler.go has no tracehttp.NewHandler(mux, ...) to remove:\n%s", src)
+	}
+	src = src[:i] + "_ = tracehttp.NewHandler\n\treturn mux" + src[i+j+1:]
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, goBin, "test", "-count=1", "-run", "TestHelloIsTraced", ".")
+	cmd.Dir, cmd.Env = svc, env
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the service's tests pass with an untraced handler:\n%s", out)
+	}
+	if want := `no server span "GET /hello/{name}"`; !strings.Contains(string(out), want) {
+		t.Errorf("the untraced handler's test failure does not say %q:\n%s", want, out)
 	}
 }
 
@@ -123,6 +174,7 @@ func runService(ctx context.Context, t *testing.T, bin, name string, hasGRPC, ha
 		"OTEL_EXPORTER_OTLP_ENDPOINT="+rcv.GRPCEndpoint(),
 		"PORT=0",
 		"GRPC_PORT=0",
+		"DRAIN_DELAY=3s",
 		// Absolute and missing: no labels, whatever this machine has.
 		"FLOWTRACE_K8S_LABELS_FILE="+filepath.Join(t.TempDir(), "no-labels"),
 	)
@@ -171,11 +223,11 @@ func runService(ctx context.Context, t *testing.T, bin, name string, hasGRPC, ha
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Flow-ID") != flow {
 		t.Errorf("GET /hello/e2e: status %d, X-Flow-ID %q; want 200, %q", resp.StatusCode, resp.Header.Get("X-Flow-ID"), flow)
 	}
-	resp, err = http.Get(base + "/healthz")
-	if err != nil {
-		t.Fatal(err)
+	for path, want := range map[string]int{"/livez": http.StatusOK, "/readyz": http.StatusOK} {
+		if got := statusOf(ctx, t, base+path); got != want {
+			t.Errorf("GET %s before SIGTERM: status %d, want %d", path, got, want)
+		}
 	}
-	resp.Body.Close()
 
 	if hasGRPC {
 		grpcAddr := logs.waitFor(ctx, t, "msg=listening grpc=")
@@ -196,6 +248,15 @@ func runService(ctx context.Context, t *testing.T, bin, name string, hasGRPC, ha
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// During the drain delay the service is not ready but still serves.
+	logs.waitFor(ctx, t, "msg=draining")
+	if got := statusOf(ctx, t, base+"/readyz"); got != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz while draining: status %d, want %d", got, http.StatusServiceUnavailable)
+	}
+	const drainFlow = "e2e-flow-draining"
+	if got := statusOf(ctx, t, base+"/hello/draining", drainFlow); got != http.StatusOK {
+		t.Errorf("GET /hello/draining while draining: status %d, want %d (in-flight and new requests are still served)", got, http.StatusOK)
+	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("service exit after SIGTERM: %v", err)
 	}
@@ -203,16 +264,17 @@ func runService(ctx context.Context, t *testing.T, bin, name string, hasGRPC, ha
 	// Shutdown flushed the spans before the process exited.
 	want := map[string]bool{"GET /hello/{name}": false}
 	if hasKafka {
+		want["send "+name] = false
 		want["process "+name] = false
 	}
 	for _, s := range rcv.Spans() {
 		if _, ok := want[s.Name]; ok && s.Resource["service.name"] == name {
 			want[s.Name] = true
 		}
-		if s.Name == "GET /hello/{name}" && s.Attributes["flow_id"] != flow {
-			t.Errorf("server span flow_id = %v, want %q", s.Attributes["flow_id"], flow)
+		if got := s.Attributes["flow_id"]; s.Name == "GET /hello/{name}" && got != flow && got != drainFlow {
+			t.Errorf("server span flow_id = %v, want %q or %q", got, flow, drainFlow)
 		}
-		if strings.Contains(s.Name, "healthz") || strings.Contains(s.Name, "grpc.health") {
+		if strings.Contains(s.Name, "livez") || strings.Contains(s.Name, "readyz") || strings.Contains(s.Name, "grpc.health") {
 			t.Errorf("health check traced: span %q", s.Name)
 		}
 	}
@@ -221,6 +283,24 @@ func runService(ctx context.Context, t *testing.T, bin, name string, hasGRPC, ha
 			t.Errorf("no span %q with service.name %q among %d received", span, name, rcv.SpanCount())
 		}
 	}
+}
+
+// statusOf GETs url and returns the status code.
+func statusOf(ctx context.Context, t *testing.T, url string, flowID ...string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range flowID {
+		req.Header.Set("X-Flow-ID", id)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // cleanEnv is this process's environment without anything that would
@@ -232,7 +312,7 @@ func cleanEnv(extra ...string) []string {
 		switch {
 		case strings.HasPrefix(k, "OTEL_"), strings.HasPrefix(k, "FLOWTRACE_"), strings.HasPrefix(k, "KAFKA_"),
 			strings.HasPrefix(k, "POD_"), strings.HasPrefix(k, "KUBERNETES_"), strings.HasPrefix(k, "ECS_"),
-			k == "NODE_NAME", k == "HOST_IP", k == "NODE_IP", k == "PORT", k == "GRPC_PORT", k == "DOWNSTREAM_URL":
+			k == "NODE_NAME", k == "HOST_IP", k == "NODE_IP", k == "PORT", k == "GRPC_PORT", k == "DOWNSTREAM_URL", k == "DRAIN_DELAY":
 			continue
 		}
 		env = append(env, kv)

@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
+
+	"github.com/flowtrace/flowtrace/internal/safefile"
 )
 
 //go:embed files/*.tmpl
@@ -33,6 +36,7 @@ type file struct {
 
 var files = []file{
 	{template: "go.mod.tmpl", path: "go.mod"},
+	{template: "go.sum.tmpl", path: "go.sum", when: func(c *config) bool { return c.goSum != "" }},
 	{template: "go.work.tmpl", path: "go.work", when: func(c *config) bool { return c.workspace != "" }},
 	{template: "main.go.tmpl", path: "main.go"},
 	{template: "handler.go.tmpl", path: "handler.go"},
@@ -59,6 +63,8 @@ type config struct {
 	kafka     bool
 	version   string
 	workspace string
+	replace   string
+	goSum     string // from the flowtrace directory; "": no go.sum written
 }
 
 // WithModule sets the module path of the generated go.mod. Default: the
@@ -92,6 +98,18 @@ func WithWorkspace(dir string) Option {
 	return optionFunc(func(c *config) { c.workspace = dir })
 }
 
+// WithReplace writes a replace directive into the generated go.mod that
+// points flowtrace at the checkout in dir (made absolute), and a go.sum
+// with the checksums of flowtrace's dependencies, taken from that
+// checkout's go.sum, so that the service builds on its own
+// (GOWORK=off go build) without network access to a proxy that has
+// flowtrace. Use it where a workspace does not fit, for instance in a build
+// container; delete the directive once flowtrace is published. Generate
+// checks that dir holds flowtrace's go.mod and go.sum.
+func WithReplace(dir string) Option {
+	return optionFunc(func(c *config) { c.replace = dir })
+}
+
 // File is a rendered file.
 type File struct {
 	Path string // slash-separated, relative to the service directory
@@ -105,7 +123,8 @@ var ErrNotEmpty = errors.New("directory exists and is not empty")
 // Render returns the files of a new service called name, Go files
 // gofmt'd, in a fixed order. It fails only on invalid input: name must be a
 // DNS-1035 label (the Kubernetes Deployment and Service are called name),
-// the module path a valid Go module path.
+// the module path a valid Go module path, and a WithWorkspace or
+// WithReplace directory a flowtrace checkout, whose go.sum it reads.
 func Render(name string, opts ...Option) ([]File, error) {
 	return render(name, newConfig(opts))
 }
@@ -146,6 +165,36 @@ func render(name string, c *config) ([]File, error) {
 		}
 		c.workspace = abs
 	}
+	if c.replace != "" {
+		abs, err := filepath.Abs(c.replace)
+		if err != nil {
+			return nil, fmt.Errorf("replace: %w", err)
+		}
+		if strings.ContainsAny(abs, "\n\r") {
+			return nil, fmt.Errorf("replace %q: the path cannot be written in go.mod", abs)
+		}
+		c.replace = abs
+	}
+	if err := checkFlowtraceDir("workspace", c.workspace); err != nil {
+		return nil, err
+	}
+	if err := checkFlowtraceDir("replace", c.replace); err != nil {
+		return nil, err
+	}
+	if c.replace != "" || c.workspace != "" {
+		// The dependencies of the service are flowtrace's, at flowtrace's
+		// versions: flowtrace's go.sum has every checksum the service needs
+		// (and some it does not, which go mod tidy drops).
+		from := c.replace
+		if from == "" {
+			from = c.workspace
+		}
+		sum, err := readGoSum(from)
+		if err != nil {
+			return nil, err
+		}
+		c.goSum = sum
+	}
 	d := data{
 		Name:             name,
 		Module:           c.module,
@@ -157,6 +206,8 @@ func render(name string, c *config) ([]File, error) {
 		Placeholder:      PlaceholderVersion,
 		Versions:         deps,
 		Workspace:        quoteIfNeeded(c.workspace),
+		Replace:          quoteIfNeeded(c.replace),
+		GoSum:            c.goSum,
 	}
 	out := make([]File, 0, len(files))
 	for _, f := range files {
@@ -188,9 +239,6 @@ func Generate(dir, name string, opts ...Option) (err error) {
 	c := newConfig(opts)
 	rendered, err := render(name, c)
 	if err != nil {
-		return err
-	}
-	if err := checkWorkspace(c.workspace); err != nil {
 		return err
 	}
 	entries, err := os.ReadDir(dir)
@@ -254,6 +302,8 @@ type data struct {
 	Placeholder      string
 	Versions         versions
 	Workspace        string // absolute flowtrace directory, quoted for go.work if needed
+	Replace          string // absolute flowtrace directory, quoted for go.mod if needed
+	GoSum            string // go.sum contents
 }
 
 // quoteIfNeeded quotes a go.work path that the go.work syntax does not
@@ -274,20 +324,46 @@ func goMinor(v string) string {
 	return v
 }
 
-// checkWorkspace makes sure a WithWorkspace directory is a flowtrace
-// checkout.
-func checkWorkspace(dir string) error {
+// checkFlowtraceDir makes sure a WithWorkspace or WithReplace directory is
+// a flowtrace checkout.
+func checkFlowtraceDir(what, dir string) error {
 	if dir == "" {
 		return nil
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	b, err := safefile.Read(filepath.Join(dir, "go.mod"), maxModFile, readTimeout)
 	if err != nil {
-		return fmt.Errorf("workspace: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if !bytes.HasPrefix(b, []byte("module github.com/flowtrace/flowtrace\n")) {
-		return fmt.Errorf("workspace: %s does not hold flowtrace's go.mod (module github.com/flowtrace/flowtrace)", dir)
+		return fmt.Errorf("%s: %s does not hold flowtrace's go.mod (module github.com/flowtrace/flowtrace)", what, dir)
 	}
 	return nil
+}
+
+// maxModFile bounds what is read of flowtrace's go.mod and go.sum: both are
+// a few KiB; anything far larger is not a flowtrace checkout.
+const maxModFile = 1 << 20
+
+// readTimeout bounds each read (a file on a hung network mount).
+const readTimeout = 5 * time.Second
+
+// readGoSum returns the go.sum of the flowtrace checkout in dir, checked to
+// be go.sum lines (module, version, h1: hash) so that nothing else is copied
+// into the new service.
+func readGoSum(dir string) (string, error) {
+	b, err := safefile.Read(filepath.Join(dir, "go.sum"), maxModFile, readTimeout)
+	if err != nil {
+		return "", fmt.Errorf("flowtrace's go.sum: %w", err)
+	}
+	if len(b) == 0 {
+		return "", nil
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if f := strings.Fields(line); len(f) != 3 || !strings.HasPrefix(f[2], "h1:") || strings.ContainsAny(line, "\r\t") {
+			return "", fmt.Errorf("flowtrace's go.sum: line %d is not a checksum line", i+1)
+		}
+	}
+	return string(b), nil
 }
 
 var (

@@ -231,24 +231,99 @@ func TestRenderDefaultsAndVersion(t *testing.T) {
 	}
 }
 
+// fakeCheckout writes a directory that looks like a flowtrace checkout to
+// the generator: flowtrace's go.mod first line and a go.sum.
+func fakeCheckout(t *testing.T, dir, goSum string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module github.com/flowtrace/flowtrace\n\ngo 1.26.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.sum"), []byte(goSum), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const fakeSum = "github.com/opentracing/opentracing-go v1.2.0 h1:uEJPy/1a5RIPAJ0Ov+OIO8OxWu77jEv+1B0VhjKrZUg=\n" +
+	"github.com/opentracing/opentracing-go v1.2.0/go.mod h1:GxEUsuufX4nBwe+T+Wl9TAgYrxe9dPLANfrWvHYVTgc=\n"
+
 func TestRenderWorkspace(t *testing.T) {
-	dir := t.TempDir()
+	dir := fakeCheckout(t, t.TempDir(), fakeSum)
 	fs := renderMap(t, "cart", WithWorkspace(dir))
 	work := fs["go.work"]
 	if !strings.Contains(work, "\t.\n\t"+dir+"\n") || !strings.Contains(work, "replace github.com/flowtrace/flowtrace "+PlaceholderVersion+" => "+dir+"\n") {
 		t.Errorf("go.work:\n%s", work)
 	}
+	if fs["go.sum"] != fakeSum {
+		t.Errorf("go.sum is not the checkout's:\n%s", fs["go.sum"])
+	}
+	if strings.Contains(fs["go.mod"], "replace") {
+		t.Errorf("a workspace service's go.mod has a replace:\n%s", fs["go.mod"])
+	}
 	if !strings.Contains(fs[".gitignore"], "go.work\n") || !strings.Contains(fs[".dockerignore"], "go.work\n") {
 		t.Error("go.work is not ignored by git and docker")
 	}
-	spaced := filepath.Join(dir, "my flowtrace")
+	spaced := fakeCheckout(t, filepath.Join(dir, "my flowtrace"), fakeSum)
 	if work := renderMap(t, "cart", WithWorkspace(spaced))["go.work"]; !strings.Contains(work, `"`+spaced+`"`) {
 		t.Errorf("a path with a space is not quoted:\n%s", work)
 	}
-	// Generate insists on a flowtrace checkout.
-	if err := Generate(filepath.Join(dir, "svc"), "cart", WithWorkspace(dir)); err == nil {
+	// Render and Generate insist on a flowtrace checkout.
+	empty := t.TempDir()
+	if _, err := Render("cart", WithWorkspace(empty)); err == nil {
+		t.Error("Render accepted a workspace without flowtrace's go.mod")
+	}
+	if err := Generate(filepath.Join(dir, "svc"), "cart", WithWorkspace(empty)); err == nil {
 		t.Error("Generate accepted a workspace without flowtrace's go.mod")
 	}
+}
+
+func TestRenderReplace(t *testing.T) {
+	dir := fakeCheckout(t, filepath.Join(t.TempDir(), "flowtrace"), fakeSum)
+	fs := renderMap(t, "cart", WithReplace(dir))
+	if !strings.Contains(fs["go.mod"], "\nreplace github.com/flowtrace/flowtrace => "+dir+"\n") {
+		t.Errorf("go.mod has no replace to %s:\n%s", dir, fs["go.mod"])
+	}
+	if fs["go.sum"] != fakeSum {
+		t.Errorf("go.sum is not the checkout's:\n%s", fs["go.sum"])
+	}
+	if _, ok := fs["go.work"]; ok {
+		t.Error("WithReplace wrote a go.work")
+	}
+	if !strings.Contains(fs["README.md"], "GOWORK=off go build") {
+		t.Error("README does not say the module builds on its own")
+	}
+
+	for _, tc := range []struct {
+		name, sum string
+	}{
+		{"not checksum lines", "#!/bin/sh\nrm -rf /\n"},
+		{"a fourth field", "example.com/m v1.0.0 h1:abc= extra\n"},
+		{"no h1 hash", "example.com/m v1.0.0 sha256:abc\n"},
+		{"a carriage return", "example.com/m v1.0.0 h1:abc=\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := fakeCheckout(t, filepath.Join(t.TempDir(), "flowtrace"), tc.sum)
+			if _, err := Render("cart", WithReplace(bad)); err == nil || !strings.Contains(err.Error(), "not a checksum line") {
+				t.Errorf("Render with go.sum %q: err = %v, want a checksum-line error", tc.sum, err)
+			}
+		})
+	}
+	t.Run("go.sum is not a regular file", func(t *testing.T) {
+		d := fakeCheckout(t, filepath.Join(t.TempDir(), "flowtrace"), "")
+		sum := filepath.Join(d, "go.sum")
+		if err := os.Remove(sum); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(sum, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Render("cart", WithReplace(d)); err == nil {
+			t.Error("Render read a directory as go.sum")
+		}
+	})
 }
 
 func TestRenderInvalid(t *testing.T) {
@@ -357,8 +432,9 @@ func TestVersionsMatchGoMod(t *testing.T) {
 	}
 	gomod := string(b)
 	for path, v := range map[string]string{
-		"google.golang.org/grpc":        deps.GRPC,
-		"github.com/segmentio/kafka-go": deps.KafkaGo,
+		"google.golang.org/grpc":                deps.GRPC,
+		"github.com/segmentio/kafka-go":         deps.KafkaGo,
+		"github.com/opentracing/opentracing-go": deps.OpenTracing,
 	} {
 		re := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(path) + ` (\S+)`)
 		m := re.FindStringSubmatch(gomod)

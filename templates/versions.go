@@ -13,11 +13,13 @@ const goVersion = "1.26.0"
 // flowtrace's go.mod (a test keeps them in step), so that a workspace with
 // flowtrace selects exactly what flowtrace is tested with.
 type versions struct {
-	GRPC    string // google.golang.org/grpc
-	KafkaGo string // github.com/segmentio/kafka-go
+	GRPC        string // google.golang.org/grpc
+	KafkaGo     string // github.com/segmentio/kafka-go
+	OpenTracing string // github.com/opentracing/opentracing-go
 }
 
 var deps = versions{
-	GRPC:    "v1.85.0",
-	KafkaGo: "v0.4.51",
+	GRPC:        "v1.85.0",
+	KafkaGo:     "v0.4.51",
+	OpenTracing: "v1.2.0",
 }

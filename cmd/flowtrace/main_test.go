@@ -59,6 +59,8 @@ func TestCommands(t *testing.T) {
 		{"demo estimate", []string{"estimate", "--quiet", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=4000/s", demoFile}, exitOK, "demo-estimate.txt", "checkout at 1200/s"},
 		{"help", []string{"help"}, exitOK, "", "estimate"},
 		{"new without a name", []string{"new"}, exitUsage, "", ""},
+		{"new inside the checkout without --dir", []string{"new", "cart"}, exitUsage, "", ""},
+		{"new with workspace and replace", []string{"new", "--dir", "unused", "--workspace", "../..", "--replace", "../..", "cart"}, exitUsage, "", ""},
 		{"no args", nil, exitUsage, "", ""},
 		{"unknown command", []string{"frobnicate"}, exitUsage, "", ""},
 		{"no input", []string{"red"}, exitUsage, "", ""},
@@ -157,3 +159,39 @@ func TestRegistry(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestNewWritesWhereAsked runs new from inside this checkout (the test's
+// working directory is cmd/flowtrace): without --dir it refuses and writes
+// nothing into the checkout; with --dir it writes there, and --replace
+// leaves a module that builds on its own.
+func TestNewWritesWhereAsked(t *testing.T) {
+	code, _, stderr := runCLI(t, "new", "cart")
+	if code != exitUsage || !strings.Contains(stderr, "inside the flowtrace checkout") || !strings.Contains(stderr, "--dir") {
+		t.Fatalf("new cart inside the checkout: exit %d, stderr %q; want a usage error naming --dir", code, stderr)
+	}
+	if _, err := os.Stat("cart"); !os.IsNotExist(err) {
+		t.Fatalf("new wrote ./cart into the checkout: %v", err)
+	}
+
+	dir := filepath.Join(t.TempDir(), "cart")
+	code, stdout, stderr := runCLI(t, "new", "--dir", dir, "--replace", "../..", "cart")
+	if code != exitOK {
+		t.Fatalf("new --dir --replace: exit %d\n%s", code, stderr)
+	}
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(gomod), "replace github.com/flowtrace/flowtrace => "+root) {
+		t.Errorf("go.mod does not replace flowtrace by %s:\n%s", root, gomod)
+	}
+	// go mod tidy ran (with the module cache this test's build filled) and
+	// listed the indirect requirements.
+	if !strings.Contains(stdout, "completed by go mod tidy") || !strings.Contains(string(gomod), "// indirect") {
+		t.Errorf("go mod tidy did not complete go.mod (stdout %q, stderr %q):\n%s", stdout, stderr, gomod)
+	}
+}
