@@ -77,8 +77,8 @@ func TestPromtoolRules(t *testing.T) {
 			// Every event fails from minute 180 on: the page fires within
 			// minutes, and the ticket with it; before the outage nothing does.
 			name:   "outage",
-			events: "0+1000x300",
-			good:   "0+1000x180 180000x120",
+			events: "0+1000x250",
+			good:   "0+1000x180 180000x70",
 			cases: []alertCase{
 				{179 * time.Minute, page, false}, {179 * time.Minute, ticket, false},
 				{185 * time.Minute, page, true}, {185 * time.Minute, ticket, true},
@@ -92,27 +92,27 @@ func TestPromtoolRules(t *testing.T) {
 			// and the page has stopped, while the ticket for the budget spent
 			// stays open.
 			name:   "short spike that has ended",
-			events: "0+1000x300",
-			good:   "0+1000x180 180000x1 181000+1000x117",
+			events: "0+1000x230",
+			good:   "0+1000x180 180000x1 181000+1000x47",
 			cases: []alertCase{
 				{182 * time.Minute, page, true},
 				{225 * time.Minute, page, false}, {225 * time.Minute, ticket, true},
 			},
 		},
 		{
-			// A slow burn: 0.2% of events fail all day (twice the budget's
-			// pace): a ticket, never a page.
+			// A slow burn: 0.2% of events fail (twice the budget's pace): a
+			// ticket, never a page.
 			name:   "slow burn tickets",
-			events: "0+1000x480",
-			good:   "0+998x480",
-			cases:  []alertCase{{420 * time.Minute, ticket, true}, {420 * time.Minute, page, false}},
+			events: "0+1000x90",
+			good:   "0+998x90",
+			cases:  []alertCase{{90 * time.Minute, ticket, true}, {90 * time.Minute, page, false}},
 		},
 		{
 			// 0.05% of events fail: half the budget's pace, no alert at all.
 			name:   "within budget",
-			events: "0+1000x480",
-			good:   "0+999.5x480",
-			cases:  []alertCase{{420 * time.Minute, ticket, false}, {420 * time.Minute, page, false}},
+			events: "0+1000x90",
+			good:   "0+999.5x90",
+			cases:  []alertCase{{90 * time.Minute, ticket, false}, {90 * time.Minute, page, false}},
 		},
 		{
 			// Every event fails from the start, before any good event
