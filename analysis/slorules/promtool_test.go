@@ -3,9 +3,12 @@ package slorules_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -226,4 +229,51 @@ func TestRulesReadLiveSeries(t *testing.T) {
 		require.Equal(t, s.Name, got[0].Labels["slo"])
 		require.InDelta(t, (total-good)/total, got[0].Value, 1e-9, s.Name)
 	}
+}
+
+// The shop's rule file, loaded by a real Prometheus through rule_files as
+// docs/alerting.md says: every rule is evaluated without error.
+func TestPrometheusLoadsRules(t *testing.T) {
+	b, _ := shopRules(t)
+	end := time.Now().Add(-time.Hour).Truncate(time.Minute)
+	om := "flowtrace_slo_events_total{slo=\"checkout-availability\"} 0 " + strconv.FormatInt(end.Unix(), 10) + "\n# EOF\n"
+	url := promtest.StartWithRules(t, om, b)
+	client := &http.Client{Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	type rule struct {
+		Name, Health, LastError, Type string
+		LastEvaluation                time.Time
+	}
+	var last []rule
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := client.Get(url + "/api/v1/rules")
+		require.NoError(t, err)
+		var r struct {
+			Data struct {
+				Groups []struct{ Rules []rule }
+			}
+		}
+		err = json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		require.NoError(t, err)
+		last = last[:0]
+		evaluated := 0
+		for _, g := range r.Data.Groups {
+			for _, x := range g.Rules {
+				last = append(last, x)
+				if !x.LastEvaluation.IsZero() && x.LastEvaluation.Year() > 2000 {
+					evaluated++
+				}
+			}
+		}
+		if len(last) == 21 && evaluated == 21 {
+			for _, x := range last {
+				require.Equal(t, "ok", x.Health, "%s: %s", x.Name, x.LastError)
+			}
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("rules not all evaluated within 20s: %+v", last)
 }

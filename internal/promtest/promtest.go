@@ -44,6 +44,18 @@ func LookTool(t testing.TB, name string) string {
 // URL once ready. The server is stopped when the test ends.
 func Start(t testing.TB, om string) string {
 	t.Helper()
+	return start(t, om, nil)
+}
+
+// StartWithRules is Start with a rule file loaded (rule_files), evaluated
+// every second.
+func StartWithRules(t testing.TB, om string, rules []byte) string {
+	t.Helper()
+	return start(t, om, rules)
+}
+
+func start(t testing.TB, om string, rules []byte) string {
+	t.Helper()
 	promtool, prom := LookTool(t, "promtool"), LookTool(t, "prometheus")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -54,7 +66,13 @@ func Start(t testing.TB, om string) string {
 	out, err := exec.CommandContext(ctx, promtool, "tsdb", "create-blocks-from", "openmetrics", in, data).CombinedOutput()
 	require.NoError(t, err, "promtool tsdb create-blocks-from openmetrics:\n%s", out)
 	cfg := filepath.Join(dir, "prometheus.yml")
-	require.NoError(t, os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1m\n"), 0o644))
+	conf := "global:\n  scrape_interval: 1m\n"
+	if rules != nil {
+		rf := filepath.Join(dir, "rules.yaml")
+		require.NoError(t, os.WriteFile(rf, rules, 0o644))
+		conf = "global:\n  scrape_interval: 1m\n  evaluation_interval: 1s\nrule_files:\n  - " + rf + "\n"
+	}
+	require.NoError(t, os.WriteFile(cfg, []byte(conf), 0o644))
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
