@@ -97,9 +97,10 @@ func WithMaxQueueSize(n int) BatcherOption {
 	return batcherOptionFunc(func(c *batcherConfig) { c.maxQueueSize = n })
 }
 
-// WithMaxQueueBytes bounds the estimated size of the spans the Batcher holds
-// (default DefaultMaxQueueBytes). The estimate counts string lengths and
-// fixed per-item costs. A value <= 0 means the default.
+// WithMaxQueueBytes bounds the size of the spans the Batcher holds
+// (default DefaultMaxQueueBytes): their exact OTLP encoding in front of an
+// OTLPExporter, else EstimateSize (string lengths and fixed per-item
+// costs). A value <= 0 means the default.
 func WithMaxQueueBytes(n int64) BatcherOption {
 	return batcherOptionFunc(func(c *batcherConfig) { c.maxQueueBytes = n })
 }
@@ -180,7 +181,8 @@ type Stats struct {
 	DroppedAtShutdown int64
 	// QueueLen is the spans held now: queued or being exported.
 	QueueLen int64
-	// QueueBytes is the estimated size of the spans held now.
+	// QueueBytes is the size of the spans held now (encoded bytes in
+	// front of an OTLPExporter, else EstimateSize).
 	QueueBytes int64
 }
 
@@ -189,8 +191,11 @@ func (s Stats) Dropped() int64 {
 	return s.DroppedQueueFull + s.DroppedExportFailed + s.DroppedRejected + s.DroppedShutdown
 }
 
+// queued is a span in the queue: encoded when the exporter takes encoded
+// spans (an OTLPExporter), else the span itself.
 type queued struct {
 	span *tracer.SpanData
+	enc  encodedSpan
 	size int64
 }
 
@@ -204,6 +209,9 @@ type flushRequest struct {
 type Batcher struct {
 	cfg batcherConfig
 	exp Exporter
+	// enc is exp when it takes spans encoded at OnEnd: the queue then
+	// holds bytes, not span objects.
+	enc spanEncoder
 
 	queue   chan queued
 	wake    chan struct{}
@@ -237,6 +245,10 @@ type Batcher struct {
 	errLog rateLimitedLog
 	log    *sdklog.Logger
 
+	// Scratch of the worker's send.
+	encScratch  []encodedSpan
+	spanScratch []*tracer.SpanData
+
 	shutdownOnce sync.Once
 }
 
@@ -262,13 +274,17 @@ func NewBatcher(exp Exporter, opts ...BatcherOption) *Batcher {
 		errLog:  rateLimitedLog{logger: cfg.logger, interval: cfg.errorLogInterval},
 		log:     cfg.logger,
 	}
+	b.enc, _ = exp.(spanEncoder)
 	go b.run()
 	return b
 }
 
 // OnEnd queues s for export without blocking. It drops and counts s when
-// the queue is full in spans or bytes, or when Shutdown has begun. The
-// Batcher owns s afterwards.
+// the queue is full in spans or bytes, or when Shutdown has begun. In
+// front of an OTLPExporter, OnEnd encodes s to OTLP protobuf and keeps
+// only the bytes (the byte bound then counts exactly the encoded size), so
+// s is not referenced once OnEnd returns; other exporters get s itself,
+// which the Batcher then owns.
 func (b *Batcher) OnEnd(s *tracer.SpanData) {
 	if s == nil {
 		return
@@ -289,14 +305,21 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 		b.droppedFull.Add(1)
 		return
 	}
-	size := EstimateSize(s)
+	q := queued{span: s}
+	if b.enc != nil {
+		q = queued{enc: b.enc.encodeSpan(s)}
+		q.size = int64(len(q.enc.b))
+	} else {
+		q.size = EstimateSize(s)
+	}
+	size := q.size
 	if b.queueBytes.Add(size) > b.cfg.maxQueueBytes {
 		b.release(1, size)
 		b.droppedFull.Add(1)
 		return
 	}
 	select {
-	case b.queue <- queued{span: s, size: size}:
+	case b.queue <- q:
 		b.enqueued.Add(1)
 		// The worker sleeps until a batch is full (or its timer fires): a
 		// wake-up per span would cost the service a scheduler round trip
@@ -310,6 +333,12 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 			case b.wake <- struct{}{}:
 			default:
 			}
+		}
+		if held == int64(b.cfg.maxQueueSize/2) {
+			// Half the queue is waiting: the worker is not getting a
+			// CPU (GOMAXPROCS=1, a busy loop of spans). Yield once so that
+			// it exports instead of the queue filling up and dropping.
+			runtime.Gosched()
 		}
 	default:
 		// Unreachable while queueLen bounds the channel; kept as a guard.
@@ -449,7 +478,7 @@ func (b *Batcher) settleOutcome(n, failed, rejected, unconfirmed, size int64) bo
 // run is the Batcher's one goroutine.
 func (b *Batcher) run() {
 	defer close(b.done)
-	batch := make([]*tracer.SpanData, 0, b.cfg.maxBatchSize)
+	batch := make([]queued, 0, b.cfg.maxBatchSize)
 	var batchBytes int64
 	timer := time.NewTimer(b.cfg.scheduleDelay)
 	defer timer.Stop()
@@ -470,7 +499,7 @@ func (b *Batcher) run() {
 		for {
 			select {
 			case q := <-b.queue:
-				batch = append(batch, q.span)
+				batch = append(batch, q)
 				batchBytes += q.size
 				if len(batch) == cap(batch) {
 					errs = append(errs, exportBatch())
@@ -489,7 +518,7 @@ func (b *Batcher) run() {
 		for {
 			select {
 			case q := <-b.queue:
-				batch = append(batch, q.span)
+				batch = append(batch, q)
 				batchBytes += q.size
 				if len(batch) == cap(batch) {
 					_ = exportBatch()
@@ -529,7 +558,7 @@ func resetTimer(t *time.Timer, d time.Duration) {
 
 // export sends one batch and settles its spans. Once Shutdown has given up,
 // it only drops.
-func (b *Batcher) export(batch []*tracer.SpanData, size int64) error {
+func (b *Batcher) export(batch []queued, size int64) error {
 	n := int64(len(batch))
 	if b.ctx.Err() != nil {
 		b.settle(n, size, &b.droppedAtStop)
@@ -537,7 +566,7 @@ func (b *Batcher) export(batch []*tracer.SpanData, size int64) error {
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.exportTimeout)
 	start := time.Now()
-	err := b.exp.Export(ctx, batch)
+	err := b.send(ctx, batch)
 	cancel()
 	var failed, rejected, unconfirmed int64
 	var rej *RejectedError
@@ -606,4 +635,26 @@ func (l *rateLimitedLog) report() {
 		l.logger.Errorf("export failed %d time(s), %d span(s) dropped; last error: %s", l.failed, l.dropped, quoteError(l.lastErr))
 	}
 	l.failed, l.dropped, l.unconfirmed, l.lastErr = 0, 0, 0, nil
+}
+
+// send hands batch to the exporter: the encoded spans, or the spans.
+func (b *Batcher) send(ctx context.Context, batch []queued) error {
+	if b.enc != nil {
+		spans := b.encScratch[:0]
+		for i := range batch {
+			spans = append(spans, batch[i].enc)
+		}
+		err := b.enc.exportEncoded(ctx, spans)
+		clear(spans)
+		b.encScratch = spans[:0]
+		return err
+	}
+	spans := b.spanScratch[:0]
+	for i := range batch {
+		spans = append(spans, batch[i].span)
+	}
+	err := b.exp.Export(ctx, spans)
+	clear(spans)
+	b.spanScratch = spans[:0]
+	return err
 }

@@ -15,10 +15,19 @@
 // # Batcher
 //
 // OnEnd does a non-blocking enqueue and a few atomic operations: it never
-// waits for a lock, a channel or the network. The queue is bounded both in
-// spans (WithMaxQueueSize, default 2048) and in estimated bytes
-// (WithMaxQueueBytes, default 8 MiB; see [EstimateSize]); both bounds cover
-// spans queued and spans in the export in progress. A span that does not fit
+// waits for a lock, a channel or the network. In front of an OTLPExporter
+// it first encodes the finished span to OTLP protobuf wire bytes (as
+// Converter + proto.Marshal would, byte for byte), so the queue holds
+// pointer-free bytes the garbage collector does not scan, the span object
+// is not referenced once OnEnd returns and dies young, and a batch is the
+// resource and scope headers around the spans' bytes. The queue is bounded
+// both in spans (WithMaxQueueSize, default 2048) and in bytes
+// (WithMaxQueueBytes, default 8 MiB): the exact encoded size in front of an
+// OTLPExporter, [EstimateSize] for other exporters, which get the
+// *tracer.SpanData itself. Both bounds cover spans queued and spans in the
+// export in progress. When half the queue is waiting, the OnEnd that sees
+// it yields the processor once, so that a starved worker (GOMAXPROCS=1, a
+// busy loop finishing spans) exports instead of the queue overflowing. A span that does not fit
 // is dropped and counted, and so is a span offered after Shutdown. One
 // goroutine exports batches of up to WithMaxBatchSize spans (default 512),
 // when a batch fills or WithScheduleDelay (default 5 s) has passed, each
@@ -43,7 +52,8 @@
 //
 // [NewOTLP] converts a batch with a [Converter] (every string made valid
 // UTF-8, so one bad span cannot fail a batch), encodes it and sends it
-// through a [Transport]. Requests are kept under a byte limit on their
+// through a [Transport]; behind a Batcher the spans arrive already encoded
+// with the same rules, and only the request around them is built. Requests are kept under a byte limit on their
 // uncompressed size ([WithMaxRequestBytes], default [DefaultMaxRequestBytes]
 // = 3 MiB, below grpc-go's and the Collector's default 4 MiB receive
 // limit): a larger batch goes as several requests, and a span that alone is

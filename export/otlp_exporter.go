@@ -93,6 +93,15 @@ type OTLPExporter struct {
 	scopeBase []int
 	reqScopes []*tracepb.ScopeSpans
 	reqSpans  []*tracepb.Span
+	// Scratch of exportEncoded (under convMu); resourceMsg is the
+	// encoded Resource, made once.
+	encInit     bool
+	resourceMsg []byte
+	encScopes   []tracer.Scope
+	encCounts   []int
+	encIdx      []int
+	encItems    []encItem
+	encHeaders  [][]byte
 
 	trimmed atomic.Int64
 }
@@ -214,13 +223,7 @@ func (e *OTLPExporter) Export(ctx context.Context, spans []*tracer.SpanData) err
 	rs[0].ScopeSpans = scopes
 	clear(e.flat)
 
-	switch {
-	case out.failed == 0 && out.unconfirmed == 0 && out.err == nil && out.rejected == 0 && out.msg == "":
-		return nil
-	case out.failed == 0 && out.unconfirmed == 0 && out.err == nil:
-		return &RejectedError{Rejected: out.rejected, Message: out.msg}
-	}
-	return &OutcomeError{Failed: out.failed, Rejected: out.rejected, Unconfirmed: out.unconfirmed, Message: out.msg, Err: out.err}
+	return out.result()
 }
 
 // request points req at the spans of chunk, one ScopeSpans for each run

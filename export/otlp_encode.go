@@ -1,0 +1,341 @@
+package export
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/flowtrace/flowtrace/tracer"
+)
+
+// This file encodes finished spans straight to OTLP protobuf wire bytes,
+// with the conversion rules of ToOTLP and the field order proto.Marshal
+// uses, so that a span is encoded once, when it finishes, and a batch is
+// the resource and scope headers around the spans' bytes. The queue then
+// holds pointer-free bytes the garbage collector does not scan, and the
+// span object dies young. TestEncodeMatchesConverter holds the encoding to
+// Converter + proto.Marshal.
+
+// OTLP field numbers (opentelemetry/proto/trace/v1/trace.proto,
+// common/v1/common.proto, resource/v1/resource.proto and
+// collector/trace/v1/trace_service.proto).
+const (
+	fRequestResourceSpans = 1
+
+	fResourceSpansResource   = 1
+	fResourceSpansScopeSpans = 2
+	fResourceAttributes      = 1
+
+	fScopeSpansScope = 1
+	fScopeSpansSpans = 2
+	fScopeName       = 1
+	fScopeVersion    = 2
+
+	fSpanTraceID           = 1
+	fSpanSpanID            = 2
+	fSpanTraceState        = 3
+	fSpanParentSpanID      = 4
+	fSpanName              = 5
+	fSpanKind              = 6
+	fSpanStart             = 7
+	fSpanEnd               = 8
+	fSpanAttributes        = 9
+	fSpanDroppedAttributes = 10
+	fSpanEvents            = 11
+	fSpanDroppedEvents     = 12
+	fSpanLinks             = 13
+	fSpanDroppedLinks      = 14
+	fSpanStatus            = 15
+	fSpanFlags             = 16
+
+	fEventTime       = 1
+	fEventName       = 2
+	fEventAttributes = 3
+
+	fLinkTraceID    = 1
+	fLinkSpanID     = 2
+	fLinkTraceState = 3
+	fLinkAttributes = 4
+	fLinkFlags      = 6
+
+	fStatusMessage = 2
+	fStatusCode    = 3
+
+	fKVKey   = 1
+	fKVValue = 2
+
+	fAnyString = 1
+	fAnyBool   = 2
+	fAnyInt    = 3
+	fAnyDouble = 4
+	fAnyBytes  = 7
+)
+
+// appendSpan appends the OTLP Span message of s (its fields, without a
+// tag or length) to b.
+func appendSpan(b []byte, s *tracer.SpanData) []byte {
+	b = appendBytesField(b, fSpanTraceID, s.SpanContext.TraceID[:])
+	b = appendBytesField(b, fSpanSpanID, s.SpanContext.SpanID[:])
+	b = appendStringField(b, fSpanTraceState, s.SpanContext.TraceState)
+	if s.ParentSpanID.IsValid() {
+		b = appendBytesField(b, fSpanParentSpanID, s.ParentSpanID[:])
+	}
+	b = appendStringField(b, fSpanName, s.Name)
+	if s.Kind != 0 {
+		b = appendTag(b, fSpanKind, protowire.VarintType)
+		b = appendVarint(b, uint64(int64(s.Kind)))
+	}
+	b = appendFixed64Field(b, fSpanStart, unixNano(s.Start))
+	b = appendFixed64Field(b, fSpanEnd, unixNano(s.End))
+	for i := range s.Attributes {
+		b = appendKeyValue(b, fSpanAttributes, s.Attributes[i].Key, s.Attributes[i].Value)
+	}
+	b = appendUint32Field(b, fSpanDroppedAttributes, count(s.DroppedAttributes))
+	for i := range s.Events {
+		e := &s.Events[i]
+		var at int
+		b, at = beginMessage(b, fSpanEvents)
+		b = appendFixed64Field(b, fEventTime, unixNano(e.Time))
+		b = appendStringField(b, fEventName, e.Name)
+		for j := range e.Attributes {
+			b = appendKeyValue(b, fEventAttributes, e.Attributes[j].Key, e.Attributes[j].Value)
+		}
+		b = endMessage(b, at)
+	}
+	b = appendUint32Field(b, fSpanDroppedEvents, count(s.DroppedEvents))
+	for i := range s.Links {
+		l := &s.Links[i]
+		var at int
+		b, at = beginMessage(b, fSpanLinks)
+		b = appendBytesField(b, fLinkTraceID, l.SpanContext.TraceID[:])
+		b = appendBytesField(b, fLinkSpanID, l.SpanContext.SpanID[:])
+		b = appendStringField(b, fLinkTraceState, l.SpanContext.TraceState)
+		if l.Type != "" {
+			// A string value of its own: boxing it into an any would
+			// allocate.
+			var kv, av int
+			b, kv = beginMessage(b, fLinkAttributes)
+			b = appendStringField(b, fKVKey, RefTypeKey)
+			b, av = beginMessage(b, fKVValue)
+			b = appendAnyString(b, l.Type)
+			b = endMessage(b, av)
+			b = endMessage(b, kv)
+		}
+		if l.SpanContext.Flags != 0 {
+			b = appendTag(b, fLinkFlags, protowire.Fixed32Type)
+			b = protowire.AppendFixed32(b, uint32(l.SpanContext.Flags))
+		}
+		b = endMessage(b, at)
+	}
+	b = appendUint32Field(b, fSpanDroppedLinks, count(s.DroppedLinks))
+	// The converter always sets a Status, so an unset one is an empty
+	// message rather than an absent one.
+	var at int
+	b, at = beginMessage(b, fSpanStatus)
+	b = appendStringField(b, fStatusMessage, s.StatusMessage)
+	if s.Status != 0 {
+		b = appendTag(b, fStatusCode, protowire.VarintType)
+		b = appendVarint(b, uint64(int64(s.Status)))
+	}
+	b = endMessage(b, at)
+	if s.SpanContext.Flags != 0 {
+		b = appendTag(b, fSpanFlags, protowire.Fixed32Type)
+		b = protowire.AppendFixed32(b, uint32(s.SpanContext.Flags))
+	}
+	return b
+}
+
+// appendTag appends a field's tag; every field number here but Span.flags
+// (16) fits one byte.
+func appendTag(b []byte, num protowire.Number, typ protowire.Type) []byte {
+	if num < 16 {
+		return append(b, byte(uint64(num)<<3|uint64(typ&7)))
+	}
+	return protowire.AppendTag(b, num, typ)
+}
+
+// appendVarint is protowire.AppendVarint with the one-byte case first:
+// most lengths and counts are below 128.
+func appendVarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return protowire.AppendVarint(b, v)
+}
+
+// appendString appends a length-prefixed string.
+func appendString(b []byte, v string) []byte {
+	b = appendVarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// appendBytes appends a length-prefixed byte string.
+func appendBytes(b []byte, v []byte) []byte {
+	b = appendVarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+// beginMessage starts a length-delimited field whose length is not known
+// yet: one byte is reserved for it, which endMessage widens if needed.
+func beginMessage(b []byte, num protowire.Number) ([]byte, int) {
+	b = appendTag(b, num, protowire.BytesType)
+	b = append(b, 0)
+	return b, len(b)
+}
+
+// endMessage writes the length of the field begun at start (the offset
+// after the reserved byte), moving the content when the length needs more
+// than one byte, so the encoding stays canonical.
+func endMessage(b []byte, start int) []byte {
+	n := len(b) - start
+	if n < 0x80 {
+		b[start-1] = byte(n)
+		return b
+	}
+	k := protowire.SizeVarint(uint64(n))
+	b = append(b, make([]byte, k-1)...)
+	copy(b[start-1+k:], b[start:start+n])
+	protowire.AppendVarint(b[:start-1], uint64(n))
+	return b
+}
+
+func appendBytesField(b []byte, num protowire.Number, v []byte) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	b = appendTag(b, num, protowire.BytesType)
+	return appendBytes(b, v)
+}
+
+// appendStringField appends a string field, made valid UTF-8 as ToOTLP
+// does; proto3 leaves empty strings out.
+func appendStringField(b []byte, num protowire.Number, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = appendTag(b, num, protowire.BytesType)
+	return appendString(b, validUTF8(v))
+}
+
+func appendFixed64Field(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = appendTag(b, num, protowire.Fixed64Type)
+	return protowire.AppendFixed64(b, v)
+}
+
+func appendUint32Field(b []byte, num protowire.Number, v uint32) []byte {
+	if v == 0 {
+		return b
+	}
+	b = appendTag(b, num, protowire.VarintType)
+	return appendVarint(b, uint64(v))
+}
+
+// appendKeyValue appends a KeyValue field with the value rules of ToOTLP.
+func appendKeyValue(b []byte, num protowire.Number, key string, v any) []byte {
+	var kv, av int
+	b, kv = beginMessage(b, num)
+	b = appendStringField(b, fKVKey, key)
+	b, av = beginMessage(b, fKVValue)
+	b = appendAnyValue(b, v)
+	b = endMessage(b, av)
+	return endMessage(b, kv)
+}
+
+// appendAnyValue appends the fields of an AnyValue. A oneof member is
+// written even when it holds its zero value.
+func appendAnyValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case string:
+		return appendAnyString(b, v)
+	case bool:
+		b = appendTag(b, fAnyBool, protowire.VarintType)
+		return appendVarint(b, protowire.EncodeBool(v))
+	case int:
+		return appendAnyInt(b, int64(v))
+	case int8:
+		return appendAnyInt(b, int64(v))
+	case int16:
+		return appendAnyInt(b, int64(v))
+	case int32:
+		return appendAnyInt(b, int64(v))
+	case int64:
+		return appendAnyInt(b, v)
+	case uint8:
+		return appendAnyInt(b, int64(v))
+	case uint16:
+		return appendAnyInt(b, int64(v))
+	case uint32:
+		return appendAnyInt(b, int64(v))
+	case uint:
+		return appendAnyUint(b, uint64(v))
+	case uint64:
+		return appendAnyUint(b, v)
+	case uintptr:
+		return appendAnyUint(b, uint64(v))
+	case float32:
+		return appendAnyDouble(b, float64(v))
+	case float64:
+		return appendAnyDouble(b, v)
+	case []byte:
+		b = appendTag(b, fAnyBytes, protowire.BytesType)
+		return appendBytes(b, v)
+	case nil:
+		return b
+	default:
+		return appendAnyString(b, fmt.Sprint(v))
+	}
+}
+
+func appendAnyString(b []byte, v string) []byte {
+	b = appendTag(b, fAnyString, protowire.BytesType)
+	if !utf8.ValidString(v) {
+		v = validUTF8(v)
+	}
+	return appendString(b, v)
+}
+
+func appendAnyInt(b []byte, v int64) []byte {
+	b = appendTag(b, fAnyInt, protowire.VarintType)
+	return appendVarint(b, uint64(v))
+}
+
+func appendAnyUint(b []byte, v uint64) []byte {
+	if v > math.MaxInt64 {
+		return appendAnyString(b, strconv.FormatUint(v, 10))
+	}
+	return appendAnyInt(b, int64(v))
+}
+
+func appendAnyDouble(b []byte, v float64) []byte {
+	b = appendTag(b, fAnyDouble, protowire.Fixed64Type)
+	return protowire.AppendFixed64(b, math.Float64bits(v))
+}
+
+// appendScope appends the fields of an InstrumentationScope.
+func appendScope(b []byte, sc tracer.Scope) []byte {
+	b = appendStringField(b, fScopeName, sc.Name)
+	return appendStringField(b, fScopeVersion, sc.Version)
+}
+
+// appendResource appends the fields of a Resource.
+func appendResource(b []byte, attrs []tracer.Attribute) []byte {
+	for i := range attrs {
+		b = appendKeyValue(b, fResourceAttributes, attrs[i].Key, attrs[i].Value)
+	}
+	return b
+}
+
+// lenFieldSize is the encoded size of a length-delimited field of n bytes
+// whose field number fits a one-byte tag.
+func lenFieldSize(n int) int { return 1 + protowire.SizeVarint(uint64(n)) + n }
+
+func appendLenPrefix(b []byte, num protowire.Number, n int) []byte {
+	b = appendTag(b, num, protowire.BytesType)
+	return appendVarint(b, uint64(n))
+}

@@ -1,0 +1,188 @@
+package export
+
+import (
+	"context"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"weak"
+
+	"github.com/stretchr/testify/require"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/flowtrace/flowtrace/propagation"
+	"github.com/flowtrace/flowtrace/tracer"
+)
+
+// encodeCases are spans that exercise every rule of ToOTLP.
+func encodeCases() map[string]*tracer.SpanData {
+	long := strings.Repeat("x", 300) // nested lengths past one varint byte
+	cases := map[string]*tracer.SpanData{
+		"full":    mkSpan(3),
+		"root":    mkSpan(10),
+		"empty":   {},
+		"invalid": badSpan(),
+		"values": {
+			SpanContext: propagation.SpanContext{TraceID: traceIDOf(1), SpanID: spanIDOf(1)},
+			Name:        "values",
+			Kind:        tracer.KindClient,
+			Start:       testStart,
+			Attributes: []tracer.Attribute{
+				{Key: "s", Value: ""}, {Key: "b", Value: false}, {Key: "i", Value: 0},
+				{Key: "i8", Value: int8(-8)}, {Key: "i16", Value: int16(-16)}, {Key: "i32", Value: int32(-32)},
+				{Key: "i64", Value: int64(math.MinInt64)}, {Key: "u8", Value: uint8(8)}, {Key: "u16", Value: uint16(16)},
+				{Key: "u32", Value: uint32(math.MaxUint32)}, {Key: "u", Value: uint(7)}, {Key: "u64", Value: uint64(math.MaxUint64)},
+				{Key: "uptr", Value: uintptr(9)}, {Key: "f32", Value: float32(1.5)}, {Key: "f64", Value: math.Inf(-1)},
+				{Key: "zero", Value: 0.0}, {Key: "bytes", Value: []byte{0, 1, 2}}, {Key: "nil", Value: nil},
+				{Key: "other", Value: struct{ A int }{3}}, {Key: "", Value: "empty key"},
+				{Key: long, Value: long},
+			},
+			DroppedAttributes: -4,
+		},
+		"big event and link": {
+			SpanContext: propagation.SpanContext{TraceID: traceIDOf(2), SpanID: spanIDOf(2), TraceState: long},
+			Name:        long,
+			Events: []tracer.Event{
+				{Name: long, Attributes: []tracer.Attribute{{Key: "k", Value: long}, {Key: "n", Value: 1}}},
+				{Time: testStart},
+			},
+			Links: []tracer.Link{
+				{SpanContext: propagation.SpanContext{TraceID: traceIDOf(3), SpanID: spanIDOf(3), TraceState: long}},
+				{SpanContext: propagation.SpanContext{TraceID: traceIDOf(4), SpanID: spanIDOf(4), Flags: 3}, Type: "child_of"},
+			},
+			Status:        tracer.StatusOK,
+			StatusMessage: long,
+		},
+	}
+	big := &tracer.SpanData{SpanContext: propagation.SpanContext{TraceID: traceIDOf(5), SpanID: spanIDOf(5)}, Name: "many"}
+	for i := 0; i < 200; i++ {
+		big.Attributes = append(big.Attributes, tracer.Attribute{Key: "k", Value: long})
+		big.Events = append(big.Events, tracer.Event{Name: "e", Attributes: []tracer.Attribute{{Key: "v", Value: long}}})
+	}
+	cases["many"] = big
+	return cases
+}
+
+// TestEncodeMatchesConverter: a span encoded at finish is byte for byte
+// what Converter + proto.Marshal make of it, so a collector cannot tell
+// the two paths apart.
+func TestEncodeMatchesConverter(t *testing.T) {
+	for name, s := range encodeCases() {
+		t.Run(name, func(t *testing.T) {
+			want, err := proto.Marshal(ToOTLP(nil, "", "", []*tracer.SpanData{s})[0].ScopeSpans[0].Spans[0])
+			require.NoError(t, err)
+			got := appendSpan(nil, s)
+			if string(got) != string(want) {
+				var sp tracepb.Span
+				require.NoError(t, proto.Unmarshal(got, &sp), "the encoding parses")
+				require.Equal(t, string(want), string(got), "decoded: %v", &sp)
+			}
+		})
+	}
+}
+
+// captureTransport keeps every request it is sent.
+type captureTransport struct {
+	mu   sync.Mutex
+	reqs [][]byte
+}
+
+func (c *captureTransport) Send(_ context.Context, b []byte) (Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reqs = append(c.reqs, b)
+	return Response{}, nil
+}
+
+func (c *captureTransport) Close(context.Context) error { return nil }
+
+// TestExportEncodedMatchesExport: the requests built from spans encoded at
+// finish (resource, one ScopeSpans per scope in the order scopes first
+// appear, the spans' bytes) are those Export builds from the spans, split
+// at the same request limit.
+func TestExportEncodedMatchesExport(t *testing.T) {
+	var spans []*tracer.SpanData
+	for i := 0; i < 60; i++ {
+		s := mkSpan(i)
+		switch i % 3 {
+		case 1:
+			s.Scope = tracer.Scope{Name: "otel/a", Version: "1.0"}
+		case 2:
+			s.Scope = tracer.Scope{Name: "otel/b"}
+		}
+		spans = append(spans, s)
+	}
+	for _, limit := range []int{0, MinMaxRequestBytes} {
+		byExport, byEncoded := &captureTransport{}, &captureTransport{}
+		a := NewOTLP(byExport, testRes, WithMaxRequestBytes(limit))
+		b := NewOTLP(byEncoded, testRes, WithMaxRequestBytes(limit))
+		var enc []encodedSpan
+		for _, s := range spans {
+			enc = append(enc, b.encodeSpan(s))
+		}
+		require.NoError(t, b.exportEncoded(context.Background(), enc))
+		require.NoError(t, a.Export(context.Background(), spans))
+		require.NotEmpty(t, byExport.reqs)
+		require.Equal(t, len(byExport.reqs), len(byEncoded.reqs), "limit %d: same split", limit)
+		for i := range byExport.reqs {
+			var want, got coltracepb.ExportTraceServiceRequest
+			require.NoError(t, proto.Unmarshal(byExport.reqs[i], &want))
+			require.NoError(t, proto.Unmarshal(byEncoded.reqs[i], &got))
+			require.True(t, proto.Equal(&want, &got), "request %d differs:\nwant %v\ngot  %v", i, &want, &got)
+			require.Len(t, got.ResourceSpans[0].ScopeSpans, 3)
+		}
+	}
+}
+
+// TestQueueHoldsNoSpan: in front of an OTLPExporter the queue holds the
+// span's bytes, not the span: a queued span's SpanData can be collected
+// before the batch is exported, and the byte bound counts the encoding.
+func TestQueueHoldsNoSpan(t *testing.T) {
+	tr := &captureTransport{}
+	b := NewBatcher(NewOTLP(tr, testRes), WithScheduleDelay(time.Hour))
+	s := mkSpan(1)
+	want := int64(len(appendSpan(nil, s)))
+	w := weak.Make(s)
+	b.OnEnd(s)
+	s = nil
+	runtime.GC()
+	require.Nil(t, w.Value(), "the queued span was collected")
+	st := b.Stats()
+	require.Equal(t, int64(1), st.QueueLen)
+	require.Equal(t, want, st.QueueBytes, "the byte bound counts the encoded span")
+	require.NoError(t, b.Shutdown(context.Background()))
+	require.Len(t, tr.reqs, 1)
+	var req coltracepb.ExportTraceServiceRequest
+	require.NoError(t, proto.Unmarshal(tr.reqs[0], &req))
+	require.Equal(t, "op-1", req.ResourceSpans[0].ScopeSpans[0].Spans[0].Name)
+	require.Equal(t, int64(1), b.Stats().Exported)
+}
+
+func TestOnEndEncodedAllocs(t *testing.T) {
+	bt := NewBatcher(NewOTLP(&discardTransport{}, testRes), WithScheduleDelay(time.Millisecond))
+	defer func() { _ = bt.Shutdown(context.Background()) }()
+	s := mkSpan(1)
+	if n := testing.AllocsPerRun(1000, func() { bt.OnEnd(s) }); n > 1 {
+		t.Fatalf("OnEnd in front of an OTLP exporter allocates %v times, want 1 (the span's bytes)", n)
+	}
+}
+
+type discardTransport struct{}
+
+func (discardTransport) Send(context.Context, []byte) (Response, error) { return Response{}, nil }
+func (discardTransport) Close(context.Context) error                    { return nil }
+
+// BenchmarkEncodeSpan reports the cost of encoding one span at finish.
+func BenchmarkEncodeSpan(b *testing.B) {
+	s := mkSpan(1)
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendSpan(buf[:0], s)
+	}
+}
