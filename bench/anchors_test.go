@@ -47,19 +47,38 @@ type anchor struct {
 	new  func(tb testing.TB) (opentracing.Tracer, func())
 }
 
+// flowtraceOTLP has the batcher's default settings (queue, batch size,
+// bytes), as a service gets them: spans are encoded to OTLP protobuf and
+// handed to a transport that discards the bytes. A span the queue refused
+// is reported in dropped/op, since dropping is cheaper than exporting.
 func flowtraceOTLP(tb testing.TB) (opentracing.Tracer, func()) {
-	b := export.NewBatcher(export.NewOTLP(discardClient{}, resource), export.WithMaxQueueSize(1<<16))
+	b := export.NewBatcher(export.NewOTLP(discardClient{}, resource))
 	tr := tracer.New(tracer.WithProcessor(b))
-	return tr, func() { shutdown(tb, tr.Shutdown) }
+	return tr, func() {
+		shutdown(tb, tr.Shutdown)
+		reportDropped(tb, b)
+	}
+}
+
+// reportDropped adds the spans b dropped per benchmark iteration, when
+// there were any.
+func reportDropped(tb testing.TB, b *export.Batcher) {
+	bb, ok := tb.(*testing.B)
+	if n := b.Stats().Dropped(); ok && n > 0 {
+		bb.ReportMetric(float64(n)/float64(bb.N), "dropped/op")
+	}
 }
 
 // flowtraceNullExport is flowtrace's caller's path alone: the tracer and
 // the batcher's enqueue, with an exporter that drops spans unconverted.
 // flowtrace-otlp minus this is the cost of the OTLP conversion.
 func flowtraceNullExport(tb testing.TB) (opentracing.Tracer, func()) {
-	b := export.NewBatcher(export.NewDiscard(), export.WithMaxQueueSize(1<<16))
+	b := export.NewBatcher(export.NewDiscard())
 	tr := tracer.New(tracer.WithProcessor(b))
-	return tr, func() { shutdown(tb, tr.Shutdown) }
+	return tr, func() {
+		shutdown(tb, tr.Shutdown)
+		reportDropped(tb, b)
+	}
 }
 
 func flowtraceUnsampled(testing.TB) (opentracing.Tracer, func()) {

@@ -10,6 +10,10 @@
 # runs; the report takes medians over the rounds. Needs benchstat
 # (go install golang.org/x/perf/cmd/benchstat@latest); without it the
 # confidence intervals are left out. About 1.5 minutes per round on 2 cores.
+#
+# Then callgrind.sh counts instructions (valgrind, GOMAXPROCS=1) for the
+# span, propagation and in-process HTTP workloads, 3 rounds, about 15
+# minutes; IR=0 leaves them out.
 set -eu
 cd "$(dirname "$0")"
 COUNT=${COUNT:-6}
@@ -34,6 +38,13 @@ while [ "$i" -le "$COUNT" ]; do
 	run '^BenchmarkFinishBlackholed$' 1x
 	i=$((i + 1))
 done
+if [ "${IR:-1}" != 0 ]; then
+	if command -v valgrind >/dev/null; then
+		./callgrind.sh "$work/bench.test" | tee -a "$raw"
+	else
+		echo "valgrind not found (apt-get install valgrind): instruction counts left out" >&2
+	fi
+fi
 
 stat=$work/benchstat.txt
 bs=$(command -v benchstat || echo "$(go env GOPATH)/bin/benchstat")
