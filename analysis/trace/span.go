@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/flowtrace/flowtrace/semconv/stability"
 )
 
 // Kind is a span kind; the values are OTLP's.
@@ -108,13 +110,32 @@ func (s *Span) Duration() time.Duration {
 }
 
 // Attr returns a span attribute, falling back to a resource attribute.
+//
+// The tools read both tag vocabularies (OTEL_SEMCONV_STABILITY_OPT_IN, package
+// semconv/stability): a key the span does not carry is looked up under its
+// aliases in the other one, for the span's kind. Str("http.status_code")
+// finds http.response.status_code, Str("db.system.name") finds db.type or
+// db.system, Str("url.full") a client's http.url. A fleet mid-migration,
+// half of its services on each vocabulary, thus gets one service graph and
+// one RED table.
 func (s *Span) Attr(key string) (any, bool) {
 	if v, ok := s.Attributes[key]; ok {
 		return v, true
 	}
-	v, ok := s.Resource[key]
-	return v, ok
+	if v, ok := s.Resource[key]; ok {
+		return v, true
+	}
+	for _, alt := range stability.Aliases(key, stabilityKind[s.Kind&7]) {
+		if v, ok := s.Attributes[alt]; ok {
+			return v, true
+		}
+	}
+	return nil, false
 }
+
+// stabilityKind maps a Kind (0..5) to the mapping table's kinds.
+var stabilityKind = [8]stability.Kind{KindServer: stability.Server, KindClient: stability.Client,
+	KindProducer: stability.Producer, KindConsumer: stability.Consumer}
 
 // Str returns an attribute (span first, then resource) as a string; "" when
 // absent. Numbers and bools are formatted.

@@ -17,7 +17,10 @@ var (
 	// demoFile was recorded by the real demo: go run ./examples/shop -duration 3s -rate 80 -out analysis/testdata/demo.jsonl;
 	// its golden outputs (golden/demo-*) are the CLI's output on it, rewritten the same way when it is recorded again.
 	demoFile = filepath.Join(testdata, "demo.jsonl")
-	sloFile  = filepath.Join(testdata, "slos.yaml")
+	// mixedFile is a fleet mid-migration: half legacy tag names, half
+	// OpenTelemetry's stable ones (analysis TestMixedVocabulary).
+	mixedFile = filepath.Join(testdata, "mixed-vocabulary.jsonl")
+	sloFile   = filepath.Join(testdata, "slos.yaml")
 	// ownersFile is the shop's ownership file (service -> team, channel).
 	ownersFile = filepath.Join(testdata, "owners.yaml")
 )
@@ -55,6 +58,8 @@ func TestCommands(t *testing.T) {
 		{"estimate", []string{"estimate", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=300000/m", shop}, exitOK, "estimate.txt", ""},
 		{"estimate json", []string{"estimate", "--format", "json", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=300000/m", shop}, exitOK, "estimate.json", ""},
 		{"demo deps", []string{"deps", "--quiet", demoFile}, exitOK, "demo-deps.mmd", "topic_orders"},
+		{"mixed vocabulary deps", []string{"deps", "--quiet", mixedFile}, exitOK, "mixed-deps.mmd", "grpc 8 calls"},
+		{"mixed vocabulary red", []string{"red", "--quiet", mixedFile}, exitOK, "mixed-red.txt", "POST /pay"},
 		{"demo red", []string{"red", "--quiet", demoFile}, exitOK, "demo-red.txt", "payment"},
 		{"demo estimate", []string{"estimate", "--quiet", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=4000/s", demoFile}, exitOK, "demo-estimate.txt", "checkout at 1200/s"},
 		{"help", []string{"help"}, exitOK, "", "estimate"},

@@ -8,6 +8,7 @@ import (
 	"go/types"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/tools/go/analysis"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/tools/go/ast/inspector"
 
 	"github.com/flowtrace/flowtrace/semconv"
+	"github.com/flowtrace/flowtrace/semconv/stability"
 )
 
 const (
@@ -29,7 +31,18 @@ var Analyzer = New(nil)
 // named by the -registry flag or FLOWTRACE_SEMCONV_REGISTRY, else the
 // default one.
 func New(reg *semconv.Registry) *analysis.Analyzer {
-	c := &checker{reg: reg}
+	return newAnalyzer(&checker{reg: reg})
+}
+
+// NewOptIn returns an analyzer checking against reg (nil: as New) that
+// judges literal legacy keys against the switch optIn instead of the
+// -opt-in flag or OTEL_SEMCONV_STABILITY_OPT_IN.
+func NewOptIn(reg *semconv.Registry, optIn stability.OptIn) *analysis.Analyzer {
+	return newAnalyzer(&checker{reg: reg, optIn: &optIn})
+}
+
+func newAnalyzer(c *checker) *analysis.Analyzer {
+	reg := c.reg
 	a := &analysis.Analyzer{
 		Name:     "semconvcheck",
 		Doc:      "check span tag keys and values against flowtrace's semantic conventions",
@@ -40,6 +53,9 @@ func New(reg *semconv.Registry) *analysis.Analyzer {
 	if reg == nil {
 		a.Flags.StringVar(&c.path, "registry", "", "registry file (default: $FLOWTRACE_SEMCONV_REGISTRY, else the embedded registry)")
 	}
+	if c.optIn == nil {
+		a.Flags.StringVar(&c.optInFlag, "opt-in", "", "OTEL_SEMCONV_STABILITY_OPT_IN value to judge literal legacy keys against (default: $OTEL_SEMCONV_STABILITY_OPT_IN)")
+	}
 	return a
 }
 
@@ -48,6 +64,25 @@ type checker struct {
 	once sync.Once
 	reg  *semconv.Registry
 	err  error
+
+	optInFlag string
+	optIn     *stability.OptIn
+	optOnce   sync.Once
+}
+
+// switchValue returns the switch literal keys are judged against.
+func (c *checker) switchValue() stability.OptIn {
+	c.optOnce.Do(func() {
+		if c.optIn != nil {
+			return
+		}
+		o := stability.FromEnv()
+		if c.optInFlag != "" {
+			o, _ = stability.Parse(c.optInFlag)
+		}
+		c.optIn = &o
+	})
+	return *c.optIn
 }
 
 func (c *checker) registry() (*semconv.Registry, error) {
@@ -164,6 +199,9 @@ func (c *checker) check(pass *analysis.Pass, reg *semconv.Registry, keyExpr, val
 		c.unknown(pass, reg, keyExpr, key, use)
 		return
 	}
+	if use&semconv.InTag != 0 {
+		c.legacy(pass, keyExpr, key)
+	}
 	if valueType != 0 {
 		if valueType != def.Type {
 			pass.Reportf(keyExpr.Pos(), "%q is %s field; this constructor makes %s", key, article(def.Type), article(valueType))
@@ -206,6 +244,48 @@ func (c *checker) unknown(pass *analysis.Pass, reg *semconv.Registry, keyExpr as
 		}
 	} else {
 		d.Message = fmt.Sprintf("unknown %s key %q (not in the semantic-conventions registry)", what, key)
+	}
+	pass.Report(d)
+}
+
+// legacy reports a literal legacy key whose category the switch moves to
+// the stable names only (stability.Table): the code bypasses the helpers
+// and middleware that follow the switch, so its spans would still carry the
+// old name. With /dup the legacy key is still emitted and not reported.
+func (c *checker) legacy(pass *analysis.Pass, keyExpr ast.Expr, key string) {
+	o := c.switchValue()
+	if o.IsDefault() {
+		return
+	}
+	var rows []*stability.Mapping
+	for i := range stability.Table {
+		r := &stability.Table[i]
+		if r.Legacy == key && o.For(r.Category) == stability.Stable && (len(r.Stable) == 0 || r.Stable[0] != key) {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	r := rows[0]
+	d := analysis.Diagnostic{Pos: keyExpr.Pos(), End: keyExpr.End()}
+	switch {
+	case len(r.Stable) == 0:
+		d.Message = fmt.Sprintf("%q is not emitted under %s=%s (no stable successor)", key, stability.EnvOptIn, r.Category)
+	case len(rows) > 1 || r.Kind != stability.AnyKind || r.Transform != stability.Same || len(r.Stable) > 1:
+		var alts []string
+		for _, r := range rows {
+			alts = append(alts, strings.Join(r.Stable, " + ")+" ("+r.Kind.String()+" spans)")
+		}
+		d.Message = fmt.Sprintf("%q is a legacy key; %s=%s emits %s", key, stability.EnvOptIn, r.Category, strings.Join(alts, ", "))
+	default:
+		d.Message = fmt.Sprintf("%q is a legacy key; %s=%s emits %q", key, stability.EnvOptIn, r.Category, r.Stable[0])
+		if lit, ok := keyExpr.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			d.SuggestedFixes = []analysis.SuggestedFix{{
+				Message:   "use " + strconv.Quote(r.Stable[0]),
+				TextEdits: []analysis.TextEdit{{Pos: lit.Pos(), End: lit.End(), NewText: []byte(strconv.Quote(r.Stable[0]))}},
+			}}
+		}
 	}
 	pass.Report(d)
 }

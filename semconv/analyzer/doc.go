@@ -10,7 +10,13 @@
 //     closest registered key (with a suggested fix);
 //   - a value of the wrong type for a registered key (a constant, or an
 //     expression of a basic type), e.g. SetTag("http.status_code", "200");
-//   - a constant value outside the key's allowed values or pattern.
+//   - a constant value outside the key's allowed values or pattern;
+//   - a constant legacy key whose category OTEL_SEMCONV_STABILITY_OPT_IN
+//     (or the -opt-in flag) moves to OpenTelemetry's stable names only,
+//     naming the stable key of the one mapping (package semconv/stability),
+//     with a suggested fix when it is a plain rename (http.method to
+//     http.request.method); with /dup the legacy key is still emitted and
+//     is not reported.
 //
 // Keys and values that are not constants are not checked: the run-time
 // enforcer (semconv.NewEnforcer) covers them. The registry is the embedded

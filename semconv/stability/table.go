@@ -220,28 +220,35 @@ func GRPCCode(code int) string {
 // for a stable key its legacy predecessors, when the row copies the value
 // (Same) or the key is the address of a HostPort row (which the trace
 // tools compare as a host). Nil when there is none.
+//
+// It costs one map look-up by key (the trace tools call it on every
+// attribute miss).
 func Aliases(key string, k Kind) []string {
-	if a := aliases[aliasKey{k, key}]; a != nil {
-		return a
+	a := aliases[key]
+	if a == nil {
+		return nil
 	}
-	return aliases[aliasKey{AnyKind, key}]
+	if k != AnyKind && a[k] != nil {
+		return a[k]
+	}
+	return a[AnyKind]
 }
 
-type aliasKey struct {
-	kind Kind
-	key  string
-}
-
-var aliases = func() map[aliasKey][]string {
-	m := map[aliasKey][]string{}
+// aliases maps a key to its aliases by span kind.
+var aliases = func() map[string]*[Consumer + 1][]string {
+	m := map[string]*[Consumer + 1][]string{}
 	add := func(k Kind, from, to string) {
-		ak := aliasKey{k, from}
-		for _, x := range m[ak] {
+		a := m[from]
+		if a == nil {
+			a = new([Consumer + 1][]string)
+			m[from] = a
+		}
+		for _, x := range a[k] {
 			if x == to {
 				return
 			}
 		}
-		m[ak] = append(m[ak], to)
+		a[k] = append(a[k], to)
 	}
 	for _, r := range Table {
 		if r.Legacy == "" || len(r.Stable) == 0 || r.Legacy == r.Stable[0] {
