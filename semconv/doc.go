@@ -74,6 +74,13 @@
 //     (or, with "extends: default", extends) the embedded one (FromEnv).
 //   - FLOWTRACE_SEMCONV_MODE: off (default), warn or strict (ModeFromEnv,
 //     PolicyFromEnv).
+//   - OTEL_SEMCONV_STABILITY_OPT_IN: which vocabulary the helpers and the
+//     middleware emit, legacy (default) or OpenTelemetry's stable names
+//     (package semconv/stability). The helpers' Set follows it (read once
+//     per process, or stability.SetDefault) for keys whose mapping does not
+//     depend on span kind: DBStatement.Set sets db.query.text under
+//     database, both keys under database/dup. Tag, a single start option,
+//     takes the stable key only without /dup; Field is never renamed.
 //
 // The static counterpart is the semconvcheck analyzer (package
 // semconv/analyzer, command cmd/semconvcheck).

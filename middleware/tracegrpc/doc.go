@@ -28,6 +28,13 @@
 // only a server with an unknown-service handler can see, is named
 // "_OTHER"). Tags: component=grpc, rpc.system=grpc, rpc.service,
 // rpc.method, peer.address and, when the call ends, rpc.grpc.status_code.
+// OTEL_SEMCONV_STABILITY_OPT_IN (read when the options are built) changes
+// them: http (or http/dup) turns peer.address into network.peer.address and
+// network.peer.port on a server, server.address and server.port on a
+// client; rpc (or rpc/dup) emits rpc.system.name, the fully qualified
+// rpc.method (Service/Method, also with rpc/dup: the key is shared) and
+// rpc.response.status_code (NOT_FOUND). OpenTelemetry's RPC conventions are
+// a Release Candidate, not stable: the rpc names may change with them.
 // The span and the flow id are put into the handler's context
 // (opentracing.SpanFromContext, flowid.FromContext) and the flow id is sent
 // back in the x-flow-id response header.

@@ -36,7 +36,13 @@
 // http.host (only when it looks like a host name), user_agent (256 bytes,
 // control characters replaced), http.request_content_length, peer.address,
 // peer.ipv4 or peer.ipv6, http.status_code, http.response_size, and
-// http.hijacked when the handler took over the connection. Status 500-599
+// http.hijacked when the handler took over the connection. These are the
+// legacy names; OTEL_SEMCONV_STABILITY_OPT_IN=http (read when the handler
+// is built) emits OpenTelemetry's stable ones instead (http.request.method,
+// url.path, url.scheme, url.query with every value REDACTED, server.address
+// and server.port from the Host, user_agent.original,
+// network.peer.address and network.peer.port, http.response.status_code,
+// ...), http/dup both; the mapping is package semconv/stability's. Status 500-599
 // marks the span as failed ([WithErrorStatus] changes that). With
 // flowtrace's tracer, an unsampled request gets no tags and an unwrapped
 // ResponseWriter.
@@ -78,7 +84,9 @@
 // (siblings under the caller's span). A 101 response ends the span at once.
 // Tags: span.kind=client, component, http.method, http.url
 // (scheme://host/path: no user info, no query string, no fragment),
-// peer.hostname, peer.port, http.status_code, http.response_size; 400-599
+// peer.hostname, peer.port, http.status_code, http.response_size (with
+// OTEL_SEMCONV_STABILITY_OPT_IN=http: url.full, server.address,
+// server.port, http.response.status_code, ...); 400-599
 // and transport errors mark the span as failed.
 //
 // # Secrets

@@ -30,6 +30,17 @@
 // succeeds, commits and recovered panics are consumption policy and live
 // there, not here.
 //
+// # Tags
+//
+// Spans carry messaging.system=kafka, messaging.operation,
+// messaging.destination.name, messaging.kafka.partition and offset,
+// messaging.message.body.size (and messaging.consumer.group.name, the
+// message key when asked for). OTEL_SEMCONV_STABILITY_OPT_IN=messaging
+// (read when the options are built) emits messaging.operation.type (send
+// for publish) and messaging.destination.partition.id instead,
+// messaging/dup both. OpenTelemetry's messaging conventions are
+// Development, not stable: these names may change with them.
+//
 // # Flow id
 //
 // The flow id follows the rules of package middleware, the same as over
