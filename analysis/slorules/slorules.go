@@ -202,9 +202,20 @@ func alert(s slo.SLO, sev string, rules []slo.AlertRule, labels map[string]strin
 				s.Name, formatFloat(100*s.Target)+"%", promDuration(s.Window), team),
 			"description": fmt.Sprintf("The bad-event ratio of SLO %s is at least the burn-rate threshold times the error budget over both windows of a pair: %s. "+
 				"Burn rate 1 spends the budget exactly over %s.", s.Name, strings.Join(desc, "; "), promDuration(s.Window)),
-			"triage": "Find the service and team nearest the cause: " + hint,
+			"triage": triageHint(s, hint),
 		},
 	}
+}
+
+// triageHint is the triage annotation. The Prometheus source follows
+// failed requests only: for an SLO with a latency objective it says that
+// slow events need the traces.
+func triageHint(s slo.SLO, cmd string) string {
+	h := "Find the service and team nearest the cause: " + cmd
+	if s.Latency > 0 {
+		h += " (failures only; for slow requests run flowtrace triage --slos <slos.yaml> --name " + shellQuote(s.Name) + " over the window's traces)"
+	}
+	return h
 }
 
 // shellQuote quotes a word for a POSIX shell when it needs it.
