@@ -7,6 +7,8 @@
 //   - analysis/slo: SLO compliance and multi-window multi-burn-rate alerts
 //   - analysis/triage: the service and team closest to an SLO breach's cause
 //   - analysis/promtriage: the same from Prometheus's service-graph series
+//   - analysis/coverage: how far each critical user operation is traced
+//     end to end, and where its traces go dark
 //   - analysis/estimate: per-service load from an edge traffic forecast
 //   - analysis/owners: the ownership file (service → team, on-call channel)
 //   - analysis/slorules: Prometheus recording rules and burn-rate alerts

@@ -62,6 +62,11 @@ func TestCommands(t *testing.T) {
 		{"mixed vocabulary red", []string{"red", "--quiet", mixedFile}, exitOK, "mixed-red.txt", "POST /pay"},
 		{"demo red", []string{"red", "--quiet", demoFile}, exitOK, "demo-red.txt", "payment"},
 		{"demo estimate", []string{"estimate", "--quiet", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=4000/s", demoFile}, exitOK, "demo-estimate.txt", "checkout at 1200/s"},
+		{"coverage", []string{"coverage", "--owners", ownersFile, "--expect", "refund", shop}, exitOK, "", "checkout: 4 of 4 hops traced"},
+		{"coverage of an expected operation", []string{"coverage", "--expect", "refund", shop}, exitOK, "", "refund: no trace seen: not traced at all"},
+		{"coverage json", []string{"coverage", "--format", "json", shop}, exitOK, "", `"traced_hops": 4`},
+		{"coverage mermaid", []string{"coverage", "--format", "mermaid", shop}, exitOK, "", "subgraph op"},
+		{"coverage bad format", []string{"coverage", "--format", "svg", shop}, exitUsage, "", ""},
 		{"help", []string{"help"}, exitOK, "", "estimate"},
 		{"new without a name", []string{"new"}, exitUsage, "", ""},
 		{"new inside the checkout without --dir", []string{"new", "cart"}, exitUsage, "", ""},
@@ -150,7 +155,7 @@ func TestJaegerSource(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	for _, name := range []string{"deps", "red", "slo", "triage", "estimate", "new"} {
+	for _, name := range []string{"deps", "red", "slo", "triage", "estimate", "coverage", "new"} {
 		if _, ok := commands[name]; !ok {
 			t.Errorf("command %q not registered", name)
 		}

@@ -20,15 +20,18 @@ package main
 import (
 	"bufio"
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,9 +42,11 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/flowtrace/flowtrace/analysis/coverage"
 	"github.com/flowtrace/flowtrace/analysis/deps"
 	"github.com/flowtrace/flowtrace/analysis/estimate"
 	"github.com/flowtrace/flowtrace/analysis/live/serve"
+	"github.com/flowtrace/flowtrace/analysis/owners"
 	"github.com/flowtrace/flowtrace/analysis/red"
 	"github.com/flowtrace/flowtrace/analysis/source"
 	"github.com/flowtrace/flowtrace/analysis/trace"
@@ -65,6 +70,7 @@ func main() {
 	flag.StringVar(&opts.forecast, "forecast", "browse=30000/s,add-to-cart=4000/s,checkout=1200/s", "edge forecast for the traffic estimate")
 	flag.BoolVar(&opts.serve, "serve", false, "keep the shop running under load, its spans analysed live by flowtrace serve (page, /metrics) until interrupted")
 	flag.StringVar(&opts.serveAddr, "serve-addr", serve.DefaultHTTPAddr, "with --serve: the live view's listen `address`")
+	flag.StringVar(&opts.uninstrumented, "uninstrumented", "", "run `service` (edge, catalog, cart, order or payment) with tracing disabled (OTEL_SDK_DISABLED=true), to see the coverage report find it")
 	flag.Parse()
 	ctx := context.Background()
 	if opts.serve {
@@ -89,6 +95,10 @@ type options struct {
 	// an in-process flowtrace serve listening on serveAddr.
 	serve     bool
 	serveAddr string
+	// uninstrumented names a service run with OTEL_SDK_DISABLED=true: it
+	// propagates context but records no spans, as an uninstrumented
+	// service would look to its neighbours.
+	uninstrumented string
 }
 
 // route is one kind of user request and its share of the load.
@@ -116,6 +126,16 @@ type result struct {
 	// generator sent.
 	sent   map[string]int64
 	failed int64
+}
+
+// shopProcesses are the shop's processes, callees first, with the team
+// that owns each: the ownership the coverage report reads.
+var shopProcesses = []service{
+	{role: "payment", name: "payment", team: "payments"},
+	{role: "order", name: "order", team: "checkout"},
+	{role: "cart", name: "cart", team: "checkout"},
+	{role: "catalog", name: "catalog", team: "discovery"},
+	{role: "edge", name: "edge", team: "edge"},
 }
 
 // service is one child process.
@@ -171,15 +191,19 @@ func runShop(ctx context.Context, opts options, stdout, stderr io.Writer) (res r
 	env := map[string]string{envBrokers: broker.Addr()}
 	var started []*service
 	defer func() { stopAll(started, stderr) }()
+	if opts.uninstrumented != "" && !slices.ContainsFunc(shopProcesses, func(s service) bool { return s.name == opts.uninstrumented }) {
+		return res, fmt.Errorf("--uninstrumented %q: not a service of the shop", opts.uninstrumented)
+	}
 	// Callees first, so that each caller learns its callees' addresses.
-	for _, s := range []*service{
-		{role: "payment", name: "payment", team: "payments"},
-		{role: "order", name: "order", team: "checkout"},
-		{role: "cart", name: "cart", team: "checkout"},
-		{role: "catalog", name: "catalog", team: "discovery"},
-		{role: "edge", name: "edge", team: "edge"},
-	} {
-		if err := start(ctx, self, s, endpoint, env, raw); err != nil {
+	for _, proto := range shopProcesses {
+		s := &proto
+		extra := env
+		if s.name == opts.uninstrumented {
+			extra = maps.Clone(env)
+			extra["OTEL_SDK_DISABLED"] = "true"
+			fmt.Fprintf(stderr, "%s runs with tracing disabled (--uninstrumented)\n", s.name)
+		}
+		if err := start(ctx, self, s, endpoint, extra, raw); err != nil {
 			return res, err
 		}
 		started = append(started, s)
@@ -512,9 +536,27 @@ func report(w io.Writer, spans []tracetest.Span, batches []ptrace.Traces, opts o
 	if err := estimate.Compute(traces, demand).WriteText(&indented{w: w, prefix: "  "}); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nThe spans are in %s; try:\n  go run ./cmd/flowtrace deps --format mermaid %s\n  go run ./cmd/flowtrace slo --slos analysis/testdata/slos.yaml %s\n", opts.out, opts.out, opts.out)
+	fmt.Fprintln(w, "\nCoverage of the critical user operations (flowtrace coverage):")
+	own, err := shopOwners()
+	if err != nil {
+		return err
+	}
+	cov := coverage.New(own, nil, nil)
+	for _, t := range traces {
+		cov.Add(t)
+	}
+	for _, op := range cov.Report().Operations {
+		fmt.Fprintf(w, "  %s\n", op.Summary)
+	}
+	fmt.Fprintf(w, "\nThe spans are in %s; try:\n  go run ./cmd/flowtrace deps --format mermaid %s\n  go run ./cmd/flowtrace slo --slos analysis/testdata/slos.yaml %s\n  go run ./cmd/flowtrace coverage --owners examples/shop/owners.yaml %s\n", opts.out, opts.out, opts.out, opts.out)
 	return nil
 }
+
+//go:embed owners.yaml
+var ownersYAML []byte
+
+// shopOwners is the shop's ownership file.
+func shopOwners() (*owners.Map, error) { return owners.Parse(ownersYAML, "examples/shop/owners.yaml") }
 
 // indented prefixes every line written through it.
 type indented struct {

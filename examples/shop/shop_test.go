@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/flowtrace/flowtrace/analysis/coverage"
 	"github.com/flowtrace/flowtrace/analysis/source"
 	"github.com/flowtrace/flowtrace/analysis/trace"
 )
@@ -78,5 +79,60 @@ func TestShopEndToEnd(t *testing.T) {
 			flow = id
 		}
 		require.Equal(t, flow, id, "one flow id across the trace")
+	}
+}
+
+// TestCoverageFindsUninstrumented runs the shop with catalog left
+// uninstrumented: the coverage report names catalog and its team (from the
+// ownership file: catalog emits no team attribute), and only the
+// operations that call catalog go dark.
+func TestCoverageFindsUninstrumented(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	out := filepath.Join(t.TempDir(), "spans.jsonl")
+	var stdout, stderr strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	err := run(ctx, options{duration: time.Second, rate: 40, out: out, forecast: "checkout=1200/s", uninstrumented: "catalog"}, &stdout, &stderr)
+	require.NoError(t, err, "stderr:\n%s", stderr.String())
+	require.Contains(t, stdout.String(), "browse: 0 of 1 hops traced; catalog (team discovery) uninstrumented")
+
+	spans, err := source.ReadFile(out)
+	require.NoError(t, err)
+	for _, s := range spans {
+		require.NotEqual(t, "catalog", s.Service, "the uninstrumented catalog sent a span")
+	}
+	own, err := shopOwners()
+	require.NoError(t, err)
+	agg := coverage.New(own, nil, nil)
+	for _, tr := range trace.Assemble(spans) {
+		agg.Add(tr)
+	}
+	ops := map[string]*coverage.Operation{}
+	for _, op := range agg.Report().Operations {
+		ops[op.Name] = op
+	}
+	require.Contains(t, ops, "browse")
+	require.Contains(t, ops, "checkout")
+	browse := ops["browse"]
+	require.Len(t, browse.Hops, 1)
+	require.Equal(t, coverage.Uninstrumented, browse.Hops[0].Status)
+	require.Equal(t, "catalog", browse.Hops[0].To)
+	require.Equal(t, "discovery", browse.Hops[0].Team)
+	require.Equal(t, "#discovery-oncall", browse.Hops[0].Channel)
+	require.Equal(t, ops["checkout"].TotalHops, ops["checkout"].TracedHops, "checkout does not call catalog: %s", ops["checkout"].Summary)
+
+	require.Error(t, run(ctx, options{duration: time.Second, uninstrumented: "nope"}, &stdout, &stderr))
+}
+
+// TestOwnersMatchProcesses keeps the ownership file and the teams the
+// processes announce in their resource attributes the same.
+func TestOwnersMatchProcesses(t *testing.T) {
+	own, err := shopOwners()
+	require.NoError(t, err)
+	require.Equal(t, len(shopProcesses), own.Len())
+	for _, p := range shopProcesses {
+		o, ok := own.Lookup(p.name)
+		require.True(t, ok, p.name)
+		require.Equal(t, p.team, o.Team, p.name)
 	}
 }
