@@ -163,7 +163,7 @@ func TestStartInstallsRateLimitedErrorHandler(t *testing.T) {
 	defer func() { otelErrors = saved; otel.SetErrorHandler(saved) }()
 
 	tracing := Start(context.Background(), isolated(nil, config.WithEndpoint(r.GRPCEndpoint()))...)
-	otelErrors.SetLogger(sdklog.New(logs, sdklog.LevelInfo)) // Start pointed it at its own logger
+	otelErrors.SetLogger(sdklog.NewSlog(logs, sdklog.LevelInfo)) // Start pointed it at its own logger
 	for range 1000 {
 		otel.Handle(errors.New("exporter says no"))
 	}
@@ -178,5 +178,5 @@ func TestStartInstallsRateLimitedErrorHandler(t *testing.T) {
 }
 
 func newTestHandler(l *countingLogger) *export.ErrorHandler {
-	return export.NewErrorHandler(sdklog.New(l, sdklog.LevelInfo), time.Hour)
+	return export.NewErrorHandler(sdklog.NewSlog(l, sdklog.LevelInfo), time.Hour)
 }

@@ -38,8 +38,13 @@ type Tracing struct {
 	// remoteSampler is the jaeger_remote sampler, if that is the one
 	// configured.
 	remoteSampler *remotesampling.Sampler
+	flow          propagation.Selection // for its flow-id counters
+	policy        *semconv.Enforcer     // nil without enforcement
 
+	// log is the SDK logger (it holds the secrets it scrubs); slog is the
+	// same logger as the *slog.Logger every component takes.
 	log         *sdklog.Logger
+	slog        *slog.Logger
 	once        sync.Once
 	shutdownErr error
 }
@@ -47,7 +52,7 @@ type Tracing struct {
 // otelErrors is the OpenTelemetry error handler Start installs. It is
 // process-wide: the OpenTelemetry libraries have one global handler. Each
 // Start points it at its own SDK logger.
-var otelErrors = export.NewErrorHandler(sdklog.New(os.Stderr, sdklog.DefaultLevel), export.DefaultErrorLogInterval)
+var otelErrors = export.NewErrorHandler(sdklog.Default(), export.DefaultErrorLogInterval)
 
 // Start reads the environment and the platform, builds the tracer and its
 // export pipeline, installs it as the OpenTracing global tracer and as the
@@ -113,8 +118,12 @@ func Start(ctx context.Context, opts ...Option) *Tracing {
 		t.closers = append(t.closers, env.closers...)
 		t.remoteSampler = env.remote
 	}
-	t.config = cfg
-	otelErrors.SetLogger(t.log)
+	t.config, t.flow = cfg, props
+	// One logger, threaded: the batcher, the OTLP exporter, the
+	// OpenTelemetry error handler, semconv's enforcer and, through the
+	// tracer (Tracer.Logger), the middleware all write through it.
+	t.slog = slog.New(t.log.Slog())
+	otelErrors.SetLogger(t.slog)
 	otel.SetErrorHandler(otelErrors)
 	otel.SetLogger(t.log.Logr())
 	for _, w := range cfg.Warnings {
@@ -136,6 +145,7 @@ func Start(ctx context.Context, opts ...Option) *Tracing {
 		// tagged on every span and sent on: only values the conventions
 		// allow get through.
 		tracer.WithBaggageValidator(semconv.ValidBaggageTag),
+		tracer.WithLogger(t.slog),
 	}
 	if policy := t.tagPolicy(cfg); policy != nil {
 		tracerOpts = append(tracerOpts, tracer.WithTagPolicy(policy))
@@ -156,7 +166,7 @@ func Start(ctx context.Context, opts ...Option) *Tracing {
 				export.WithMaxBatchSize(cfg.MaxExportBatchSize),
 				export.WithScheduleDelay(cfg.BatchScheduleDelay),
 				export.WithExportTimeout(cfg.BatchExportTimeout),
-				export.WithLogger(t.log),
+				export.WithLogger(t.slog),
 			)
 			procs = append(procs, t.batcher)
 		}
@@ -235,9 +245,9 @@ func (t *Tracing) tagPolicy(cfg config.Config) tracer.TagPolicy {
 			reg = semconv.Default()
 		}
 	}
-	enf := semconv.NewEnforcer(reg, mode, semconv.WithLogger(slog.New(t.log.Slog())))
-	t.closers = append(t.closers, enf)
-	return enf
+	// The tracer closes it on Shutdown (a tag policy that is an io.Closer).
+	t.policy = semconv.NewEnforcer(reg, mode, semconv.WithLogger(t.slog))
+	return t.policy
 }
 
 func (t *Tracing) exporter(cfg config.Config) (export.Exporter, error) {
@@ -280,7 +290,7 @@ func (t *Tracing) exporter(cfg config.Config) (export.Exporter, error) {
 			return nil, fmt.Errorf("OTLP exporter: %w", err)
 		}
 		return export.NewOTLP(client, resource, scope,
-			export.WithMaxRequestBytes(cfg.MaxRequestBytes), export.WithExporterLogger(t.log)), nil
+			export.WithMaxRequestBytes(cfg.MaxRequestBytes), export.WithExporterLogger(t.slog)), nil
 	}
 }
 
@@ -316,6 +326,14 @@ func (t *Tracing) Config() config.Config { return t.config }
 type Stats struct {
 	Tracer tracer.Stats
 	Export export.Stats
+	// Edge counts what flowtrace's middleware (tracehttp, tracegrpc,
+	// tracekafka) saw on this tracer: per Tracing, not per process.
+	Edge tracer.EdgeStats
+	// FlowID counts the invalid and mismatched flow ids the flowid
+	// propagator of this Tracing extracted.
+	FlowID propagation.FlowIDStats
+	// Semconv counts tag violations (zero with FLOWTRACE_SEMCONV_MODE=off).
+	Semconv semconv.Stats
 	// OpenTelemetry counts the errors the OpenTelemetry libraries reported
 	// to the global error handler Start installs. It is process-wide, shared
 	// by every Tracing, and not part of the identity above.
@@ -328,7 +346,15 @@ type Stats struct {
 
 // Stats returns the tracer's and the export queue's counters.
 func (t *Tracing) Stats() Stats {
-	s := Stats{Tracer: t.tracer.Stats(), OpenTelemetry: otelErrors.Stats()}
+	s := Stats{
+		Tracer:        t.tracer.Stats(),
+		Edge:          t.tracer.Edge().Stats(),
+		FlowID:        t.flow.FlowIDStats(),
+		OpenTelemetry: otelErrors.Stats(),
+	}
+	if t.policy != nil {
+		s.Semconv = t.policy.Stats()
+	}
 	if t.batcher != nil {
 		s.Export = t.batcher.Stats()
 	}

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opentracing/opentracing-go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flowtrace/flowtrace/config"
+	"github.com/flowtrace/flowtrace/propagation"
 	"github.com/flowtrace/flowtrace/tracer"
 	"github.com/flowtrace/flowtrace/tracetest"
 )
@@ -82,4 +84,35 @@ func TestStartPipelineOptions(t *testing.T) {
 		require.NotContains(t, all, "S3CRET")
 		require.NotContains(t, all, "\x1b")
 	})
+}
+
+// TestStatsPerTracing: the flow-id, edge and semantic-convention counters
+// are per Tracing (on 030e853 flowid.Invalid, tracegrpc.DroppedValues and
+// tracekafka.ReadStats were process-wide, so two SDKs in one process, or
+// two parallel tests, mixed their figures).
+func TestStatsPerTracing(t *testing.T) {
+	t.Parallel()
+	start := func() *Tracing {
+		return Start(context.Background(), isolated(map[string]string{"FLOWTRACE_SEMCONV_MODE": "warn"},
+			config.WithExporter(config.ExporterNone), WithSpanProcessor(tracetest.NewRecorder()), WithLogger(slog.New(slog.DiscardHandler)))...)
+	}
+	a, b := start(), start()
+	bad := opentracing.HTTPHeadersCarrier{"X-Flow-Id": []string{"bad id\r\n"}}
+	_, _ = a.Tracer().Extract(opentracing.HTTPHeaders, bad)
+	_, _ = a.Tracer().Extract(opentracing.HTTPHeaders, opentracing.HTTPHeadersCarrier{
+		"X-Flow-Id": []string{"from-header"}, "Baggage": []string{"flow_id=from-baggage"}})
+	a.Tracer().Edge().DroppedValues.Add(1) // as tracegrpc's interceptors do
+	sp := a.Tracer().StartSpan("op")
+	sp.SetTag("http.status_code", "not a number")
+	sp.Finish()
+	require.NoError(t, shutdown(t, a, time.Second))
+	require.NoError(t, shutdown(t, b, time.Second))
+
+	sa, sb := a.Stats(), b.Stats()
+	require.Equal(t, propagation.FlowIDStats{Invalid: 1, Mismatches: 1}, sa.FlowID)
+	require.Equal(t, uint64(1), sa.Edge.DroppedValues)
+	require.NotEmpty(t, sa.Semconv.ByKey)
+	require.Zero(t, sb.FlowID)
+	require.Zero(t, sb.Edge)
+	require.Empty(t, sb.Semconv.ByKey)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/url"
 	"strconv"
@@ -60,7 +61,7 @@ func jaegerRemote(arg string, env *samplerEnv) (tracer.Sampler, error) {
 		env.log.AddSecrets(u.User.Username(), pw)
 	}
 	s, err := remotesampling.New(env.service, remotesampling.WithArgs(args),
-		remotesampling.WithLogger(env.log), remotesampling.WithMaxOperations(env.maxOperations))
+		remotesampling.WithLogger(slog.New(env.log.Slog())), remotesampling.WithMaxOperations(env.maxOperations))
 	if err != nil {
 		// ParseArg only lets through endpoints New accepts; should that
 		// change, sample at the initial rate rather than not at all.

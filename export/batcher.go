@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -46,7 +46,7 @@ type batcherConfig struct {
 	maxBatchSize     int
 	scheduleDelay    time.Duration
 	exportTimeout    time.Duration
-	logger           *sdklog.Logger
+	logger           *slog.Logger
 	errorLogInterval time.Duration
 }
 
@@ -86,7 +86,7 @@ func newBatcherConfig(opts []BatcherOption) batcherConfig {
 		c.errorLogInterval = DefaultErrorLogInterval
 	}
 	if c.logger == nil {
-		c.logger = sdklog.New(os.Stderr, sdklog.DefaultLevel)
+		c.logger = sdklog.Default()
 	}
 	return c
 }
@@ -129,7 +129,7 @@ func WithExportTimeout(d time.Duration) BatcherOption {
 // standard error at the info level). Failures are summarised, see
 // WithErrorLogInterval; at the debug level every export's outcome gets a
 // line. A nil Logger means the default.
-func WithLogger(l *sdklog.Logger) BatcherOption {
+func WithLogger(l *slog.Logger) BatcherOption {
 	return batcherOptionFunc(func(c *batcherConfig) { c.logger = l })
 }
 
@@ -243,7 +243,7 @@ type Batcher struct {
 	abandoned bool
 
 	errLog rateLimitedLog
-	log    *sdklog.Logger
+	log    *slog.Logger
 
 	// Scratch of the worker's send.
 	encScratch  []encodedSpan
@@ -585,7 +585,7 @@ func (b *Batcher) export(batch []queued, size int64) error {
 	if !b.settleOutcome(n, failed, rejected, unconfirmed, size) {
 		return err
 	}
-	b.log.Debugf("export: %d span(s) in %v: %d exported, %d failed, %d rejected, %d unconfirmed",
+	sdklog.Debugf(b.log, "export: %d span(s) in %v: %d exported, %d failed, %d rejected, %d unconfirmed",
 		n, time.Since(start).Round(time.Microsecond), n-failed-rejected-unconfirmed, failed, rejected, unconfirmed)
 	if failed+rejected+unconfirmed == 0 {
 		return nil
@@ -598,7 +598,7 @@ func (b *Batcher) export(batch []queued, size int64) error {
 // number of failed exports, dropped and unconfirmed spans since the last
 // report. It is used by the worker goroutine only.
 type rateLimitedLog struct {
-	logger   *sdklog.Logger
+	logger   *slog.Logger
 	interval time.Duration
 
 	last        time.Time
@@ -629,10 +629,10 @@ func (l *rateLimitedLog) flush() {
 
 func (l *rateLimitedLog) report() {
 	if l.unconfirmed > 0 {
-		l.logger.Errorf("export failed %d time(s), %d span(s) dropped, %d unconfirmed (sent, no answer); last error: %s",
+		sdklog.Errorf(l.logger, "export failed %d time(s), %d span(s) dropped, %d unconfirmed (sent, no answer); last error: %s",
 			l.failed, l.dropped, l.unconfirmed, quoteError(l.lastErr))
 	} else {
-		l.logger.Errorf("export failed %d time(s), %d span(s) dropped; last error: %s", l.failed, l.dropped, quoteError(l.lastErr))
+		sdklog.Errorf(l.logger, "export failed %d time(s), %d span(s) dropped; last error: %s", l.failed, l.dropped, quoteError(l.lastErr))
 	}
 	l.failed, l.dropped, l.unconfirmed, l.lastErr = 0, 0, 0, nil
 }

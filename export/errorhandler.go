@@ -1,6 +1,7 @@
 package export
 
 import (
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -55,7 +56,7 @@ type ErrorHandlerStats struct {
 // comes from another OpenTelemetry component in the process, and is counted
 // here, not on a flowtrace pipeline.
 type ErrorHandler struct {
-	logger   *sdklog.Logger
+	logger   *slog.Logger
 	interval time.Duration
 
 	mu       sync.Mutex
@@ -68,7 +69,7 @@ type ErrorHandler struct {
 
 // NewErrorHandler returns an ErrorHandler writing to l at most once per
 // interval (DefaultErrorLogInterval when <= 0). A nil l discards lines.
-func NewErrorHandler(l *sdklog.Logger, interval time.Duration) *ErrorHandler {
+func NewErrorHandler(l *slog.Logger, interval time.Duration) *ErrorHandler {
 	if interval <= 0 {
 		interval = DefaultErrorLogInterval
 	}
@@ -76,7 +77,7 @@ func NewErrorHandler(l *sdklog.Logger, interval time.Duration) *ErrorHandler {
 }
 
 // SetLogger changes where the handler writes; nil discards lines.
-func (h *ErrorHandler) SetLogger(l *sdklog.Logger) {
+func (h *ErrorHandler) SetLogger(l *slog.Logger) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.logger = l
@@ -118,7 +119,7 @@ func (h *ErrorHandler) Flush() {
 
 func (h *ErrorHandler) reportLocked() {
 	if h.logger != nil && h.pending > 0 {
-		h.logger.Errorf("opentelemetry: %d error(s) (%d partial success) since the last report; last: %s",
+		sdklog.Errorf(h.logger, "opentelemetry: %d error(s) (%d partial success) since the last report; last: %s",
 			h.pending, h.pendingP, quoteError(h.lastErr))
 	}
 	h.pending, h.pendingP, h.lastErr = 0, 0, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,7 +115,7 @@ var errFake = errors.New("collector says no")
 type lineLogger struct {
 	mu    sync.Mutex
 	lines []string
-	sdk   *sdklog.Logger
+	sdk   *slog.Logger
 	level sdklog.Level
 }
 
@@ -127,7 +128,7 @@ func (l *lineLogger) Write(p []byte) (int, error) {
 
 // logger returns an SDK logger (info level unless level was set, no rate
 // limit of its own) writing to l.
-func (l *lineLogger) logger() *sdklog.Logger {
+func (l *lineLogger) logger() *slog.Logger {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.sdk == nil {
@@ -135,7 +136,7 @@ func (l *lineLogger) logger() *sdklog.Logger {
 		if level == 0 {
 			level = sdklog.LevelInfo
 		}
-		l.sdk = sdklog.New(l, level, sdklog.WithRateLimit(1<<20, time.Nanosecond))
+		l.sdk = sdklog.NewSlog(l, level, sdklog.WithRateLimit(1<<20, time.Nanosecond))
 	}
 	return l.sdk
 }

@@ -9,6 +9,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -248,11 +249,11 @@ func (e *OTLPExporter) sendEncoded(ctx context.Context, chunk []encItem, out *ou
 		if resp.ErrorMessage != "" {
 			out.msg = resp.ErrorMessage
 		}
-		e.cfg.logger.Debugf("export: request of %d span(s), %d bytes: accepted, %d rejected, in %v", len(chunk), len(b), resp.RejectedSpans, time.Since(start).Round(time.Microsecond))
+		sdklog.Debugf(e.cfg.logger, "export: request of %d span(s), %d bytes: accepted, %d rejected, in %v", len(chunk), len(b), resp.RejectedSpans, time.Since(start).Round(time.Microsecond))
 	case errors.Is(err, ErrRequestTooLarge) && ctx.Err() == nil && depth < maxSplitDepth && (len(chunk) > 1 || len(b) > MinMaxRequestBytes):
 		// The collector's limit is below ours: remember half this size.
 		e.limit = max(MinMaxRequestBytes, min(e.limit, len(b)/2))
-		e.cfg.logger.Warnf("export: the collector refused a request of %d bytes as too large; sending at most %d bytes per request", len(b), e.limit)
+		sdklog.Warnf(e.cfg.logger, "export: the collector refused a request of %d bytes as too large; sending at most %d bytes per request", len(b), e.limit)
 		if len(chunk) == 1 {
 			chunk[0].b = e.trimEncoded(chunk[0].b, e.limit-(len(b)-lenFieldSize(len(chunk[0].b))))
 			e.sendEncoded(ctx, chunk, out, depth+1)
@@ -264,10 +265,10 @@ func (e *OTLPExporter) sendEncoded(ctx context.Context, chunk []encItem, out *ou
 	case errors.Is(err, ErrUnconfirmed):
 		out.unconfirmed += int64(len(chunk))
 		out.err = err
-		e.cfg.logger.Debugf("export: request of %d span(s), %d bytes: sent, no answer: %v", len(chunk), len(b), err)
+		sdklog.Debugf(e.cfg.logger, "export: request of %d span(s), %d bytes: sent, no answer: %v", len(chunk), len(b), err)
 	default:
 		out.failed += int64(len(chunk))
 		out.err = err
-		e.cfg.logger.Debugf("export: request of %d span(s), %d bytes: failed: %v", len(chunk), len(b), err)
+		sdklog.Debugf(e.cfg.logger, "export: request of %d span(s), %d bytes: failed: %v", len(chunk), len(b), err)
 	}
 }

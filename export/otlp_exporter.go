@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +31,7 @@ func (f exporterOptionFunc) applyExporter(c *exporterConfig) { f(c) }
 type exporterConfig struct {
 	name, version   string
 	maxRequestBytes int
-	logger          *sdklog.Logger
+	logger          *slog.Logger
 }
 
 func newExporterConfig(opts []ExporterOption) exporterConfig {
@@ -65,7 +66,7 @@ func WithMaxRequestBytes(n int) ExporterOption {
 
 // WithExporterLogger sets where the OTLP exporter reports splits and
 // trims (default: none).
-func WithExporterLogger(l *sdklog.Logger) ExporterOption {
+func WithExporterLogger(l *slog.Logger) ExporterOption {
 	return exporterOptionFunc(func(c *exporterConfig) { c.logger = l })
 }
 
@@ -271,11 +272,11 @@ func (e *OTLPExporter) send(ctx context.Context, req *coltracepb.ExportTraceServ
 		if resp.ErrorMessage != "" {
 			out.msg = resp.ErrorMessage
 		}
-		e.cfg.logger.Debugf("export: request of %d span(s), %d bytes: accepted, %d rejected, in %v", len(chunk), len(b), resp.RejectedSpans, time.Since(start).Round(time.Microsecond))
+		sdklog.Debugf(e.cfg.logger, "export: request of %d span(s), %d bytes: accepted, %d rejected, in %v", len(chunk), len(b), resp.RejectedSpans, time.Since(start).Round(time.Microsecond))
 	case errors.Is(err, ErrRequestTooLarge) && ctx.Err() == nil && depth < maxSplitDepth && (len(chunk) > 1 || len(b) > MinMaxRequestBytes):
 		// The collector's limit is below ours: remember half this size.
 		e.limit = max(MinMaxRequestBytes, min(e.limit, len(b)/2))
-		e.cfg.logger.Warnf("export: the collector refused a request of %d bytes as too large; sending at most %d bytes per request", len(b), e.limit)
+		sdklog.Warnf(e.cfg.logger, "export: the collector refused a request of %d bytes as too large; sending at most %d bytes per request", len(b), e.limit)
 		if len(chunk) == 1 {
 			e.trim(chunk[0].span, e.limit-(len(b)-fieldSize(proto.Size(chunk[0].span))))
 			e.send(ctx, req, scopes, chunk, out, depth+1)
@@ -287,11 +288,11 @@ func (e *OTLPExporter) send(ctx context.Context, req *coltracepb.ExportTraceServ
 	case errors.Is(err, ErrUnconfirmed):
 		out.unconfirmed += int64(len(chunk))
 		out.err = err
-		e.cfg.logger.Debugf("export: request of %d span(s), %d bytes: sent, no answer: %v", len(chunk), len(b), err)
+		sdklog.Debugf(e.cfg.logger, "export: request of %d span(s), %d bytes: sent, no answer: %v", len(chunk), len(b), err)
 	default:
 		out.failed += int64(len(chunk))
 		out.err = err
-		e.cfg.logger.Debugf("export: request of %d span(s), %d bytes: failed: %v", len(chunk), len(b), err)
+		sdklog.Debugf(e.cfg.logger, "export: request of %d span(s), %d bytes: failed: %v", len(chunk), len(b), err)
 	}
 }
 
@@ -332,7 +333,7 @@ func (e *OTLPExporter) trim(sp *tracepb.Span, budget int) int {
 		}
 	}
 	size = fieldSize(proto.Size(sp))
-	e.cfg.logger.Warnf("export: a span alone exceeded the request limit; trimmed to %d bytes (events, attributes, links dropped and counted on the span)", size)
+	sdklog.Warnf(e.cfg.logger, "export: a span alone exceeded the request limit; trimmed to %d bytes (events, attributes, links dropped and counted on the span)", size)
 	return size
 }
 

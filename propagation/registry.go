@@ -73,7 +73,14 @@ type Selection struct {
 	// Defaulted reports that no name in the list was usable (all unknown,
 	// or none given), so [Default] is in effect.
 	Defaulted bool
+
+	flow FlowID // the selection's own flow-id propagator, if any
 }
+
+// FlowIDStats returns the counts of the selection's flowid propagator
+// (zero when it has none): each Select makes its own, so that two
+// flowtrace.Start in one process count apart.
+func (s Selection) FlowIDStats() FlowIDStats { return s.flow.Stats() }
 
 // defaultNames are the names of [Default].
 var defaultNames = []string{"tracecontext", "baggage", "flowid"}
@@ -107,6 +114,10 @@ func Select(names []string) Selection {
 		case n == "none":
 			none = true
 		default:
+			if _, ok := p.(FlowID); ok {
+				sel.flow = NewFlowID()
+				p = sel.flow
+			}
 			ps = append(ps, p)
 			sel.Names = append(sel.Names, n)
 		}
@@ -115,7 +126,8 @@ func Select(names []string) Selection {
 	case none:
 		sel.Propagator, sel.Ignored, sel.Names = None{}, sel.Names, []string{"none"}
 	case len(ps) == 0:
-		sel.Propagator, sel.Names, sel.Defaulted = Default(), append([]string(nil), defaultNames...), true
+		sel.flow = NewFlowID()
+		sel.Propagator, sel.Names, sel.Defaulted = Composite(TraceContext{}, W3CBaggage{}, sel.flow), append([]string(nil), defaultNames...), true
 	default:
 		sel.Propagator = Composite(ps...)
 	}

@@ -36,6 +36,11 @@ func (h *slogHandler) Enabled(_ context.Context, level slog.Level) bool {
 }
 
 func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
+	return h.handle(r, "slog:"+r.Message)
+}
+
+// handle writes r with key as its rate-limit key.
+func (h *slogHandler) handle(r slog.Record, key string) error {
 	level := slogLevel(r.Level)
 	if !h.l.Enabled(level) {
 		return nil
@@ -49,7 +54,7 @@ func (h *slogHandler) Handle(_ context.Context, r slog.Record) error {
 		writeAttr(&b, h.prefix, a)
 		return true
 	})
-	h.l.write(level, "slog:"+r.Message, b.String())
+	h.l.write(level, key, b.String())
 	return nil
 }
 

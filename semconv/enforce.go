@@ -14,6 +14,7 @@ import (
 
 	"github.com/opentracing/opentracing-go/ext"
 
+	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -153,12 +154,15 @@ func newConfig(opts []Option) config {
 		}
 	}
 	if c.logger == nil {
-		c.logger = slog.Default()
+		// The SDK's one logger, not the program's slog.Default: a
+		// hostile tag is escaped and rate-limited before it is a line.
+		c.logger = sdklog.Default()
 	}
 	return c
 }
 
-// WithLogger sets where violations are logged (default slog.Default()).
+// WithLogger sets where violations are logged (default sdklog.Default();
+// flowtrace.Start passes the SDK's logger).
 // Lines are written by the Enforcer's own goroutine, never on the span's
 // hot path; when that goroutine falls behind, lines are dropped (the counts
 // stay exact).

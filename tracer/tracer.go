@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"math"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,7 @@ type config struct {
 	// baggageValid judges the values of the baggageTag keys.
 	baggageValid func(key, value string) bool
 	policy       TagPolicy
+	logger       *slog.Logger // see WithLogger
 
 	// passThrough: spans carry their parent's context as it is (PassThrough).
 	passThrough bool
@@ -199,6 +201,8 @@ type Tracer struct {
 	userPanics     atomic.Uint64
 
 	ctxHook atomic.Pointer[ContextHook] // see SetContextHook
+
+	edge EdgeCounters // see Edge
 }
 
 var _ opentracing.Tracer = (*Tracer)(nil)
@@ -254,14 +258,19 @@ func (t *Tracer) Sampler() Sampler { return t.cfg.sampler }
 // ForceFlush exports what the processor holds.
 func (t *Tracer) ForceFlush(ctx context.Context) error { return t.cfg.processor.ForceFlush(ctx) }
 
-// Shutdown flushes and stops the processor; it returns by ctx's deadline.
-// Spans finished afterwards are handed to the processor, which counts them
-// as dropped.
+// Shutdown flushes and stops the processor, then closes the tag policy
+// if it is an io.Closer (semconv's enforcer stops its log worker); it
+// returns by ctx's deadline. Spans finished afterwards are handed to the
+// processor, which counts them as dropped.
 func (t *Tracer) Shutdown(ctx context.Context) error {
 	if !t.shutdown.CompareAndSwap(false, true) {
 		return nil
 	}
-	return t.cfg.processor.Shutdown(ctx)
+	err := t.cfg.processor.Shutdown(ctx)
+	if c, ok := t.cfg.policy.(io.Closer); ok {
+		err = errors.Join(err, c.Close())
+	}
+	return err
 }
 
 type linkOption struct{ ctx opentracing.SpanContext }

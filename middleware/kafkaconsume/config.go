@@ -2,13 +2,11 @@ package kafkaconsume
 
 import (
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
-	"github.com/flowtrace/flowtrace/sdklog"
 )
 
 // Defaults.
@@ -70,9 +68,6 @@ func newConfig(opts []Option) config {
 			o.apply(&c)
 		}
 	}
-	if c.logger == nil {
-		c.logger = slog.New(sdklog.New(os.Stderr, sdklog.DefaultLevel).Slog())
-	}
 	return c
 }
 
@@ -126,8 +121,10 @@ func WithOnFailure(f OnFailure) Option {
 
 // WithLogger sets where the consumer reports messages it gave up on (one
 // warning each, at most LogBurst at once and then one a second). Default:
-// flowtrace's SDK log on stderr (package sdklog: escaped, bounded,
-// "flowtrace: warn: ..." lines). A nil logger keeps the default.
+// tracekafka's logger (tracekafka.WithLogger among WithTracing's options,
+// else the flowtrace tracer's, i.e. the one flowtrace.Start configured,
+// else the SDK's default on stderr: package sdklog, escaped, bounded,
+// "flowtrace: warning: ..." lines). A nil logger keeps the default.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) {
 		if l != nil {

@@ -311,7 +311,11 @@ func (c *Consumer) logGaveUp(msgs []kafka.Message, err error, action string) {
 		return
 	}
 	m := msgs[0]
-	c.cfg.logger.Warn("kafka message failed its last attempt",
+	logger := c.cfg.logger
+	if logger == nil {
+		logger = tracekafka.Logger(c.tracing...)
+	}
+	logger.Warn("kafka message failed its last attempt",
 		slog.String("topic", m.Topic),
 		slog.Int("partition", m.Partition),
 		slog.Int64("offset", m.Offset),

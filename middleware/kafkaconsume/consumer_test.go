@@ -203,6 +203,24 @@ func TestGaveUpLogIsRateLimited(t *testing.T) {
 	require.Equal(t, kafkaconsume.Stats{}, other.Stats(), "counters are per consumer")
 }
 
+// TestLogsThroughTheTracersLogger: without WithLogger the consumer
+// reports through its flowtrace tracer's logger, the one flowtrace.Start
+// threads through (on main before issue 17 item 4 it made a logger of its
+// own on stderr, ignoring Start's OTEL_LOG_LEVEL and WithLogger).
+func TestLogsThroughTheTracersLogger(t *testing.T) {
+	t.Parallel()
+	b, topic := newBroker(t, 1)
+	var logs logBuffer
+	tr, _ := e2e.NewRecorded(t, tracer.WithLogger(logs.logger()))
+	produce(t, b.Addr(), topic, "p0")
+	c := kafkaconsume.New(&limited{r: rawReader(t, b.Addr(), topic, "tracerlog"), n: 1},
+		kafkaconsume.WithTracing(tracekafka.WithTracer(tr)), kafkaconsume.WithRetry(1, 0))
+	err := c.Consume(ctxTimeout(t, 20*time.Second), func(context.Context, kafka.Message) error { return errPoison })
+	require.ErrorIs(t, err, io.EOF)
+	require.Len(t, logs.lines(), 1)
+	require.Contains(t, logs.lines()[0], "kafka message failed its last attempt")
+}
+
 // TestRetryThenSuccess: a handler that fails twice and then succeeds is
 // committed once, its span not failed.
 func TestRetryThenSuccess(t *testing.T) {

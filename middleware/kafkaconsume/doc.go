@@ -52,7 +52,7 @@
 //
 // Each Consumer has its own [Stats], so tests and services with several
 // consumers read their own figures. The header counters of the spans
-// (tracekafka.ReadStats) stay in tracekafka.
+// stay with tracekafka, per tracer (Tracing.Stats().Edge).
 //
 // # Tested against kfake
 //

@@ -33,17 +33,12 @@ var (
 // of at most [MaxValueLen] bytes. Get, Values, Keys and ForeachKey skip
 // values that break these rules (a hostile client can send bytes 0x80-0xFF,
 // which HTTP/2 allows and gRPC does not); Set drops them, removing the
-// key's earlier values, and counts each drop (see [DroppedValues]).
+// key's earlier values; the interceptors count each drop for their tracer
+// (tracer.EdgeStats.DroppedValues, in flowtrace's Tracing.Stats).
 //
 // Set replaces the key's values and changes the MD it wraps: wrap a copy,
 // never metadata the caller still holds.
 type MetadataCarrier metadata.MD
-
-var dropped atomic.Uint64
-
-// DroppedValues returns how many keys or values MetadataCarrier.Set has
-// refused since the process started because grpc-go would reject them.
-func DroppedValues() uint64 { return dropped.Load() }
 
 // Get returns the first valid value of key, or "".
 func (c MetadataCarrier) Get(key string) string {
@@ -77,20 +72,34 @@ func validValues(vs []string) []string {
 }
 
 // Set replaces the values of key with value. An invalid key is dropped; an
-// invalid value removes the key's earlier values and is dropped. Both are
-// counted.
-func (c MetadataCarrier) Set(key, value string) {
+// invalid value removes the key's earlier values and is dropped.
+func (c MetadataCarrier) Set(key, value string) { c.set(key, value) }
+
+// set is Set, reporting false when it dropped the key or value.
+func (c MetadataCarrier) set(key, value string) bool {
 	k := lower(key)
 	if !validKey(k) {
-		dropped.Add(1)
-		return
+		return false
 	}
 	if !validValue(value) {
-		dropped.Add(1)
 		delete(c, k)
-		return
+		return false
 	}
 	c[k] = []string{value}
+	return true
+}
+
+// countingCarrier is the interceptors' MetadataCarrier: it counts what Set
+// drops into the tracer's edge counters.
+type countingCarrier struct {
+	MetadataCarrier
+	dropped *atomic.Uint64
+}
+
+func (c countingCarrier) Set(key, value string) {
+	if !c.set(key, value) {
+		c.dropped.Add(1)
+	}
 }
 
 // Keys returns the keys that have at least one valid value.

@@ -34,10 +34,8 @@ func TestMetadataCarrierRejects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			md := metadata.MD{}
 			c := tracegrpc.MetadataCarrier(md)
-			before := tracegrpc.DroppedValues()
 			c.Set(tc.key, tc.value)
 			assert.Empty(t, md, "nothing written")
-			assert.Equal(t, before+1, tracegrpc.DroppedValues(), "drop counted")
 
 			// The same value arriving from the wire is not read either.
 			in := tracegrpc.MetadataCarrier(metadata.MD{strings.ToLower(tc.key): {tc.value}})

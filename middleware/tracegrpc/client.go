@@ -102,7 +102,7 @@ func (c *config) startClient(ctx context.Context, method string, cc *grpc.Client
 	c.startSpanTags(span, false, service, rpcMethod, target)
 
 	md := outgoingCopy(ctx)
-	carrier := MetadataCarrier(md)
+	carrier := countingCarrier{MetadataCarrier(md), &instr.Counters(tr).DroppedValues}
 	e.Inject(ctx, tr, span, carrier, carrier)
 	return metadata.NewOutgoingContext(ctx, md), span
 }
@@ -124,7 +124,7 @@ func (c *config) propagateOnly(ctx context.Context) context.Context {
 		return ctx
 	}
 	md := outgoingCopy(ctx)
-	carrier := MetadataCarrier(md)
+	carrier := countingCarrier{MetadataCarrier(md), &instr.Counters(c.engine.TracerFor()).DroppedValues}
 	c.engine.PropagateOnly(ctx, carrier, carrier)
 	return metadata.NewOutgoingContext(ctx, md)
 }

@@ -2,6 +2,7 @@ package tracegrpc
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/opentracing/opentracing-go"
 	"google.golang.org/grpc/codes"
@@ -150,10 +151,24 @@ func WithMessageEvents() Option {
 
 // WithRecovery makes the server interceptors recover from a panic in the
 // handler: the panic is recorded on the span and the call fails with
-// codes.Internal. Without it the panic is recorded, the span finished, and
-// the panic continues. Ignored on the client side.
+// codes.Internal, and a warning goes to the logger (see WithLogger;
+// rate-limited), since nothing else would show it. Without it the panic is
+// recorded, the span finished, and the panic continues. Ignored on the
+// client side.
 func WithRecovery() Option {
 	return optionFunc(func(c *config) { c.recovery = true })
+}
+
+// WithLogger sets where the interceptors report (a panic WithRecovery
+// recovered). Default: the tracer's when it is flowtrace's (the logger
+// flowtrace.Start configured), else the SDK's default on stderr. A nil
+// logger keeps the default.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.engine.Logger = l
+		}
+	})
 }
 
 // codeSet is a set of gRPC status codes (codes 0-16 are the defined ones;

@@ -3,7 +3,10 @@ package tracegrpc_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -433,9 +436,20 @@ func TestCriticalOperation(t *testing.T) {
 }
 
 func TestPanicRecovery(t *testing.T) {
-	e, _, flush := tracedEnv(t, tracegrpc.WithRecovery())
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	e, _, flush := tracedEnv(t, tracegrpc.WithRecovery(), tracegrpc.WithLogger(logger))
 	_, err := e.unary(context.Background(), "panic")
 	assert.Equal(t, codes.Internal, status.Code(err))
+	mu.Lock()
+	assert.Contains(t, logs.String(), "recovered a panic in a handler", "a swallowed panic is reported")
+	assert.Contains(t, logs.String(), "boom")
+	mu.Unlock()
 	spans := flush(2)
 	_, s := pair(t, spans, "test.Echo/Unary")
 	assert.Equal(t, tracer.StatusError, s.Status.Code)
@@ -470,3 +484,7 @@ func (nopTransportStream) Method() string               { return mUnary }
 func (nopTransportStream) SetHeader(metadata.MD) error  { return nil }
 func (nopTransportStream) SendHeader(metadata.MD) error { return nil }
 func (nopTransportStream) SetTrailer(metadata.MD) error { return nil }
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/semconv"
 )
 
@@ -101,6 +102,7 @@ func (c *config) recovered(span opentracing.Span, r any) error {
 	)
 	err := status.Error(codes.Internal, "internal error")
 	if c.recovery {
+		sdklog.Warnf(c.engine.Log(), "tracegrpc: recovered a panic in a handler (the call fails with Internal): %s", fmt.Sprint(r))
 		return err
 	}
 	c.finishSpan(span, err, true)

@@ -1,6 +1,8 @@
 package tracekafka
 
 import (
+	"log/slog"
+
 	"github.com/opentracing/opentracing-go"
 
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
@@ -43,6 +45,22 @@ func newConfig(opts []Option) *config {
 }
 
 func (c *config) tracerOrGlobal() opentracing.Tracer { return c.engine.TracerFor() }
+
+// WithLogger sets the logger of the Kafka middleware; package kafkaconsume
+// reports through it. Default: the tracer's when it is flowtrace's (the
+// logger flowtrace.Start configured), else the SDK's default on stderr. A
+// nil logger keeps the default.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) {
+		if l != nil {
+			c.engine.Logger = l
+		}
+	})
+}
+
+// Logger returns the logger opts select (see WithLogger), for code built on
+// tracekafka's hooks, such as package kafkaconsume.
+func Logger(opts ...Option) *slog.Logger { return newConfig(opts).engine.Log() }
 
 // WithTracer sets the OpenTracing tracer. Default: opentracing.GlobalTracer(),
 // looked up on every message. With any tracer the middleware reads and

@@ -65,7 +65,9 @@
 // headers, or with other tracers' headers (uber-trace-id, B3) are consumed
 // normally: the trace context is extracted if the configured propagator
 // accepts it (a traceparent sent twice is rejected, per W3C), otherwise a
-// new trace starts. Nothing is dropped; [ReadStats] counts each case.
+// new trace starts. Nothing is dropped; each case is counted on the
+// consuming tracer ([Stats], i.e. tracer.EdgeStats: flowtrace's
+// Tracing.Stats().Edge, per tracer, not per process).
 //
 // # Tested against kfake and kcat
 //

@@ -158,7 +158,7 @@ func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentra
 		semconv.MessagingConsumerGroupName.Set(span, c.group)
 	}
 	if dropped > 0 {
-		stats.linksDropped.Add(uint64(dropped))
+		instr.Counters(tr).LinksDropped.Add(uint64(dropped))
 		semconv.MessagingKafkaBatchLinksDropped.Set(span, dropped)
 	}
 	fid := flowid.FromContext(ctx)

@@ -3,7 +3,6 @@ package tracekafka
 import (
 	"context"
 	"strings"
-	"sync/atomic"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/segmentio/kafka-go"
@@ -12,6 +11,7 @@ import (
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/semconv/stability"
+	"github.com/flowtrace/flowtrace/tracer"
 )
 
 // HugeHeaderBytes is the header value size from which a consumed message
@@ -19,36 +19,10 @@ import (
 // propagators, which reject oversized values.
 const HugeHeaderBytes = 8 << 10
 
-// Stats counts what the consumer side saw, over the process's life.
-type Stats struct {
-	Messages         uint64 // messages that got a consumer span (or a batch link attempt)
-	NoTraceContext   uint64 // without any trace header: a new trace was started
-	InvalidContext   uint64 // with trace headers the tracer could not extract: a new trace was started
-	DuplicateHeaders uint64 // with a trace or flow id header present more than once
-	HugeHeaders      uint64 // with a header value of HugeHeaderBytes or more
-	ForeignHeaders   uint64 // with uber-trace-id, B3 or ot-tracer-* headers
-	InvalidFlowID    uint64 // with an invalid or repeated X-Flow-ID (replaced by a new flow id)
-	LinksDropped     uint64 // batch links beyond the cap
-}
-
-var stats struct {
-	messages, noCtx, invalidCtx, dup, huge, foreign, invalidFID atomic.Uint64
-	linksDropped                                                atomic.Uint64
-}
-
-// ReadStats returns the package's counters.
-func ReadStats() Stats {
-	return Stats{
-		Messages:         stats.messages.Load(),
-		NoTraceContext:   stats.noCtx.Load(),
-		InvalidContext:   stats.invalidCtx.Load(),
-		DuplicateHeaders: stats.dup.Load(),
-		HugeHeaders:      stats.huge.Load(),
-		ForeignHeaders:   stats.foreign.Load(),
-		InvalidFlowID:    stats.invalidFID.Load(),
-		LinksDropped:     stats.linksDropped.Load(),
-	}
-}
+// Stats counts what the consumer side saw. It is tracer.EdgeStats: the
+// counts are kept per tracer (flowtrace's Tracing.Stats().Edge), not per
+// process; with another tracer they are not kept.
+type Stats = tracer.EdgeStats
 
 // headerInfo is what one pass over a consumed message's headers found.
 type headerInfo struct {
@@ -105,21 +79,22 @@ func (c *config) extract(tr opentracing.Tracer, m *kafka.Message) (extracted, *H
 	info := inspect(m.Headers)
 	ex := extracted{sc: c.engine.Extract(tr, carrier)}
 	ex.valid = instr.ValidContext(ex.sc)
-	stats.messages.Add(1)
+	n := instr.Counters(tr)
+	n.Messages.Add(1)
 	switch {
 	case !info.traceHeader && !ex.valid:
-		stats.noCtx.Add(1)
+		n.NoTraceContext.Add(1)
 	case !ex.valid:
-		stats.invalidCtx.Add(1)
+		n.InvalidContext.Add(1)
 	}
 	if info.dup {
-		stats.dup.Add(1)
+		n.DuplicateHeaders.Add(1)
 	}
 	if info.huge {
-		stats.huge.Add(1)
+		n.HugeHeaders.Add(1)
 	}
 	if info.foreign {
-		stats.foreign.Add(1)
+		n.ForeignHeaders.Add(1)
 	}
 	return ex, carrier
 }
@@ -227,7 +202,7 @@ func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group 
 		LinkOnly: c.linkOnly,
 	})
 	if st.InvalidFlowID {
-		stats.invalidFID.Add(1)
+		instr.Counters(tr).InvalidFlowID.Add(1)
 	}
 	span := st.Span
 	c.commonTags(span, stability.Consumer, op, m.Topic)

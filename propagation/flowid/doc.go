@@ -9,9 +9,11 @@
 // on a span.
 //
 // [Propagator] (registered as "flowid" in package propagation) maps the
-// baggage member to the header: the header wins over incoming baggage, a
-// difference is counted by [Mismatches], and an invalid header is ignored
-// and counted by [Invalid] so that middleware can replace it with [New].
+// baggage member to the header: the header wins over incoming baggage, and
+// an invalid header is ignored so that middleware can replace it with
+// [New]. Both are counted per propagator (propagation.FlowID.Stats; each
+// flowtrace.Start has its own, in Tracing.Stats().FlowID), not per
+// process.
 //
 // [ContextWith] and [FromContext] carry the flow id in a context.Context; an
 // OpenTracing span's "flow_id" baggage item is the fallback.

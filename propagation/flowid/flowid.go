@@ -31,13 +31,6 @@ type Propagator = propagation.FlowID
 // Valid reports whether s is 1 to 128 bytes of [A-Za-z0-9._~+/=:-].
 func Valid(s string) bool { return flowidcore.Valid(s) }
 
-// Mismatches returns how many times an incoming X-Flow-ID differed from the
-// flow_id that arrived in baggage (the header won).
-func Mismatches() uint64 { return flowidcore.Mismatches() }
-
-// Invalid returns how many incoming flow ids were invalid and ignored.
-func Invalid() uint64 { return flowidcore.Invalid() }
-
 // New returns a fresh flow id: 16 random bytes from crypto/rand, base64url
 // without padding (22 characters).
 func New() string {

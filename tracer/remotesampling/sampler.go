@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -61,7 +61,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	args          Args
-	logger        *sdklog.Logger
+	logger        *slog.Logger
 	maxOperations int
 	httpClient    *http.Client
 	now           func() time.Time
@@ -86,7 +86,7 @@ func WithArgs(a Args) Option {
 
 // WithLogger sets where the sampler warns (one line per failed poll, at
 // most one per polling interval). Default: nowhere.
-func WithLogger(l *sdklog.Logger) Option {
+func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) {
 		if l != nil {
 			c.logger = l
@@ -121,7 +121,7 @@ func WithHTTPClient(h *http.Client) Option {
 func New(service string, opts ...Option) (*Sampler, error) {
 	cfg := config{
 		args:          Args{Endpoint: DefaultEndpoint, PollingInterval: DefaultPollingInterval, InitialSamplingRate: DefaultInitialSamplingRate},
-		logger:        sdklog.New(io.Discard, sdklog.LevelError),
+		logger:        slog.New(slog.DiscardHandler),
 		maxOperations: DefaultMaxOperations,
 		now:           time.Now,
 	}
@@ -210,7 +210,7 @@ func (s *Sampler) poll(ctx context.Context, timeout time.Duration) {
 			return // closing
 		}
 		s.failures.Add(1)
-		s.cfg.logger.Warnf("jaeger_remote: %s: %v; keeping %s", redact(s.cfg.args.Endpoint), err, cur.summary())
+		sdklog.Warnf(s.cfg.logger, "jaeger_remote: %s: %v; keeping %s", redact(s.cfg.args.Endpoint), err, cur.summary())
 		return
 	}
 	if cur.version > 0 && cur.res.equal(res) {
@@ -218,7 +218,7 @@ func (s *Sampler) poll(ctx context.Context, timeout time.Duration) {
 	}
 	next := compile(res, cur.version+1, now, s.cfg.maxOperations, s.cfg.now)
 	s.cur.Store(next)
-	s.cfg.logger.Infof("jaeger_remote: %s applied, from %s", next.summary(), redact(s.cfg.args.Endpoint))
+	sdklog.Infof(s.cfg.logger, "jaeger_remote: %s applied, from %s", next.summary(), redact(s.cfg.args.Endpoint))
 }
 
 // summary describes a strategy for a warning.

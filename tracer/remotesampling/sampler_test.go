@@ -2,6 +2,7 @@ package remotesampling
 
 import (
 	"bytes"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -56,9 +57,9 @@ func probabilistic(p string) string {
 
 func newSampler(t *testing.T, endpoint string, log *syncWriter, opts ...Option) *Sampler {
 	t.Helper()
-	var w *sdklog.Logger
+	var w *slog.Logger
 	if log != nil {
-		w = sdklog.New(log, sdklog.LevelWarn)
+		w = sdklog.NewSlog(log, sdklog.LevelWarn)
 	}
 	s, err := New("shop", append([]Option{WithArgs(Args{Endpoint: endpoint, PollingInterval: 100 * time.Millisecond, InitialSamplingRate: 0.5}), WithLogger(w)}, opts...)...)
 	require.NoError(t, err)

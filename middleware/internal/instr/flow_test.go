@@ -1,12 +1,17 @@
 package instr
 
 import (
+	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/mocktracer"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/sdklog"
+	"github.com/flowtrace/flowtrace/tracer"
 )
 
 // TestIncoming is the inbound precedence of package middleware's doc as a table.
@@ -73,4 +78,22 @@ func TestOutgoing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoggerAndCounters: the middleware's logger and counters are its
+// tracer's when the tracer is flowtrace's (per Start, not per process).
+func TestLoggerAndCounters(t *testing.T) {
+	t.Parallel()
+	own := slog.New(slog.DiscardHandler)
+	tr := tracer.New(tracer.WithLogger(own))
+	require.Same(t, own, Logger(nil, tr))
+	mine := slog.New(slog.DiscardHandler)
+	require.Same(t, mine, Logger(mine, tr), "WithLogger wins")
+	require.Same(t, sdklog.Default(), Logger(nil, mocktracer.New()))
+	require.Same(t, sdklog.Default(), (&Engine{Tracer: opentracing.NoopTracer{}}).Log())
+
+	Counters(tr).Messages.Add(2)
+	require.Equal(t, uint64(2), tr.Edge().Stats().Messages)
+	require.Zero(t, tracer.New().Edge().Stats().Messages, "another tracer counts apart")
+	Counters(mocktracer.New()).Messages.Add(1) // kept nowhere, and no panic
 }

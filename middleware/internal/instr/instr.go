@@ -2,12 +2,14 @@ package instr
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 
 	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
+	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/semconv/stability"
 	"github.com/flowtrace/flowtrace/tracer"
@@ -70,6 +72,8 @@ type Engine struct {
 	// middleware is built (NewEngineSemconv): which vocabulary the
 	// transport's tags use (see package semconv/stability).
 	Semconv stability.OptIn
+	// Logger is the transport's WithLogger (nil: see Log).
+	Logger *slog.Logger
 }
 
 // NewEngineSemconv returns the switch a new middleware follows: the
@@ -81,6 +85,11 @@ func NewEngineSemconv() stability.OptIn { return stability.FromEnv() }
 func (e *Engine) Tags(c stability.Category, k stability.Kind) stability.Emitter {
 	return e.Semconv.Emitter(c, k)
 }
+
+// Log returns the logger of the middleware: its WithLogger, else its
+// flowtrace tracer's (the one flowtrace.Start threads through), else
+// sdklog.Default().
+func (e *Engine) Log() *slog.Logger { return Logger(e.Logger, e.TracerFor()) }
 
 // TracerFor returns the tracer of a call.
 func (e *Engine) TracerFor() opentracing.Tracer {
@@ -309,3 +318,30 @@ var (
 	KindProducer opentracing.StartSpanOption = ext.SpanKindProducer
 	KindConsumer opentracing.StartSpanOption = ext.SpanKindConsumer
 )
+
+// uncounted takes the counts of tracers other than flowtrace's, which have
+// no edge counters: nobody reads it.
+var uncounted tracer.EdgeCounters
+
+// Counters returns the edge counters of tr: flowtrace's tracer keeps them
+// per tracer (Tracing.Stats reports them); other tracers' are not kept.
+func Counters(tr opentracing.Tracer) *tracer.EdgeCounters {
+	if t, ok := tr.(*tracer.Tracer); ok {
+		return t.Edge()
+	}
+	return &uncounted
+}
+
+// Logger returns l when set, else the logger of tr when it is flowtrace's
+// (the one flowtrace.Start configured), else sdklog.Default().
+func Logger(l *slog.Logger, tr opentracing.Tracer) *slog.Logger {
+	switch {
+	case l != nil:
+		return l
+	case tr != nil:
+		if t, ok := tr.(*tracer.Tracer); ok {
+			return t.Logger()
+		}
+	}
+	return sdklog.Default()
+}

@@ -3,8 +3,6 @@
 // (the public helpers), so that neither imports the other's internals.
 package flowidcore
 
-import "sync/atomic"
-
 // BaggageKey is the baggage member that carries the flow id.
 const BaggageKey = "flow_id"
 
@@ -42,17 +40,3 @@ func Valid(s string) bool {
 	}
 	return true
 }
-
-var mismatches, invalid atomic.Uint64
-
-// AddMismatch counts a header flow id that differed from the baggage one.
-func AddMismatch() { mismatches.Add(1) }
-
-// AddInvalid counts an invalid incoming flow id.
-func AddInvalid() { invalid.Add(1) }
-
-// Mismatches returns the number of mismatches counted.
-func Mismatches() uint64 { return mismatches.Load() }
-
-// Invalid returns the number of invalid flow ids counted.
-func Invalid() uint64 { return invalid.Load() }
