@@ -71,7 +71,10 @@ const (
 	fAnyBool   = 2
 	fAnyInt    = 3
 	fAnyDouble = 4
+	fAnyArray  = 5
 	fAnyBytes  = 7
+
+	fArrayValues = 1
 )
 
 // appendSpan appends the OTLP Span message of s (its fields, without a
@@ -285,11 +288,36 @@ func appendAnyValue(b []byte, v any) []byte {
 	case []byte:
 		b = appendTag(b, fAnyBytes, protowire.BytesType)
 		return appendBytes(b, v)
+	case []string:
+		return appendArray(b, len(v), func(b []byte, i int) []byte { return appendAnyString(b, v[i]) })
+	case []bool:
+		return appendArray(b, len(v), func(b []byte, i int) []byte {
+			b = appendTag(b, fAnyBool, protowire.VarintType)
+			return appendVarint(b, protowire.EncodeBool(v[i]))
+		})
+	case []int64:
+		return appendArray(b, len(v), func(b []byte, i int) []byte { return appendAnyInt(b, v[i]) })
+	case []float64:
+		return appendArray(b, len(v), func(b []byte, i int) []byte { return appendAnyDouble(b, v[i]) })
 	case nil:
 		return b
 	default:
 		return appendAnyString(b, fmt.Sprint(v))
 	}
+}
+
+// appendArray appends an ArrayValue of n values, each written by elem
+// (the array attribute types; see tracer.Attribute).
+func appendArray(b []byte, n int, elem func(b []byte, i int) []byte) []byte {
+	var arr int
+	b, arr = beginMessage(b, fAnyArray)
+	for i := 0; i < n; i++ {
+		var av int
+		b, av = beginMessage(b, fArrayValues)
+		b = elem(b, i)
+		b = endMessage(b, av)
+	}
+	return endMessage(b, arr)
 }
 
 func appendAnyString(b []byte, v string) []byte {

@@ -65,6 +65,15 @@ func encodeCases() map[string]*tracer.SpanData {
 		big.Events = append(big.Events, tracer.Event{Name: "e", Attributes: []tracer.Attribute{{Key: "v", Value: long}}})
 	}
 	cases["many"] = big
+	cases["arrays"] = &tracer.SpanData{
+		SpanContext: propagation.SpanContext{TraceID: traceIDOf(6), SpanID: spanIDOf(6)},
+		Name:        "arrays",
+		Attributes: []tracer.Attribute{
+			{Key: "strs", Value: []string{"a", "", "b\xff", long}}, {Key: "bools", Value: []bool{true, false}},
+			{Key: "ints", Value: []int64{0, -1, math.MaxInt64}}, {Key: "floats", Value: []float64{0, 0.5}},
+			{Key: "empty", Value: []string{}},
+		},
+	}
 	return cases
 }
 
