@@ -14,8 +14,8 @@
 //   - analysis/slorules: Prometheus recording rules and burn-rate alerts
 //     for the SLOs, over the connector's SLI counters
 //
-// analysis/stream runs deps, red and estimate over files trace by trace in
-// bounded memory. analysis/live runs them continuously over spans as they arrive
+// analysis/stream runs deps, red, estimate, slo and triage over files
+// trace by trace in bounded memory. analysis/live runs them continuously over spans as they arrive
 // and keeps their results as Prometheus series (flowtrace serve, the
 // collector connector). cmd/flowtrace is their command-line front end. testdata/shop.jsonl is the
 // recorded span file the golden tests read; while it is the synthetic one

@@ -51,6 +51,12 @@
 // Windows end at the evaluation time, which for recorded data is the latest
 // span end, so a recorded file always gives the same report.
 //
+// [Evaluator] evaluates trace by trace, for streamed input: since the
+// evaluation time is known only at the end, each SLO keeps its events by
+// time, exactly (16 bytes each) up to 262,144 of them and in time buckets
+// past that, whose width [Result.EdgeResolution] gives and to which each
+// window's start is then resolved. [Evaluate] is a loop over it.
+//
 // owner names the service whose team (from the ownership file) answers for
 // the SLO in the Prometheus rules of `flowtrace slo rules` (package
 // analysis/slorules); it defaults to service and selects nothing.

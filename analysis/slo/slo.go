@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flowtrace/flowtrace/analysis/internal/stats"
+	"github.com/flowtrace/flowtrace/analysis/internal/timeline"
 	"github.com/flowtrace/flowtrace/analysis/trace"
 )
 
@@ -98,10 +99,15 @@ type Result struct {
 	// 4 days of data in a 28-day window is 0.142857.
 	Coverage float64 `json:"window_coverage"`
 	// Covered is that length of time.
-	Covered   time.Duration `json:"covered_ns"`
-	Total     float64       `json:"weighted_total"`
-	Good      float64       `json:"weighted_good"`
-	Compliant float64       `json:"compliance"` // Good/Total; 1 with no events
+	Covered time.Duration `json:"covered_ns"`
+	// EdgeResolution is 0 when every event was kept exactly; on inputs
+	// with more events than an [Evaluator] keeps exactly, it is the width
+	// of the time buckets its events were merged into, to which the
+	// windows' edges are resolved.
+	EdgeResolution time.Duration `json:"window_edge_resolution_ns,omitempty"`
+	Total          float64       `json:"weighted_total"`
+	Good           float64       `json:"weighted_good"`
+	Compliant      float64       `json:"compliance"` // Good/Total; 1 with no events
 	// BudgetLeft is the fraction of the error budget not spent:
 	// 1 - (bad ratio)/(1-target); negative when overspent.
 	BudgetLeft float64 `json:"error_budget_remaining"`
@@ -153,10 +159,85 @@ func (r *Report) Firing() bool {
 
 // Evaluate evaluates cfg at now (use [Latest] for recorded data).
 func Evaluate(cfg *Config, traces []*trace.Trace, now time.Time) *Report {
-	rep := &Report{Now: now}
-	rep.DataStart, rep.DataEnd = trace.Window(traces)
-	for _, s := range cfg.SLOs {
-		r := evaluate(s, cfg.Alerts, Events(s, traces), now)
+	e := NewEvaluator(cfg)
+	for _, t := range traces {
+		e.Add(t)
+	}
+	return e.Report(now)
+}
+
+// Evaluator evaluates SLOs trace by trace ([Evaluate] is a loop over it),
+// for streamed input: the time to evaluate at is only known at the end
+// (the latest span end, [Evaluator.Latest]), so each SLO keeps its events
+// by time in a bounded timeline. Up to [timeline.DefaultExact] (262,144)
+// events per SLO are kept exactly (16 bytes each) and the results are
+// those of the whole data in memory; past that they are merged into time
+// buckets, and [Result.EdgeResolution] says how wide: each window's start
+// is then resolved to a bucket (its end, the latest span end by default,
+// stays exact).
+type Evaluator struct {
+	cfg        *Config
+	lines      []*timeline.Timeline[tally]
+	matched    []int
+	start, end time.Time
+}
+
+// tally is weighted bad and total events and their number.
+type tally struct {
+	bad, total float64
+	n          int
+}
+
+func addTally(d *tally, s tally) {
+	d.bad += s.bad
+	d.total += s.total
+	d.n += s.n
+}
+
+// NewEvaluator returns an Evaluator of cfg's SLOs.
+func NewEvaluator(cfg *Config) *Evaluator { return newEvaluator(cfg, 0, 0) }
+
+// newEvaluator bounds the timelines (0: the defaults).
+func newEvaluator(cfg *Config, exact, buckets int) *Evaluator {
+	e := &Evaluator{cfg: cfg, matched: make([]int, len(cfg.SLOs))}
+	for range cfg.SLOs {
+		e.lines = append(e.lines, timeline.New(exact, buckets, addTally))
+	}
+	return e
+}
+
+// Add adds the events of one trace.
+func (e *Evaluator) Add(t *trace.Trace) {
+	for _, s := range t.Spans {
+		if e.start.IsZero() || s.Start.Before(e.start) {
+			e.start = s.Start
+		}
+		if s.End.After(e.end) {
+			e.end = s.End
+		}
+	}
+	one := []*trace.Trace{t}
+	for i, s := range e.cfg.SLOs {
+		for _, ev := range Events(s, one) {
+			e.matched[i]++
+			v := tally{total: ev.Weight, n: 1}
+			if ev.Bad {
+				v.bad = ev.Weight
+			}
+			e.lines[i].Add(ev.Time, v)
+		}
+	}
+}
+
+// Latest returns the latest span end added: what [Latest] returns for
+// the same traces.
+func (e *Evaluator) Latest() time.Time { return e.end }
+
+// Report evaluates the SLOs at now over the traces added.
+func (e *Evaluator) Report(now time.Time) *Report {
+	rep := &Report{Now: now, DataStart: e.start, DataEnd: e.end}
+	for i, s := range e.cfg.SLOs {
+		r := evaluate(s, e.cfg.Alerts, e.lines[i], e.matched[i], now)
 		r.Covered, r.Coverage = coverage(rep.DataStart, rep.DataEnd, now, s.Window)
 		rep.Results = append(rep.Results, r)
 	}
@@ -184,24 +265,16 @@ func coverage(start, end, now time.Time, w time.Duration) (time.Duration, float6
 }
 
 // sum returns weighted bad and total of events in (now-w, now].
-func sum(evs []Event, now time.Time, w time.Duration) (bad, total float64, n int) {
-	from := now.Add(-w)
-	for _, e := range evs {
-		if e.Time.After(from) && !e.Time.After(now) {
-			total += e.Weight
-			n++
-			if e.Bad {
-				bad += e.Weight
-			}
-		}
-	}
-	return bad, total, n
+func sum(l *timeline.Timeline[tally], now time.Time, w time.Duration) (bad, total float64, n int) {
+	var t tally
+	l.Each(now.Add(-w), now, func(v tally) { addTally(&t, v) })
+	return t.bad, t.total, t.n
 }
 
-func evaluate(s SLO, rules []AlertRule, evs []Event, now time.Time) Result {
-	r := Result{Name: s.Name, Selector: selector(s), Target: s.Target, Window: s.Window, Latency: s.Latency}
+func evaluate(s SLO, rules []AlertRule, evs *timeline.Timeline[tally], matched int, now time.Time) Result {
+	r := Result{Name: s.Name, Selector: selector(s), Target: s.Target, Window: s.Window, Latency: s.Latency, EdgeResolution: evs.Resolution()}
 	bad, total, n := sum(evs, now, s.Window)
-	r.Matched = len(evs)
+	r.Matched = matched
 	if r.Matched == 0 {
 		r.Error = "no span in the data matches " + selector(s) + ": compliance cannot be computed (check the selector; events are server and consumer spans unless kind is given)"
 	}
@@ -264,6 +337,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		} else {
 			fmt.Fprintf(&b, "  data covers %s of the %s window (%s): compliance and budget are for that part only\n",
 				fmtCovered(x.Covered), fmtWindow(x.Window), pct(x.Coverage))
+		}
+		if x.EdgeResolution > 0 {
+			fmt.Fprintf(&b, "  more events than kept exactly: window edges resolved to %s\n", x.EdgeResolution)
 		}
 		if x.Error != "" {
 			fmt.Fprintf(&b, "  ERROR: %s\n", x.Error)

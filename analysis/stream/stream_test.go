@@ -13,9 +13,11 @@ import (
 	"github.com/flowtrace/flowtrace/analysis/estimate"
 	"github.com/flowtrace/flowtrace/analysis/internal/golden"
 	"github.com/flowtrace/flowtrace/analysis/red"
+	"github.com/flowtrace/flowtrace/analysis/slo"
 	"github.com/flowtrace/flowtrace/analysis/source"
 	"github.com/flowtrace/flowtrace/analysis/stream"
 	"github.com/flowtrace/flowtrace/analysis/trace"
+	"github.com/flowtrace/flowtrace/analysis/triage"
 )
 
 const forecast = "checkout=1200/s,browse=30000/s,add-to-cart=300000/m"
@@ -159,4 +161,47 @@ func TestStreamInterleavedBeyondWindow(t *testing.T) {
 	require.Equal(t, want.graph, got.graph)
 	require.Equal(t, want.red, got.red)
 	require.Equal(t, want.est, got.est)
+}
+
+// slo and triage streamed (an Evaluator and a Triager fed trace by trace,
+// in the order the assembler completes traces) give exactly what
+// Evaluate and Analyze give on all the traces in memory, on the SLO files'
+// data (burn rates over 4 days, selectors) and on every file above.
+func TestStreamedSLOAndTriageEqualInMemory(t *testing.T) {
+	sloDir := filepath.Join(golden.Testdata(), "..", "slo", "testdata")
+	type pair struct{ data, slos string }
+	pairs := []pair{
+		{filepath.Join(sloDir, "burn.jsonl"), filepath.Join(sloDir, "burn.yaml")},
+		{filepath.Join(sloDir, "checkout.jsonl"), filepath.Join(sloDir, "checkout.yaml")},
+	}
+	for _, f := range files(t) {
+		pairs = append(pairs, pair{f, filepath.Join(golden.Testdata(), "slos.yaml")})
+	}
+	for _, p := range pairs {
+		t.Run(filepath.Base(p.data)+"+"+filepath.Base(p.slos), func(t *testing.T) {
+			cfg, err := slo.LoadFile(p.slos)
+			require.NoError(t, err)
+			spans, err := source.ReadFile(p.data)
+			require.NoError(t, err)
+			traces := trace.ExcludeTraffic(trace.Assemble(spans), "load-test")
+			now := slo.Latest(traces)
+			want := slo.Evaluate(cfg, traces, now)
+
+			ev := slo.NewEvaluator(cfg)
+			tr := triage.NewTriager(cfg.SLOs)
+			_, err = stream.Files([]string{p.data}, stream.Config{Steps: []trace.Step{trace.ExcludeTrafficStep("load-test")}}, stream.Fanout(ev.Add, tr.Add))
+			require.NoError(t, err)
+			require.Equal(t, now, ev.Latest())
+			require.Equal(t, want, ev.Report(now))
+			bad := 0
+			for i, s := range cfg.SLOs {
+				w := triage.Analyze(s, traces, now)
+				bad += w.BadEvents
+				require.Equal(t, w, tr.Report(i, now), s.Name)
+			}
+			if filepath.Base(p.data) == "burn.jsonl" {
+				require.Positive(t, bad, "the comparison covers bad events")
+			}
+		})
+	}
 }

@@ -26,7 +26,11 @@
 // service and its owning team: the team attribute of the span or its
 // resource, or, with an ownership file ([AssignOwners], package
 // [github.com/flowtrace/flowtrace/analysis/owners]), the file's team and
-// on-call channel for the services it lists. Reports carry the data's integrity counts (orphans, unpaired
+// on-call channel for the services it lists. [Triager] triages trace by
+// trace for streamed input, finding each bad event's cause while its
+// trace is at hand and keeping only the cause, time, weight and trace id
+// (bounded as slo's [slo.Evaluator] bounds events); [Analyze] is a loop
+// over it. Reports carry the data's integrity counts (orphans, unpaired
 // spans, spans shifted for clock skew).
 //
 // The package reads no environment variables.

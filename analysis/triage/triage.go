@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowtrace/flowtrace/analysis/internal/stats"
+	"github.com/flowtrace/flowtrace/analysis/internal/timeline"
 	"github.com/flowtrace/flowtrace/analysis/slo"
 	"github.com/flowtrace/flowtrace/analysis/trace"
 )
@@ -128,6 +129,9 @@ type Report struct {
 	Culprits  []Culprit `json:"culprits"` // most to least blamed
 	// Integrity is what was broken or corrected in the data.
 	Integrity trace.Integrity `json:"integrity"`
+	// EdgeResolution is 0 when every bad event was kept exactly, else the
+	// width of the time buckets they were merged into ([Triager]).
+	EdgeResolution time.Duration `json:"window_edge_resolution_ns,omitempty"`
 }
 
 // Top returns the most blamed culprit, or nil with no bad events.
@@ -139,37 +143,129 @@ func (r *Report) Top() *Culprit {
 }
 
 // Analyze triages the bad events of s in its window ending at now, after
-// correcting each trace's clock skew ([trace.CorrectAll]).
+// correcting each trace's clock skew ([trace.CorrectAll]). It is a loop
+// over a [Triager].
 func Analyze(s slo.SLO, traces []*trace.Trace, now time.Time) *Report {
-	traces, integrity := trace.CorrectAll(traces)
-	rep := &Report{SLO: s.Name, Selector: selectorOf(s), Integrity: integrity}
-	type key struct{ svc, op, team, kind string }
-	accs := map[key]*Culprit{}
+	tr := NewTriager([]slo.SLO{s})
+	for _, t := range traces {
+		tr.Add(t)
+	}
+	return tr.Report(0, now)
+}
+
+// Triager triages SLOs trace by trace, for streamed input: each trace is
+// corrected ([trace.StreamCorrector], the exact streaming form of
+// CorrectAll) and the cause of each bad event is found while the trace is
+// at hand; what is kept is the cause's name, the event's time and weight
+// and its trace id, by culprit in a bounded timeline (exact up to
+// [timeline.DefaultExact] bad events per culprit, then in time buckets
+// whose width [Report.EdgeResolution] gives), because the window ends at a
+// time known only at the end of the input.
+type Triager struct {
+	slos []slo.SLO
+	corr *trace.StreamCorrector
+	per  []map[culpritKey]*timeline.Timeline[blamed]
+}
+
+type culpritKey struct{ svc, op, team, kind string }
+
+// blamed is bad events blamed on one culprit: their number, weight and
+// the first examples in trace order (trace start, trace id, event).
+type blamed struct {
+	n        int
+	w        float64
+	examples []example
+}
+
+type example struct {
+	start int64
+	id    string
+	seq   int
+}
+
+func (e example) cmp(o example) int {
+	return cmp.Or(cmp.Compare(e.start, o.start), strings.Compare(e.id, o.id), cmp.Compare(e.seq, o.seq))
+}
+
+const maxExamples = 3
+
+func addBlamed(d *blamed, s blamed) {
+	d.n += s.n
+	d.w += s.w
+	d.examples = firstExamples(append(d.examples, s.examples...))
+}
+
+func firstExamples(ex []example) []example {
+	slices.SortFunc(ex, example.cmp)
+	if len(ex) > maxExamples {
+		ex = slices.Clip(ex[:maxExamples])
+	}
+	return ex
+}
+
+// NewTriager returns a Triager of slos.
+func NewTriager(slos []slo.SLO) *Triager {
+	t := &Triager{slos: slos, corr: trace.NewStreamCorrector(trace.DefaultMaxSkew)}
+	for range slos {
+		t.per = append(t.per, map[culpritKey]*timeline.Timeline[blamed]{})
+	}
+	return t
+}
+
+// Add corrects one trace and finds the causes of its bad events.
+func (t *Triager) Add(tr *trace.Trace) {
+	var start int64 // the order of Assemble's traces, before correction
+	if len(tr.Spans) > 0 {
+		start = tr.Spans[0].Start.UnixNano()
+	}
+	tr, _, _ = t.corr.Correct(tr)
+	one := []*trace.Trace{tr}
+	for i, s := range t.slos {
+		for seq, ev := range slo.Events(s, one) {
+			if !ev.Bad {
+				continue
+			}
+			c := Find(ev.Trace, ev.Span, ev.Span.Error)
+			k := culpritKey{c.Span.Service, c.Span.Name, c.Span.Team(), c.Kind}
+			l := t.per[i][k]
+			if l == nil {
+				l = timeline.New(0, 0, addBlamed)
+				t.per[i][k] = l
+			}
+			l.Add(ev.Time, blamed{n: 1, w: ev.Weight, examples: []example{{start, tr.ID, seq}}})
+		}
+	}
+}
+
+// Report returns the triage of the i-th SLO in its window ending at now.
+func (t *Triager) Report(i int, now time.Time) *Report {
+	s := t.slos[i]
+	rep := &Report{SLO: s.Name, Selector: selectorOf(s), Integrity: t.corr.Integrity()}
 	var total float64
 	from := now.Add(-s.Window)
-	for _, ev := range slo.Events(s, traces) {
-		if !ev.Bad || !ev.Time.After(from) || ev.Time.After(now) {
+	for k, l := range t.per[i] {
+		var b blamed
+		l.Each(from, now, func(v blamed) {
+			b.n += v.n
+			b.w += v.w
+			b.examples = append(b.examples, v.examples...)
+		})
+		rep.EdgeResolution = max(rep.EdgeResolution, l.Resolution())
+		if b.n == 0 {
 			continue
 		}
-		c := Find(ev.Trace, ev.Span, ev.Span.Error)
-		k := key{c.Span.Service, c.Span.Name, c.Span.Team(), c.Kind}
-		a := accs[k]
-		if a == nil {
-			a = &Culprit{Service: k.svc, Operation: k.op, Team: k.team, Kind: k.kind}
-			accs[k] = a
+		c := Culprit{Service: k.svc, Operation: k.op, Team: k.team, Kind: k.kind, Events: b.n, Weighted: b.w}
+		for _, e := range firstExamples(b.examples) {
+			c.Examples = append(c.Examples, e.id)
 		}
-		a.Events++
-		a.Weighted += ev.Weight
-		if len(a.Examples) < 3 {
-			a.Examples = append(a.Examples, ev.Trace.ID)
-		}
-		total += ev.Weight
-		rep.BadEvents++
+		total += b.w
+		rep.BadEvents += b.n
+		rep.Culprits = append(rep.Culprits, c)
 	}
-	for _, a := range accs {
-		a.Share = stats.Round(stats.Ratio(a.Weighted, total), 4)
-		a.Weighted = stats.Round(a.Weighted, 6)
-		rep.Culprits = append(rep.Culprits, *a)
+	for i := range rep.Culprits {
+		c := &rep.Culprits[i]
+		c.Share = stats.Round(stats.Ratio(c.Weighted, total), 4)
+		c.Weighted = stats.Round(c.Weighted, 6)
 	}
 	sortCulprits(rep.Culprits)
 	return rep

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/flowtrace/flowtrace/analysis/slo"
-	"github.com/flowtrace/flowtrace/analysis/trace"
 )
 
 func init() {
@@ -26,21 +25,25 @@ func (f *sloFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&f.now, "now", "", "evaluate at this RFC 3339 `time` (default: the latest span end in the data)")
 }
 
-func (f *sloFlags) load(traces []*trace.Trace) (*slo.Config, time.Time, error) {
+// config loads the SLO file.
+func (f *sloFlags) config() (*slo.Config, error) {
 	if f.file == "" {
-		return nil, time.Time{}, fmt.Errorf("%w: --slos FILE is required", errUsage)
+		return nil, fmt.Errorf("%w: --slos FILE is required", errUsage)
 	}
-	cfg, err := slo.LoadFile(f.file)
+	return slo.LoadFile(f.file)
+}
+
+// at returns the time to evaluate at: --now, else latest (the latest span
+// end in the data).
+func (f *sloFlags) at(latest time.Time) (time.Time, error) {
+	if f.now == "" {
+		return latest, nil
+	}
+	now, err := time.Parse(time.RFC3339Nano, f.now)
 	if err != nil {
-		return nil, time.Time{}, err
+		return time.Time{}, fmt.Errorf("%w: --now: %v", errUsage, err)
 	}
-	now := slo.Latest(traces)
-	if f.now != "" {
-		if now, err = time.Parse(time.RFC3339Nano, f.now); err != nil {
-			return nil, time.Time{}, fmt.Errorf("%w: --now: %v", errUsage, err)
-		}
-	}
-	return cfg, now, nil
+	return now, nil
 }
 
 func runSLO(args []string, stdout, stderr io.Writer) int {
@@ -76,15 +79,22 @@ func runSLO(args []string, stdout, stderr io.Writer) int {
 	if sf.file == "" {
 		return fail(stderr, "slo", fmt.Errorf("%w: --slos FILE is required", errUsage))
 	}
-	traces, err := in.load(context.Background(), files, stderr)
+	cfg, err := sf.config()
 	if err != nil {
 		return fail(stderr, "slo", err)
 	}
-	cfg, now, err := sf.load(traces)
+	if _, err := sf.at(time.Time{}); err != nil {
+		return fail(stderr, "slo", err)
+	}
+	ev := slo.NewEvaluator(cfg)
+	if err := in.each(context.Background(), files, stderr, nil, ev.Add); err != nil {
+		return fail(stderr, "slo", err)
+	}
+	now, err := sf.at(ev.Latest())
 	if err != nil {
 		return fail(stderr, "slo", err)
 	}
-	rep := slo.Evaluate(cfg, traces, now)
+	rep := ev.Report(now)
 	if *format == "json" {
 		err = in.writeJSON(stdout, rep.WriteJSON)
 	} else {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/flowtrace/flowtrace/analysis/slo"
+	"github.com/flowtrace/flowtrace/analysis/stream"
 	"github.com/flowtrace/flowtrace/analysis/triage"
 )
 
@@ -53,15 +55,25 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "triage", err)
 	}
-	traces, err := in.load(context.Background(), files, stderr)
+	cfg, err := sf.config()
 	if err != nil {
 		return fail(stderr, "triage", err)
 	}
-	cfg, now, err := sf.load(traces)
+	if _, err := sf.at(time.Time{}); err != nil {
+		return fail(stderr, "triage", err)
+	}
+	// One pass: the SLOs are evaluated and every SLO's bad events triaged
+	// as the traces stream by; the breaching ones are reported.
+	ev := slo.NewEvaluator(cfg)
+	tr := triage.NewTriager(cfg.SLOs)
+	if err := in.each(context.Background(), files, stderr, nil, stream.Fanout(ev.Add, tr.Add)); err != nil {
+		return fail(stderr, "triage", err)
+	}
+	now, err := sf.at(ev.Latest())
 	if err != nil {
 		return fail(stderr, "triage", err)
 	}
-	evaluated := slo.Evaluate(cfg, traces, now)
+	evaluated := ev.Report(now)
 	for _, e := range evaluated.Errors() {
 		in.warn("%s", e)
 	}
@@ -69,7 +81,7 @@ func runTriage(args []string, stdout, stderr io.Writer) int {
 	var reps []*triage.Report
 	for i, s := range cfg.SLOs {
 		if (*name == "" && (results[i].Breaching || results[i].Firing())) || s.Name == *name {
-			reps = append(reps, triage.Analyze(s, traces, now))
+			reps = append(reps, tr.Report(i, now))
 		}
 	}
 	triage.AssignOwners(reps, own)
