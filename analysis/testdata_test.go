@@ -46,11 +46,13 @@ func TestShopFile(t *testing.T) {
 
 // TestMixedVocabulary: testdata/mixed-vocabulary.jsonl is a fleet
 // mid-migration, the same calls web → checkout (HTTP), checkout → cart
-// (gRPC) and checkout → PostgreSQL, four traces in the legacy tag names
+// (gRPC), checkout → inventory (gRPC, no server span) and checkout →
+// PostgreSQL, four traces in the legacy tag names
 // and four in OpenTelemetry's stable ones (OTEL_SEMCONV_STABILITY_OPT_IN).
 // The tools read both: one edge per pair with the eight calls summed, one
 // RED row per operation. (Before, the gRPC call was two edges, "call" and
-// "grpc", and the legacy database calls reached no node.)
+// "grpc", the legacy database calls reached no node, and inventory was two
+// nodes, "inventory:7070" and "inventory".)
 func TestMixedVocabulary(t *testing.T) {
 	spans, err := source.ReadFile(filepath.Join(golden.Testdata(), "mixed-vocabulary.jsonl"))
 	require.NoError(t, err)
@@ -70,6 +72,7 @@ func TestMixedVocabulary(t *testing.T) {
 		{"user", "web", "http"}:                   {8, 2},
 		{"web", "checkout", "http"}:               {8, 2},
 		{"checkout", "cart", "grpc"}:              {8, 0},
+		{"checkout", "inventory", "grpc"}:         {8, 0}, // no server span: peer.address inventory:7070 or server.address inventory
 		{"checkout", "postgresql orders", "call"}: {8, 2},
 	}, got)
 	require.Empty(t, g.Unresolved)

@@ -125,8 +125,8 @@ func (s *Span) Attr(key string) (any, bool) {
 	if v, ok := s.Resource[key]; ok {
 		return v, true
 	}
-	for _, alt := range stability.Aliases(key, stabilityKind[s.Kind&7]) {
-		if v, ok := s.Attributes[alt]; ok {
+	for _, a := range stability.Aliases(key, stabilityKind[s.Kind&7]) {
+		if v, ok := a.From(s.Attributes); ok {
 			return v, true
 		}
 	}

@@ -129,13 +129,36 @@ func TestEmitter(t *testing.T) {
 }
 
 func TestAliases(t *testing.T) {
-	require.Equal(t, []string{"http.request.method"}, Aliases("http.method", Server))
-	require.Equal(t, []string{"http.method"}, Aliases("http.request.method", Client))
-	require.Equal(t, []string{"url.full"}, Aliases("http.url", Client))
-	require.Equal(t, []string{"url.path"}, Aliases("http.url", Server))
-	require.ElementsMatch(t, []string{"db.type", "db.system"}, Aliases("db.system.name", Client))
-	require.ElementsMatch(t, []string{"db.instance", "db.name"}, Aliases("db.namespace", AnyKind))
-	require.Equal(t, []string{"rpc.system"}, Aliases("rpc.system.name", Server))
+	keys := func(as []Alias) []string {
+		var out []string
+		for _, a := range as {
+			out = append(out, a.Key)
+		}
+		return out
+	}
+	require.Equal(t, []string{"http.request.method"}, keys(Aliases("http.method", Server)))
+	require.Equal(t, []string{"http.method"}, keys(Aliases("http.request.method", Client)))
+	require.Equal(t, []string{"url.full"}, keys(Aliases("http.url", Client)))
+	require.Equal(t, []string{"url.path"}, keys(Aliases("http.url", Server)))
+	require.ElementsMatch(t, []string{"db.type", "db.system"}, keys(Aliases("db.system.name", Client)))
+	require.ElementsMatch(t, []string{"db.instance", "db.name"}, keys(Aliases("db.namespace", AnyKind)))
+	require.Equal(t, []string{"rpc.system"}, keys(Aliases("rpc.system.name", Server)))
+	require.ElementsMatch(t, []string{"peer.hostname", "peer.address"}, keys(Aliases("server.address", Client)))
+
+	// A host:port and its address + port are compared in the wanted form.
+	legacy := map[string]any{"peer.address": "cart:9090"}
+	stable := map[string]any{"server.address": "cart", "server.port": int64(9090)}
+	get := func(key string, attrs map[string]any) any {
+		for _, a := range Aliases(key, Client) {
+			if v, ok := a.From(attrs); ok {
+				return v
+			}
+		}
+		return nil
+	}
+	require.Equal(t, "cart", get("server.address", legacy))
+	require.Equal(t, "cart:9090", get("peer.address", stable))
+	require.Equal(t, "cart", get("peer.address", map[string]any{"server.address": "cart"}), "no port: the host")
 	require.Nil(t, Aliases("rpc.method", Server), "same key, different value: no alias")
 	require.Nil(t, Aliases("rpc.grpc.status_code", Server), "a converted value is no alias")
 	require.Nil(t, Aliases("http.route", Server))

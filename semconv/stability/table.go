@@ -215,15 +215,49 @@ func GRPCCode(code int) string {
 	return strconv.Itoa(code)
 }
 
-// Aliases returns the keys that carry the same value as key in the other
-// vocabulary, on a span of kind k: for a legacy key its stable successor,
-// for a stable key its legacy predecessors, when the row copies the value
-// (Same) or the key is the address of a HostPort row (which the trace
-// tools compare as a host). Nil when there is none.
+// Alias is where the other vocabulary keeps a key's value.
+type Alias struct {
+	Key string
+	// Host: Key holds "host:port" (peer.address) and the key wanted only
+	// the host (server.address, network.peer.address).
+	Host bool
+	// Port: Key holds only the host and the key wanted "host:port"; Port is
+	// the key of the port, joined when present.
+	Port string
+}
+
+// From returns the alias's value in attrs, converted to the wanted key's
+// form.
+func (a Alias) From(attrs map[string]any) (any, bool) {
+	v, ok := attrs[a.Key]
+	if !ok {
+		return nil, false
+	}
+	s, isString := v.(string)
+	switch {
+	case a.Host && isString:
+		host, _, _ := splitHostPort(s)
+		return host, true
+	case a.Port != "" && isString:
+		switch p := attrs[a.Port].(type) {
+		case int64:
+			return net.JoinHostPort(s, strconv.FormatInt(p, 10)), true
+		case int:
+			return net.JoinHostPort(s, strconv.Itoa(p)), true
+		}
+	}
+	return v, true
+}
+
+// Aliases returns where the other vocabulary keeps key's value on a span
+// of kind k: for a legacy key its stable successor, for a stable key its
+// legacy predecessors, when the row copies the value (Same) or splits a
+// host:port (HostPort: the address key and the legacy key are aliases,
+// converted by Alias.From). Nil when there is none.
 //
 // It costs one map look-up by key (the trace tools call it on every
 // attribute miss).
-func Aliases(key string, k Kind) []string {
+func Aliases(key string, k Kind) []Alias {
 	a := aliases[key]
 	if a == nil {
 		return nil
@@ -235,16 +269,16 @@ func Aliases(key string, k Kind) []string {
 }
 
 // aliases maps a key to its aliases by span kind.
-var aliases = func() map[string]*[Consumer + 1][]string {
-	m := map[string]*[Consumer + 1][]string{}
-	add := func(k Kind, from, to string) {
+var aliases = func() map[string]*[Consumer + 1][]Alias {
+	m := map[string]*[Consumer + 1][]Alias{}
+	add := func(k Kind, from string, to Alias) {
 		a := m[from]
 		if a == nil {
-			a = new([Consumer + 1][]string)
+			a = new([Consumer + 1][]Alias)
 			m[from] = a
 		}
 		for _, x := range a[k] {
-			if x == to {
+			if x.Key == to.Key {
 				return
 			}
 		}
@@ -255,12 +289,13 @@ var aliases = func() map[string]*[Consumer + 1][]string {
 			continue
 		}
 		switch r.Transform {
-		case Same, HostPort:
-		default:
-			continue
+		case Same:
+			add(r.Kind, r.Legacy, Alias{Key: r.Stable[0]})
+			add(r.Kind, r.Stable[0], Alias{Key: r.Legacy})
+		case HostPort:
+			add(r.Kind, r.Legacy, Alias{Key: r.Stable[0], Port: r.Stable[1]})
+			add(r.Kind, r.Stable[0], Alias{Key: r.Legacy, Host: true})
 		}
-		add(r.Kind, r.Legacy, r.Stable[0])
-		add(r.Kind, r.Stable[0], r.Legacy)
 	}
 	return m
 }()
