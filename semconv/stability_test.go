@@ -41,7 +41,7 @@ func TestStabilityTableInRegistry(t *testing.T) {
 	}
 	// Names OpenTelemetry instrumentation (otelsql, redisotel) sets are known.
 	for _, k := range []string{"db.system.name", "db.system", "db.namespace", "db.name", "db.query.text", "db.statement",
-		"db.operation.name", "db.operation", "db.collection.name", "server.address", "server.port", "network.peer.address", "error.type"} {
+		"db.operation.name", "db.operation", "db.collection.name", "server.address", "server.port", "network.peer.address", "error.type", "db.redis.database_index", "net.peer.name", "net.peer.port"} {
 		typeOf(k)
 	}
 }

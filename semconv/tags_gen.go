@@ -58,6 +58,13 @@ const (
 	// bound values (stable name of db.statement).
 	DBQueryText StringTag = "db.query.text"
 
+	// DBRedisDatabaseIndex is the deprecated tag "db.redis.database_index" (int).
+	// OpenTelemetry's earlier Redis database number (redisotel before the stable
+	// names; db.namespace now).
+	//
+	// Deprecated: use db.namespace.
+	DBRedisDatabaseIndex IntTag = "db.redis.database_index"
+
 	// DBResponseStatusCode is the stable tag "db.response.status_code" (string).
 	// The status code the database returned, e.g. a SQLSTATE.
 	DBResponseStatusCode StringTag = "db.response.status_code"
@@ -296,6 +303,18 @@ const (
 	// MessagingSystem is the stable tag "messaging.system" (string). The messaging
 	// system, e.g. kafka. Required for producer, consumer spans (group messaging).
 	MessagingSystem StringTag = "messaging.system"
+
+	// NetPeerName is the deprecated tag "net.peer.name" (string). OpenTelemetry's
+	// earlier name of server.address (older instrumentation libraries).
+	//
+	// Deprecated: use server.address.
+	NetPeerName StringTag = "net.peer.name"
+
+	// NetPeerPort is the deprecated tag "net.peer.port" (int). OpenTelemetry's
+	// earlier name of server.port (older instrumentation libraries).
+	//
+	// Deprecated: use server.port.
+	NetPeerPort IntTag = "net.peer.port"
 
 	// NetworkPeerAddress is the stable tag "network.peer.address" (string). The
 	// address of the other end of the connection (the host of peer.address).
