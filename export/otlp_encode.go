@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -220,7 +219,29 @@ func appendStringField(b []byte, num protowire.Number, v string) []byte {
 		return b
 	}
 	b = appendTag(b, num, protowire.BytesType)
-	return appendString(b, validUTF8(v))
+	if !isASCII(v) {
+		v = validUTF8(v)
+	}
+	return appendString(b, v)
+}
+
+// isASCII reports whether s is ASCII, eight bytes at a time: keys, names
+// and most values are, and utf8.ValidString costs more on short strings.
+func isASCII(s string) bool {
+	for len(s) >= 8 {
+		v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		if v&0x8080808080808080 != 0 {
+			return false
+		}
+		s = s[8:]
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func appendFixed64Field(b []byte, num protowire.Number, v uint64) []byte {
@@ -322,7 +343,7 @@ func appendArray(b []byte, n int, elem func(b []byte, i int) []byte) []byte {
 
 func appendAnyString(b []byte, v string) []byte {
 	b = appendTag(b, fAnyString, protowire.BytesType)
-	if !utf8.ValidString(v) {
+	if !isASCII(v) {
 		v = validUTF8(v)
 	}
 	return appendString(b, v)

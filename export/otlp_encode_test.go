@@ -40,7 +40,7 @@ func encodeCases() map[string]*tracer.SpanData {
 				{Key: "uptr", Value: uintptr(9)}, {Key: "f32", Value: float32(1.5)}, {Key: "f64", Value: math.Inf(-1)},
 				{Key: "zero", Value: 0.0}, {Key: "bytes", Value: []byte{0, 1, 2}}, {Key: "nil", Value: nil},
 				{Key: "other", Value: struct{ A int }{3}}, {Key: "", Value: "empty key"},
-				{Key: long, Value: long},
+				{Key: long, Value: long}, {Key: "clé-ünïcode", Value: "naïve café, 8 bytes+ and \xff"},
 			},
 			DroppedAttributes: -4,
 		},
