@@ -73,6 +73,8 @@ func newBatcherConfig(opts []BatcherOption) batcherConfig {
 	if c.maxBatchSize <= 0 {
 		c.maxBatchSize = DefaultMaxBatchSize
 	}
+	c.maxQueueSize = min(c.maxQueueSize, maxHeldSpans)
+	c.maxQueueBytes = min(c.maxQueueBytes, maxHeldBytes)
 	if c.maxBatchSize > c.maxQueueSize {
 		c.maxBatchSize = c.maxQueueSize
 	}
@@ -92,7 +94,8 @@ func newBatcherConfig(opts []BatcherOption) batcherConfig {
 }
 
 // WithMaxQueueSize bounds how many spans the Batcher holds, queued or being
-// exported (default DefaultMaxQueueSize). A value <= 0 means the default.
+// exported (default DefaultMaxQueueSize, at most 1<<20). A value <= 0
+// means the default.
 func WithMaxQueueSize(n int) BatcherOption {
 	return batcherOptionFunc(func(c *batcherConfig) { c.maxQueueSize = n })
 }
@@ -226,7 +229,6 @@ type Batcher struct {
 	stopped  atomic.Bool
 	inflight atomic.Int64
 
-	enqueued         atomic.Int64
 	exported         atomic.Int64
 	droppedFull      atomic.Int64
 	droppedFailed    atomic.Int64
@@ -234,8 +236,8 @@ type Batcher struct {
 	unconfirmed      atomic.Int64
 	droppedAfterStop atomic.Int64
 	droppedAtStop    atomic.Int64
-	queueLen         atomic.Int64
-	queueBytes       atomic.Int64
+	// held is the spans held and their bytes, packed (see heldShift).
+	held atomic.Int64
 
 	// acct guards the settlement of held spans between the worker and a
 	// Shutdown that gives up on it. It is never held across I/O.
@@ -299,9 +301,9 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 		b.droppedAfterStop.Add(1)
 		return
 	}
-	held := b.queueLen.Add(1)
-	if held > int64(b.cfg.maxQueueSize) {
-		b.queueLen.Add(-1)
+	// A full queue is seen without a write, before the span is encoded;
+	// the Add below is the exact check.
+	if b.held.Load()>>heldShift >= int64(b.cfg.maxQueueSize) {
 		b.droppedFull.Add(1)
 		return
 	}
@@ -313,14 +315,16 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 		q.size = EstimateSize(s)
 	}
 	size := q.size
-	if b.queueBytes.Add(size) > b.cfg.maxQueueBytes {
+	// One atomic add takes the span's place in both bounds.
+	v := b.held.Add(heldUnit + size)
+	held := v >> heldShift
+	if held > int64(b.cfg.maxQueueSize) || v&heldBytesMask > b.cfg.maxQueueBytes {
 		b.release(1, size)
 		b.droppedFull.Add(1)
 		return
 	}
 	select {
 	case b.queue <- q:
-		b.enqueued.Add(1)
 		// The worker sleeps until a batch is full (or its timer fires): a
 		// wake-up per span would cost the service a scheduler round trip
 		// on every Finish. held counts the queue, the worker's partial
@@ -341,21 +345,31 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 			runtime.Gosched()
 		}
 	default:
-		// Unreachable while queueLen bounds the channel; kept as a guard.
+		// Unreachable while held bounds the channel; kept as a guard.
 		b.release(1, size)
 		b.droppedFull.Add(1)
 	}
 }
 
 func (b *Batcher) release(n, size int64) {
-	b.queueLen.Add(-n)
-	b.queueBytes.Add(-size)
+	b.held.Add(-(n*heldUnit + size))
 }
+
+// held packs the spans the Batcher holds (above heldShift) and their bytes
+// (below): one atomic add per span updates both bounds. maxQueueSize and
+// maxQueueBytes are clamped to fit.
+const (
+	heldShift     = 40
+	heldUnit      = int64(1) << heldShift
+	heldBytesMask = heldUnit - 1
+	// maxHeldSpans leaves room above the bound for offers in progress.
+	maxHeldSpans = 1 << 20
+	maxHeldBytes = heldUnit / 4
+)
 
 // Stats returns a snapshot of the counters.
 func (b *Batcher) Stats() Stats {
 	s := Stats{
-		Enqueued:             b.enqueued.Load(),
 		Exported:             b.exported.Load(),
 		DroppedQueueFull:     b.droppedFull.Load(),
 		DroppedExportFailed:  b.droppedFailed.Load(),
@@ -363,9 +377,12 @@ func (b *Batcher) Stats() Stats {
 		Unconfirmed:          b.unconfirmed.Load(),
 		DroppedAfterShutdown: b.droppedAfterStop.Load(),
 		DroppedAtShutdown:    b.droppedAtStop.Load(),
-		QueueLen:             b.queueLen.Load(),
-		QueueBytes:           b.queueBytes.Load(),
 	}
+	h := b.held.Load()
+	s.QueueLen, s.QueueBytes = h>>heldShift, h&heldBytesMask
+	// Every span accepted is held or settled: Enqueued is not a counter of
+	// its own, so that OnEnd touches one atomic for the queue.
+	s.Enqueued = s.Exported + s.Unconfirmed + s.DroppedExportFailed + s.DroppedRejected + s.DroppedAtShutdown + s.QueueLen
 	s.DroppedShutdown = s.DroppedAfterShutdown + s.DroppedAtShutdown
 	if t, ok := b.exp.(interface{ Trimmed() int64 }); ok {
 		s.Trimmed = t.Trimmed()
@@ -419,7 +436,7 @@ func (b *Batcher) Shutdown(ctx context.Context) error {
 		case <-b.done:
 			err = b.exp.Shutdown(ctx)
 		case <-ctx.Done():
-			held := b.queueLen.Load()
+			held := b.held.Load() >> heldShift
 			b.abandon()
 			b.cancel()
 			err = fmt.Errorf("flowtrace: shutdown deadline passed with %d span(s) not delivered: %w", held, ctx.Err())
@@ -441,8 +458,7 @@ func (b *Batcher) abandon() {
 		return
 	}
 	b.abandoned = true
-	b.droppedAtStop.Add(b.queueLen.Swap(0))
-	b.queueBytes.Store(0)
+	b.droppedAtStop.Add(b.held.Swap(0) >> heldShift)
 }
 
 // settle records the outcome of n held spans; it reports false once the

@@ -192,10 +192,12 @@ func PassThrough() Option {
 type Tracer struct {
 	cfg config
 
-	started  atomic.Uint64
-	sampled  atomic.Uint64
-	finished atomic.Uint64
-	shutdown atomic.Bool
+	// A span touches one of sampled and notRecorded (Started is their
+	// sum), and a sampled one finished too.
+	sampled     atomic.Uint64
+	notRecorded atomic.Uint64
+	finished    atomic.Uint64
+	shutdown    atomic.Bool
 
 	baggageDropped atomic.Uint64
 	userPanics     atomic.Uint64
@@ -246,10 +248,13 @@ type Stats struct {
 
 // Stats returns the tracer's counters.
 func (t *Tracer) Stats() Stats {
-	return Stats{
-		Started: t.started.Load(), Sampled: t.sampled.Load(), Finished: t.finished.Load(),
+	st := Stats{
+		Sampled: t.sampled.Load(), Finished: t.finished.Load(),
 		BaggageDropped: t.baggageDropped.Load(), UserPanics: t.userPanics.Load(),
 	}
+	// Sampled was read first, so Started is never below it.
+	st.Started = st.Sampled + t.notRecorded.Load()
+	return st
 }
 
 // Sampler returns the tracer's sampler.
@@ -295,8 +300,8 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	o.decode(opts)
 	parent, parentIdx := chooseParent(o.refs.list())
 
-	t.started.Add(1)
 	if t.cfg.passThrough {
+		t.notRecorded.Add(1)
 		s := &nonRecordingSpan{tracer: t}
 		if parent != nil {
 			s.initial = *parent
@@ -309,6 +314,7 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	}
 	sc, sampled := t.decide(operationName, parent, &o)
 	if !sampled || !t.cfg.recording {
+		t.notRecorded.Add(1)
 		s := &nonRecordingSpan{tracer: t, initial: sc}
 		s.ctx.Store(&s.initial)
 		return s
