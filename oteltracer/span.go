@@ -167,7 +167,7 @@ func value(v attribute.Value) any {
 	case attribute.FLOAT64:
 		return v.AsFloat64()
 	case attribute.STRING:
-		return v.AsString()
+		return boxString(v.AsString())
 	case attribute.STRINGSLICE:
 		return v.AsStringSlice()
 	case attribute.BOOLSLICE:
