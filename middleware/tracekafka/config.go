@@ -4,7 +4,9 @@ import (
 	"log/slog"
 
 	"github.com/opentracing/opentracing-go"
+	"github.com/segmentio/kafka-go"
 
+	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
@@ -32,6 +34,11 @@ type config struct {
 	linkOnly  bool
 	maxLinks  int
 	group     string
+	// The consumer's edge rules (see WithFilter, WithCriticalOperation,
+	// WithTrafficSource); nil when not given.
+	filter   func(m kafka.Message) bool
+	critical func(m kafka.Message) string
+	traffic  func(m kafka.Message) string
 }
 
 func newConfig(opts []Option) *config {
@@ -45,6 +52,78 @@ func newConfig(opts []Option) *config {
 }
 
 func (c *config) tracerOrGlobal() opentracing.Tracer { return c.engine.TracerFor() }
+
+// WithPublicEndpoint marks a consumer as a trust boundary (consumer only:
+// StartSpanFromMessage and what drives it, such as package kafkaconsume),
+// for topics that outside producers write to: each message starts a new
+// trace (linked to a valid producer span context) with a new flow id, and
+// the message's baggage, critical_operation and traffic_source included,
+// is discarded, as tracehttp.WithPublicEndpoint does for a request. See
+// package middleware.
+func WithPublicEndpoint() Option {
+	return optionFunc(func(c *config) { c.engine.Public = true })
+}
+
+// WithCriticalOperation names the critical user operation a message belongs
+// to, decided before its span starts: on the consumer for each message, on
+// the Writer for messages whose context carries none yet. A name the
+// semconv registry allows forces the span into sampling (see
+// [WithCriticalSampling]) and travels as the critical_operation baggage
+// item and tag. A trusted producer's valid critical_operation wins. A nil f
+// is ignored.
+func WithCriticalOperation(f func(m kafka.Message) string) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.critical = f
+		}
+	})
+}
+
+// WithCriticalSampling caps the messages of each critical operation that
+// are forced into sampling at perSecond, as tracehttp.WithCriticalSampling
+// does. Default, or perSecond not positive: no cap.
+func WithCriticalSampling(perSecond float64) Option {
+	return optionFunc(func(c *config) { c.engine.Limit = edge.NewLimiter(perSecond, 0, nil) })
+}
+
+// TrafficSourceHeader is the message header [DefaultTrafficSource] reads.
+const TrafficSourceHeader = "X-Traffic-Source"
+
+// DefaultTrafficSource is the traffic-source rule of a public consumer
+// without [WithTrafficSource]: the single X-Traffic-Source header (web,
+// app, push, load-test or internal, as the semconv registry lists them),
+// or "unknown" when it is absent or not allowed.
+func DefaultTrafficSource(m kafka.Message) string {
+	h := m.Headers
+	return instr.TrafficSource(NewHeaderCarrier(&h).Values(TrafficSourceHeader))
+}
+
+// WithTrafficSource sets the rule that tells where a message came from
+// (consumer only). Its result, when the registry allows it, else
+// "unknown", travels as the traffic_source baggage item and tag. A trusted
+// producer's valid traffic_source wins. A public consumer without a rule
+// applies [DefaultTrafficSource]. A nil f is ignored.
+func WithTrafficSource(f func(m kafka.Message) string) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.traffic = f
+		}
+	})
+}
+
+// WithFilter traces only the consumed messages for which f returns true
+// (consumer only; StartBatchSpan ignores it). Other messages get no span
+// (StartSpanFromMessage returns a no-op span) and no extraction, but keep
+// the flow id as tracehttp's WithFilter does: the handler's context gets
+// the single valid X-Flow-ID (never at a public endpoint), else a new one.
+// A nil f is ignored.
+func WithFilter(f func(m kafka.Message) bool) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.filter = f
+		}
+	})
+}
 
 // WithLogger sets the logger of the Kafka middleware; package kafkaconsume
 // reports through it. Default: the tracer's when it is flowtrace's (the

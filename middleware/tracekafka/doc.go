@@ -59,6 +59,17 @@
 // travels across it; a StartBatchSpan span gets them only from the context
 // it is given.
 //
+// The consumer has the edge rules of tracehttp's and tracegrpc's servers,
+// applied by the same engine, so a topic outside producers write to is an
+// edge like any other: [WithPublicEndpoint] (new trace linked to the
+// producer's, new flow id, the message's baggage ignored,
+// [DefaultTrafficSource] reading X-Traffic-Source), [WithCriticalOperation]
+// (also on the Writer) and [WithCriticalSampling], [WithTrafficSource], and
+// [WithFilter] (no span, the flow id kept). They apply to
+// StartSpanFromMessage and so to kafkaconsume's Consume; StartBatchSpan
+// ignores the per-message rules (it links, and a public consumer trusts no
+// incoming flow id there either).
+//
 // # Hostile messages
 //
 // Messages without headers, with garbage, duplicated or huge trace

@@ -122,7 +122,7 @@ func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentra
 		topic = batch[0].Topic
 	}
 	common := ""
-	sameFlow := true
+	sameFlow := !c.engine.Public // a public consumer trusts no incoming flow id
 	links, dropped := 0, 0
 	for i := range batch {
 		m := &batch[i]

@@ -184,23 +184,41 @@ func escLen(c byte) int {
 // and returns it with a context holding the span and the flow id. The caller
 // finishes the span. Package kafkaconsume does this for each message; use
 // it when driving a kafka.Reader by hand. WithTracer, WithLinkOnly,
-// WithMessageKey and WithConsumerGroup apply.
+// WithMessageKey, WithConsumerGroup and the consumer's edge rules
+// (WithPublicEndpoint, WithCriticalOperation, WithCriticalSampling,
+// WithTrafficSource, WithFilter) apply; a message WithFilter leaves out
+// gets a no-op span and a context with only its flow id.
 func StartSpanFromMessage(ctx context.Context, m kafka.Message, opts ...Option) (opentracing.Span, context.Context) {
 	c := newConfig(opts)
 	return c.startConsumer(ctx, &m, "process", c.group)
 }
 
 func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group string) (opentracing.Span, context.Context) {
+	if c.filter != nil && !c.filter(*m) {
+		id := c.engine.Untraced(NewHeaderCarrier(&m.Headers).Values(flowid.Header))
+		return untraced, flowid.ContextWith(ctx, id)
+	}
 	tr := c.tracerOrGlobal()
 	ex, carrier := c.extract(tr, m)
-	st := c.engine.StartInbound(ctx, tr, &instr.Inbound{
+	in := instr.Inbound{
 		Name:     spanName(op, m.Topic),
 		Kind:     instr.KindConsumer,
 		Incoming: ex.sc,
 		FlowIDs:  carrier.Values(flowid.Header),
 		Follows:  true,
 		LinkOnly: c.linkOnly,
-	})
+	}
+	if c.critical != nil {
+		in.Critical = func() string { return c.critical(*m) }
+	}
+	traffic := c.traffic
+	if traffic == nil && c.engine.Public {
+		traffic = DefaultTrafficSource
+	}
+	if traffic != nil {
+		in.Traffic = func() string { return traffic(*m) }
+	}
+	st := c.engine.StartInbound(ctx, tr, &in)
 	if st.InvalidFlowID {
 		instr.Counters(tr).InvalidFlowID.Add(1)
 	}
@@ -223,3 +241,6 @@ func spanName(op, topic string) string {
 	}
 	return op + " " + topic
 }
+
+// untraced is the span of a message WithFilter leaves out.
+var untraced = opentracing.NoopTracer{}.StartSpan("")

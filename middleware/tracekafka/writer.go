@@ -125,6 +125,9 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 			name = spanName("send", topic)
 		}
 		ob.Name = name
+		if w.cfg.critical != nil {
+			ob.Critical = func() string { return w.cfg.critical(*m) }
+		}
 		span := e.StartOutbound(tr, &ob)
 		w.cfg.commonTags(span, stability.Producer, semconv.MessagingOperationPublish, topic)
 		w.cfg.messageTags(span, m)

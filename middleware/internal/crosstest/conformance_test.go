@@ -71,10 +71,9 @@ type outcome struct {
 }
 
 type scenario struct {
-	name  string
-	in    hop
-	want  outcome
-	kafka bool // the scenario applies to Kafka (its consumer has no public, critical or filter option)
+	name string
+	in   hop
+	want outcome
 }
 
 func scenarios() []scenario {
@@ -88,40 +87,40 @@ func scenarios() []scenario {
 	withInvalid := func(o outcome, v string) outcome { o.Invalid = v; return o }
 	public := func(o outcome) outcome { o.Parent = "link"; return o }
 	return []scenario{
-		{"valid flow id", hop{traceparent: tpSampled, flow: []string{"f-valid"}}, flowAll("f-valid"), true},
-		{"absent flow id", hop{traceparent: tpSampled}, flowAll(newID), true},
+		{"valid flow id", hop{traceparent: tpSampled, flow: []string{"f-valid"}}, flowAll("f-valid")},
+		{"absent flow id", hop{traceparent: tpSampled}, flowAll(newID)},
 		{"invalid flow id", hop{traceparent: tpSampled, flow: []string{"bad value"}},
-			withInvalid(flowAll(newID), "bad value"), true},
+			withInvalid(flowAll(newID), "bad value")},
 		{"characters outside the safe set", hop{traceparent: tpSampled, flow: []string{"<script>;x"}},
-			withInvalid(flowAll(newID), "<script>;x"), true},
+			withInvalid(flowAll(newID), "<script>;x")},
 		{"several flow ids", hop{traceparent: tpSampled, flow: []string{"f-1", "f-2"}},
-			withInvalid(flowAll(newID), "f-1"), true},
+			withInvalid(flowAll(newID), "f-1")},
 		{"conflicting header and baggage: header wins", hop{traceparent: tpSampled, baggage: "flow_id=f-bag", flow: []string{"f-header"}},
-			flowAll("f-header"), true},
-		{"baggage only", hop{traceparent: tpSampled, baggage: "flow_id=f-bag"}, flowAll("f-bag"), true},
+			flowAll("f-header")},
+		{"baggage only", hop{traceparent: tpSampled, baggage: "flow_id=f-bag"}, flowAll("f-bag")},
 		{"invalid header, valid baggage", hop{traceparent: tpSampled, baggage: "flow_id=f-bag", flow: []string{"bad value"}},
-			withInvalid(flowAll("f-bag"), "bad value"), true},
+			withInvalid(flowAll("f-bag"), "bad value")},
 		{"trusted routing baggage", hop{traceparent: tpSampled, baggage: "critical_operation=checkout,traffic_source=app", flow: []string{"f-r"}},
-			routed(flowAll("f-r"), semconv.Routing{CriticalOperation: "checkout", TrafficSource: "app"}), true},
+			routed(flowAll("f-r"), semconv.Routing{CriticalOperation: "checkout", TrafficSource: "app"})},
 		{"public endpoint", hop{traceparent: tpSampled, baggage: "flow_id=f-bag,critical_operation=free,traffic_source=load-test",
 			flow: []string{"f-caller"}, public: true},
 			func() outcome {
 				o := routed(public(flowAll(newID)), semconv.Routing{TrafficSource: "unknown"})
 				o.Incoming = "f-caller"
 				return o
-			}(), false},
+			}()},
 		{"public endpoint, invalid flow id", hop{traceparent: tpSampled, flow: []string{"bad value"}, public: true},
-			routed(withInvalid(public(flowAll(newID)), "bad value"), semconv.Routing{TrafficSource: "unknown"}), false},
+			routed(withInvalid(public(flowAll(newID)), "bad value"), semconv.Routing{TrafficSource: "unknown"})},
 		{"critical operation forces an unsampled parent", hop{traceparent: tpUnsampled, flow: []string{"f-crit"}, critical: true},
-			routed(flowAll("f-crit"), semconv.Routing{CriticalOperation: "checkout"}), false},
+			routed(flowAll("f-crit"), semconv.Routing{CriticalOperation: "checkout"})},
 		{"trusted critical operation wins over the rule", hop{traceparent: tpSampled, baggage: "critical_operation=add-to-cart", critical: true, flow: []string{"f-c"}},
-			routed(flowAll("f-c"), semconv.Routing{CriticalOperation: "add-to-cart"}), false},
+			routed(flowAll("f-c"), semconv.Routing{CriticalOperation: "add-to-cart"})},
 		{"filtered call", hop{traceparent: tpSampled, flow: []string{"f-filter"}, filter: true},
-			outcome{FlowID: "f-filter", Echo: "f-filter", Sent: "f-filter", SentBag: "f-filter"}, false},
+			outcome{FlowID: "f-filter", Echo: "f-filter", Sent: "f-filter", SentBag: "f-filter"}},
 		{"filtered call without flow id", hop{traceparent: tpSampled, filter: true},
-			outcome{FlowID: newID, Echo: newID, Sent: newID, SentBag: newID}, false},
+			outcome{FlowID: newID, Echo: newID, Sent: newID, SentBag: newID}},
 		{"filtered call at a public endpoint", hop{traceparent: tpSampled, flow: []string{"f-caller"}, filter: true, public: true},
-			outcome{FlowID: newID, Echo: newID, Sent: newID, SentBag: newID}, false},
+			outcome{FlowID: newID, Echo: newID, Sent: newID, SentBag: newID}},
 	}
 }
 
@@ -162,9 +161,6 @@ func TestConformance(t *testing.T) {
 				t.Run(tp.name, func(t *testing.T) {
 					run := tp.run(t)
 					for _, sc := range scenarios() {
-						if tp.kafka && !sc.kafka {
-							continue
-						}
 						t.Run(sc.name, func(t *testing.T) {
 							rec := newRecorder()
 							tr := tracer.New(tracer.WithProcessor(rec), tracer.WithPropagator(prop),
@@ -528,12 +524,22 @@ func kafkaTransport(t *testing.T) transportRun {
 		var obs observed
 		w := tracekafka.NewWriter(newWriter(sinkTopic), tracekafka.WithTracer(tr))
 		r := newReader(inTopic)
+		opts := []tracekafka.Option{tracekafka.WithTracer(tr)}
+		if in.public {
+			opts = append(opts, tracekafka.WithPublicEndpoint())
+		}
+		if in.critical {
+			opts = append(opts, tracekafka.WithCriticalOperation(func(m kafka.Message) string { return checkout(m.Topic) }))
+		}
+		if in.filter {
+			opts = append(opts, tracekafka.WithFilter(func(kafka.Message) bool { return false }))
+		}
 		cctx, stop := context.WithCancel(ctx)
 		handled := make(chan error, 1)
 		consumed := make(chan struct{})
 		go func() {
 			defer close(consumed)
-			_ = kafkaconsume.New(r, kafkaconsume.WithTracing(tracekafka.WithTracer(tr))).Consume(cctx, func(ctx context.Context, _ kafka.Message) error {
+			_ = kafkaconsume.New(r, kafkaconsume.WithTracing(opts...)).Consume(cctx, func(ctx context.Context, _ kafka.Message) error {
 				handlerSaw(ctx, &obs)
 				err := w.WriteMessages(ctx, kafka.Message{Value: []byte("out")})
 				handled <- err
