@@ -13,6 +13,7 @@ const (
 )
 
 func TestB3SingleExtract(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		in     string
@@ -60,6 +61,7 @@ func TestB3SingleExtract(t *testing.T) {
 }
 
 func TestB3MultiExtract(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		h      map[string]string
@@ -101,6 +103,7 @@ func TestB3MultiExtract(t *testing.T) {
 }
 
 func TestB3RoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, p := range []Propagator{B3{}, B3Multi{}} {
 		for _, flags := range []byte{0, FlagSampled} {
 			sc := SpanContext{TraceID: mustTraceID(t, b3Trace), SpanID: mustSpanID(t, b3Span), Flags: flags}
@@ -115,6 +118,7 @@ func TestB3RoundTrip(t *testing.T) {
 }
 
 func TestJaegerExtract(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		in     string
@@ -156,6 +160,7 @@ func TestJaegerExtract(t *testing.T) {
 }
 
 func TestJaegerBaggage(t *testing.T) {
+	t.Parallel()
 	h := HeaderCarrier{}
 	h.Set("uberctx-user", "alice%20b")
 	h.Set("Uberctx-Plus", "a+b")

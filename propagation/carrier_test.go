@@ -36,6 +36,7 @@ func (rw *readerWriter) ForeachKey(fn func(k, v string) error) error {
 }
 
 func TestCarrierConformance(t *testing.T) {
+	t.Parallel()
 	t.Run("propagation.HeaderCarrier", func(t *testing.T) {
 		carriertest.Run(t, func() propagation.Carrier { return propagation.HeaderCarrier{} }, carriertest.CaseInsensitive())
 	})
@@ -66,6 +67,7 @@ func TestCarrierConformance(t *testing.T) {
 }
 
 func TestCarriertestCatchesAppend(t *testing.T) {
+	t.Parallel()
 	// A carrier whose Set appends must fail the conformance checks.
 	err := carriertest.Test(func() propagation.Carrier { return appendingCarrier{propagation.HeaderCarrier{}} })
 	require.ErrorContains(t, err, "set replaces")
@@ -76,6 +78,7 @@ type appendingCarrier struct{ propagation.HeaderCarrier }
 func (a appendingCarrier) Set(k, v string) { http.Header(a.HeaderCarrier).Add(k, v) }
 
 func TestTextMapCarrierNoCopy(t *testing.T) {
+	t.Parallel()
 	h := http.Header{}
 	c, ok := propagation.TextMapCarrier(opentracing.HTTPHeadersCarrier(h))
 	require.True(t, ok)
@@ -95,6 +98,7 @@ func TestTextMapCarrierNoCopy(t *testing.T) {
 }
 
 func TestTextMapReaderLazy(t *testing.T) {
+	t.Parallel()
 	rw := &readerWriter{kv: [][2]string{{"Traceparent", tpValidExt}, {"baggage", "a=1"}, {"baggage", "b=2"}}}
 	c, ok := propagation.TextMapCarrier(rw)
 	require.True(t, ok)

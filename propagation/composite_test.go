@@ -9,6 +9,7 @@ import (
 )
 
 func TestRegistry(t *testing.T) {
+	// Not parallel: it registers a propagator in the process-wide registry.
 	for _, name := range []string{"tracecontext", "baggage", "b3", "b3multi", "jaeger", "flowid", "none", " TraceContext "} {
 		_, ok := Lookup(name)
 		require.True(t, ok, name)
@@ -32,6 +33,7 @@ func TestRegistry(t *testing.T) {
 }
 
 func TestFromNames(t *testing.T) {
+	t.Parallel()
 	p, unknown := FromNames([]string{"tracecontext", " baggage", "xray", "", "tracecontext", "B3"})
 	require.Equal(t, []string{"xray"}, unknown)
 	require.Equal(t, []string{"traceparent", "tracestate", "baggage", "b3"}, p.Fields())
@@ -51,6 +53,7 @@ func TestFromNames(t *testing.T) {
 
 // TestSelect is the one name policy (issue 14 item 5), as a table.
 func TestSelect(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in        []string
 		names     []string
@@ -113,6 +116,7 @@ func filterBuiltin(names []string) []string {
 }
 
 func TestDefault(t *testing.T) {
+	t.Parallel()
 	require.Equal(t, []string{"traceparent", "tracestate", "baggage", "X-Flow-ID"}, Default().Fields())
 	sc := SpanContext{TraceID: TraceID{1}, SpanID: SpanID{2}, Flags: FlagSampled}
 	in := State{SpanContext: sc, Baggage: NewBaggage(Member{Key: "flow_id", Value: "f-1"}, Member{Key: "k", Value: "v"})}
@@ -123,6 +127,7 @@ func TestDefault(t *testing.T) {
 }
 
 func TestCompositeFirstTraceFormatWins(t *testing.T) {
+	t.Parallel()
 	p := Composite(B3{}, TraceContext{})
 	c := MapCarrier{"traceparent": tpValid, "b3": b3Trace + "-" + b3Span + "-1"}
 	s := p.Extract(c, State{})
@@ -137,6 +142,7 @@ func TestCompositeFirstTraceFormatWins(t *testing.T) {
 
 // TestBaggagePrecedence checks the rule in the package doc in every order.
 func TestBaggagePrecedence(t *testing.T) {
+	t.Parallel()
 	c := HeaderCarrier{}
 	c.Set("baggage", "k=w3c,flow_id=from-baggage")
 	c.Set("uberctx-k", "jaeger")
@@ -159,6 +165,7 @@ func TestBaggagePrecedence(t *testing.T) {
 }
 
 func TestCompositeFlatten(t *testing.T) {
+	t.Parallel()
 	p := Composite(Composite(TraceContext{}, nil), None{}, Composite(W3CBaggage{}, TraceContext{}))
 	require.Equal(t, []string{"traceparent", "tracestate", "baggage"}, p.Fields())
 }

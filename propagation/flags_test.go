@@ -12,6 +12,7 @@ import (
 // again without a new decision) says the same thing it was given. On
 // 030e853 a deferred b3 came out as -0 (deny) and debug as plain 1.
 func TestB3JaegerSamplingState(t *testing.T) {
+	t.Parallel()
 	id := b3Trace + "-" + b3Span
 	jid := b3Trace + ":" + b3Span + ":0:"
 	tests := []struct {
@@ -87,6 +88,7 @@ func TestB3JaegerSamplingState(t *testing.T) {
 // supplies the whole span context, and nothing of the other is merged in.
 // With the usual "tracecontext,jaeger", traceparent wins.
 func TestTraceContextAndJaegerDisagree(t *testing.T) {
+	t.Parallel()
 	c := HeaderCarrier{}
 	c.Set("traceparent", "00-"+tpTraceID+"-00f067aa0ba902b7-00")
 	c.Set("uber-trace-id", b3Trace+":"+b3Span+":0:3")

@@ -61,6 +61,7 @@ func traceFormats() []traceFormat {
 }
 
 func TestInteropTraceOursToOTel(t *testing.T) {
+	t.Parallel()
 	for _, f := range traceFormats() {
 		for _, flags := range []byte{0, propagation.FlagSampled, propagation.FlagSampled | propagation.FlagRandom} {
 			t.Run(f.name, func(t *testing.T) {
@@ -78,6 +79,7 @@ func TestInteropTraceOursToOTel(t *testing.T) {
 }
 
 func TestInteropTraceOTelToOurs(t *testing.T) {
+	t.Parallel()
 	for _, f := range traceFormats() {
 		for _, flags := range []trace.TraceFlags{0, trace.FlagsSampled, trace.FlagsSampled | trace.FlagsRandom} {
 			t.Run(f.name, func(t *testing.T) {
@@ -95,6 +97,7 @@ func TestInteropTraceOTelToOurs(t *testing.T) {
 }
 
 func TestInteropTraceContextRejectsAlike(t *testing.T) {
+	t.Parallel()
 	// Headers both implementations must reject.
 	for _, tp := range []string{
 		"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
@@ -112,6 +115,7 @@ func TestInteropTraceContextRejectsAlike(t *testing.T) {
 }
 
 func TestInteropTraceContextStricter(t *testing.T) {
+	t.Parallel()
 	// Version 00 is exactly 55 characters (W3C Level 2, 4.3): OTel Go
 	// v1.47 accepts a trailing dash after the flags of version 00; we do not.
 	h := http.Header{"Traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-"}}
@@ -128,6 +132,7 @@ var interopBaggage = []propagation.Member{
 }
 
 func TestInteropBaggageOursToOTel(t *testing.T) {
+	t.Parallel()
 	h := http.Header{}
 	propagation.W3CBaggage{}.Inject(propagation.State{Baggage: propagation.NewBaggage(interopBaggage...)}, propagation.HeaderCarrier(h))
 	bag := otelbaggage.FromContext(otelprop.Baggage{}.Extract(context.Background(), otelprop.HeaderCarrier(h)))
@@ -142,6 +147,7 @@ func TestInteropBaggageOursToOTel(t *testing.T) {
 }
 
 func TestInteropBaggageOTelToOurs(t *testing.T) {
+	t.Parallel()
 	var ms []otelbaggage.Member
 	for _, m := range interopBaggage {
 		var props []otelbaggage.Property
@@ -173,6 +179,7 @@ func TestInteropBaggageOTelToOurs(t *testing.T) {
 // TestInteropComposite runs our default composite against OTel's composite
 // of TraceContext and Baggage: the flow id travels as baggage too.
 func TestInteropComposite(t *testing.T) {
+	t.Parallel()
 	otelComposite := otelprop.NewCompositeTextMapPropagator(otelprop.TraceContext{}, otelprop.Baggage{})
 	in := propagation.State{
 		SpanContext: propagation.SpanContext{TraceID: interopTrace, SpanID: interopSpan, Flags: 1},

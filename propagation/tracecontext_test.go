@@ -27,6 +27,7 @@ func mustSpanID(t testing.TB, s string) SpanID {
 }
 
 func TestParseTraceparentValid(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in string
 		flags    byte
@@ -90,6 +91,7 @@ var invalidTraceparents = []struct{ name, in string }{
 }
 
 func TestParseTraceparentInvalid(t *testing.T) {
+	t.Parallel()
 	for _, tt := range invalidTraceparents {
 		t.Run(tt.name, func(t *testing.T) {
 			_, ok := ParseTraceparent(tt.in)
@@ -103,6 +105,7 @@ func TestParseTraceparentInvalid(t *testing.T) {
 }
 
 func TestTraceContextFieldLines(t *testing.T) {
+	t.Parallel()
 	other := "00-11111111111111111111111111111111-2222222222222222-01"
 	tests := []struct {
 		name  string
@@ -129,12 +132,14 @@ func TestTraceContextFieldLines(t *testing.T) {
 }
 
 func TestTraceContextExtractKeepsValidContext(t *testing.T) {
+	t.Parallel()
 	first := SpanContext{TraceID: TraceID{1}, SpanID: SpanID{2}, Flags: 1}
 	s := TraceContext{}.Extract(HeaderCarrier{"Traceparent": {tpValid}}, State{SpanContext: first})
 	require.Equal(t, first, s.SpanContext)
 }
 
 func TestTraceContextRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, flags := range []byte{0, 1, 2, 3} {
 		sc := SpanContext{
 			TraceID:    mustTraceID(t, tpTraceID),
@@ -151,6 +156,7 @@ func TestTraceContextRoundTrip(t *testing.T) {
 }
 
 func TestTraceContextInjectLowerCase(t *testing.T) {
+	t.Parallel()
 	c := MapCarrier{}
 	TraceContext{}.Inject(State{SpanContext: SpanContext{
 		TraceID: mustTraceID(t, "abcdef0123456789abcdef0123456789"), SpanID: mustSpanID(t, "abcdef0123456789"), Flags: 0x0b,
@@ -160,6 +166,7 @@ func TestTraceContextInjectLowerCase(t *testing.T) {
 }
 
 func TestTraceContextInjectInvalid(t *testing.T) {
+	t.Parallel()
 	c := MapCarrier{}
 	TraceContext{}.Inject(State{SpanContext: SpanContext{TraceID: TraceID{1}}}, c)
 	require.Empty(t, c)
@@ -170,6 +177,7 @@ func TestTraceContextInjectInvalid(t *testing.T) {
 }
 
 func TestTraceStateExtract(t *testing.T) {
+	t.Parallel()
 	long := func(n int) string { return strings.Repeat("a", n) }
 	members := func(n int) string {
 		var ms []string
@@ -256,11 +264,13 @@ func TestTraceStateExtract(t *testing.T) {
 }
 
 func TestTraceStateIgnoredWithoutTraceparent(t *testing.T) {
+	t.Parallel()
 	s := TraceContext{}.Extract(MapCarrier{"tracestate": "a=b"}, State{})
 	require.Equal(t, SpanContext{}, s.SpanContext)
 }
 
 func TestTruncateTraceState(t *testing.T) {
+	t.Parallel()
 	member := func(k string, n int) string { return k + "=" + strings.Repeat("v", n-len(k)-1) }
 	// 10 members of 60 chars: 609 chars; the last two go.
 	var ms []string
@@ -299,6 +309,7 @@ func TestTruncateTraceState(t *testing.T) {
 }
 
 func TestTraceStateWith(t *testing.T) {
+	t.Parallel()
 	ts, err := TraceStateWith("", "flowtrace", "abc")
 	require.NoError(t, err)
 	require.Equal(t, "flowtrace=abc", ts)

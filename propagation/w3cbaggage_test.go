@@ -20,6 +20,7 @@ func tinyMembers(n int) string {
 }
 
 func TestW3CBaggageExtract(t *testing.T) {
+	t.Parallel()
 	huge := strings.Repeat("x", 1<<20)
 	tests := []struct {
 		name    string
@@ -72,6 +73,7 @@ func TestW3CBaggageExtract(t *testing.T) {
 }
 
 func TestW3CBaggageLimits(t *testing.T) {
+	t.Parallel()
 	b, dropped := ParseBaggage(tinyMembers(64))
 	require.Equal(t, 64, b.Len())
 	require.Zero(t, dropped)
@@ -108,6 +110,7 @@ func keys(b Baggage) []string {
 }
 
 func TestW3CBaggageRoundTrip(t *testing.T) {
+	t.Parallel()
 	in := NewBaggage(
 		Member{Key: "userId", Value: "alice"},
 		Member{Key: "serverNode", Value: "DF 28", Properties: "p1;p2=v"},
@@ -122,6 +125,7 @@ func TestW3CBaggageRoundTrip(t *testing.T) {
 }
 
 func TestW3CBaggageInjectLimits(t *testing.T) {
+	t.Parallel()
 	var ms []Member
 	for i := range 100 {
 		ms = append(ms, Member{Key: fmt.Sprintf("k%d", i), Value: "v"})
@@ -148,6 +152,7 @@ func TestW3CBaggageInjectLimits(t *testing.T) {
 }
 
 func TestW3CBaggageMerge(t *testing.T) {
+	t.Parallel()
 	existing := NewBaggage(Member{Key: "a", Value: "old"}, Member{Key: "z", Value: "keep"})
 	s := W3CBaggage{}.Extract(MapCarrier{"baggage": "a=new,b=2"}, State{Baggage: existing})
 	require.Equal(t, []Member{{Key: "a", Value: "new"}, {Key: "b", Value: "2"}, {Key: "z", Value: "keep"}}, s.Baggage.Members())
@@ -155,6 +160,7 @@ func TestW3CBaggageMerge(t *testing.T) {
 }
 
 func TestNewBaggageDedupe(t *testing.T) {
+	t.Parallel()
 	var ms []Member
 	for i := range 20 {
 		ms = append(ms, Member{Key: fmt.Sprintf("k%d", i%10), Value: fmt.Sprint(i)})

@@ -13,11 +13,13 @@ import (
 )
 
 func TestMetadataCarrierConformance(t *testing.T) {
+	t.Parallel()
 	carriertest.Run(t, func() propagation.Carrier { return tracegrpc.MetadataCarrier(metadata.MD{}) },
 		carriertest.CaseInsensitive())
 }
 
 func TestMetadataCarrierRejects(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, key, value string }{
 		{"NUL", "x-flow-id", "a\x00b"},
 		{"CR LF", "baggage", "a=1\r\nx-injected: 1"},
@@ -51,12 +53,14 @@ func TestMetadataCarrierRejects(t *testing.T) {
 }
 
 func TestMetadataCarrierInvalidSetRemovesOld(t *testing.T) {
+	t.Parallel()
 	md := metadata.MD{"baggage": {"a=1"}}
 	tracegrpc.MetadataCarrier(md).Set("Baggage", "a=\n")
 	assert.Empty(t, md)
 }
 
 func TestMetadataCarrierMixedValues(t *testing.T) {
+	t.Parallel()
 	md := metadata.MD{"baggage": {"a=\xff", "b=2", "c=\x00", "d=4"}}
 	c := tracegrpc.MetadataCarrier(md)
 	assert.Equal(t, []string{"b=2", "d=4"}, c.Values("BAGGAGE"))

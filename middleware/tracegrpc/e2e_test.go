@@ -56,6 +56,7 @@ func rootCtx(tr opentracing.Tracer, flow string) (context.Context, opentracing.S
 }
 
 func TestUnary(t *testing.T) {
+	t.Parallel()
 	e, tr, flush := tracedEnv(t)
 	ctx, parent := rootCtx(tr, "flow-unary-1")
 	var hdr metadata.MD
@@ -75,6 +76,7 @@ func TestUnary(t *testing.T) {
 }
 
 func TestUnaryHealthCheck(t *testing.T) {
+	t.Parallel()
 	e, tr, flush := tracedEnv(t)
 	ctx, parent := rootCtx(tr, "flow-health")
 	var hdr metadata.MD
@@ -91,6 +93,7 @@ func TestUnaryHealthCheck(t *testing.T) {
 }
 
 func TestServerStreaming(t *testing.T) {
+	t.Parallel()
 	e, tr, flush := tracedEnv(t)
 	ctx, parent := rootCtx(tr, "flow-ss")
 	cs, err := e.conn.NewStream(ctx, repeatDesc, mRepeat)
@@ -119,6 +122,7 @@ func TestServerStreaming(t *testing.T) {
 }
 
 func TestClientStreaming(t *testing.T) {
+	t.Parallel()
 	e, tr, flush := tracedEnv(t, tracegrpc.WithMessageEvents())
 	ctx, parent := rootCtx(tr, "flow-cs")
 	cs, err := e.conn.NewStream(ctx, collectDesc, mCollect)
@@ -160,6 +164,7 @@ func messageTypes(s tracetest.Span) map[string]int {
 }
 
 func TestBidi(t *testing.T) {
+	t.Parallel()
 	e, tr, flush := tracedEnv(t)
 	ctx, parent := rootCtx(tr, "flow-bidi")
 	cs, err := e.conn.NewStream(ctx, chatDesc, mChat)
@@ -183,6 +188,7 @@ func TestBidi(t *testing.T) {
 }
 
 func TestFlowIDGeneratedWhenAbsent(t *testing.T) {
+	t.Parallel()
 	// A plain client (no interceptor) and a traced server.
 	tr, _, flush := newReceiverTracer(t)
 	e := startEnv(t, tracegrpc.ServerOptions(tracegrpc.WithTracer(tr)), nil)
@@ -199,6 +205,7 @@ func TestFlowIDGeneratedWhenAbsent(t *testing.T) {
 }
 
 func TestInvalidFlowIDReplaced(t *testing.T) {
+	t.Parallel()
 	tr, _, flush := newReceiverTracer(t)
 	e := startEnv(t, tracegrpc.ServerOptions(tracegrpc.WithTracer(tr)), nil)
 	// grpc-go's client sends printable ASCII only; hostile_test.go sends the
@@ -219,6 +226,7 @@ func TestInvalidFlowIDReplaced(t *testing.T) {
 }
 
 func TestDeadlineExceeded(t *testing.T) {
+	t.Parallel()
 	e, tr, flush := tracedEnv(t)
 	ctx, parent := rootCtx(tr, "flow-deadline")
 	ctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
@@ -243,6 +251,7 @@ func TestDeadlineExceeded(t *testing.T) {
 }
 
 func TestStatusCodes(t *testing.T) {
+	t.Parallel()
 	e, _, flush := tracedEnv(t)
 	serverErr := map[codes.Code]bool{
 		codes.Unknown: true, codes.DeadlineExceeded: true, codes.Unimplemented: true,
@@ -266,6 +275,7 @@ func TestStatusCodes(t *testing.T) {
 }
 
 func TestErrorCodesOption(t *testing.T) {
+	t.Parallel()
 	e, _, flush := tracedEnv(t, tracegrpc.WithErrorCodes(codes.NotFound))
 	_, err := e.unary(context.Background(), "code:5")
 	require.Equal(t, codes.NotFound, status.Code(err))
@@ -278,6 +288,7 @@ func TestErrorCodesOption(t *testing.T) {
 }
 
 func TestClientCancelMidStream(t *testing.T) {
+	t.Parallel()
 	e, tr, flush := tracedEnv(t)
 	e.echo.started = make(chan struct{}, 1)
 	ctx, parent := rootCtx(tr, "flow-cancel")
@@ -306,6 +317,7 @@ func TestClientCancelMidStream(t *testing.T) {
 }
 
 func TestClientCancelWithoutRecv(t *testing.T) {
+	t.Parallel()
 	// The user cancels and never calls RecvMsg again: the watcher alone ends
 	// the span.
 	e, tr, flush := tracedEnv(t)
@@ -324,6 +336,7 @@ func TestClientCancelWithoutRecv(t *testing.T) {
 }
 
 func TestHealthWatchCancel(t *testing.T) {
+	t.Parallel()
 	e, _, flush := tracedEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	w, err := healthpb.NewHealthClient(e.conn).Watch(ctx, &healthpb.HealthCheckRequest{})
@@ -341,6 +354,7 @@ func TestHealthWatchCancel(t *testing.T) {
 }
 
 func TestOutgoingMetadataNotMutated(t *testing.T) {
+	t.Parallel()
 	e, tr, _ := tracedEnv(t)
 	md := metadata.Pairs("k", "v", "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	before := md.Copy()
@@ -360,6 +374,7 @@ func TestOutgoingMetadataNotMutated(t *testing.T) {
 }
 
 func TestSendMsgEOFNotWrapped(t *testing.T) {
+	t.Parallel()
 	// The server ends the stream at once; SendMsg then reports io.EOF and
 	// RecvMsg the status, both unwrapped.
 	e, _, flush := tracedEnv(t)
@@ -382,6 +397,7 @@ func TestSendMsgEOFNotWrapped(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
+	t.Parallel()
 	e, _, flush := tracedEnv(t, tracegrpc.WithFilter(func(_ context.Context, m string) bool {
 		return m != "/grpc.health.v1.Health/Check"
 	}))
@@ -396,6 +412,7 @@ func TestFilter(t *testing.T) {
 }
 
 func TestPublicEndpoint(t *testing.T) {
+	t.Parallel()
 	tr, _, flush := newReceiverTracer(t)
 	e := startEnv(t,
 		tracegrpc.ServerOptions(tracegrpc.WithTracer(tr), tracegrpc.WithPublicEndpoint()),
@@ -421,6 +438,7 @@ func TestPublicEndpoint(t *testing.T) {
 }
 
 func TestCriticalOperation(t *testing.T) {
+	t.Parallel()
 	e, _, flush := tracedEnv(t, tracegrpc.WithCriticalOperation(func(m string) string {
 		if m == mUnary {
 			return "checkout"
@@ -436,6 +454,7 @@ func TestCriticalOperation(t *testing.T) {
 }
 
 func TestPanicRecovery(t *testing.T) {
+	t.Parallel()
 	var logs strings.Builder
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
@@ -464,6 +483,7 @@ func TestPanicRecovery(t *testing.T) {
 }
 
 func TestPanicWithoutRecoveryRepanics(t *testing.T) {
+	t.Parallel()
 	// Call the interceptor directly: a panic in a real server would kill
 	// the test process.
 	tr, _, flush := newReceiverTracer(t)

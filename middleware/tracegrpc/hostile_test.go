@@ -92,6 +92,7 @@ func rawCall(t *testing.T, addr string, extra [][2]string) rawResult {
 }
 
 func TestHostileMetadata(t *testing.T) {
+	t.Parallel()
 	e, _, flush := tracedEnv(t)
 	huge := strings.Repeat("a", 1<<20)
 	cases := []struct {
@@ -153,6 +154,7 @@ func TestHostileMetadata(t *testing.T) {
 }
 
 func TestHostileControlBytesRejectedByTransport(t *testing.T) {
+	t.Parallel()
 	// NUL, CR, LF, ESC and DEL never reach the handler: HTTP/2 refuses them. The
 	// server must keep serving.
 	e, _, _ := tracedEnv(t)

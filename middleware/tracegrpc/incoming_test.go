@@ -10,6 +10,7 @@ import (
 )
 
 func TestIncomingCarrierReadsWithoutCopying(t *testing.T) {
+	t.Parallel()
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.MD{
 		"traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
 		"x-flow-id":   {"bad\x01value", "good-id"},

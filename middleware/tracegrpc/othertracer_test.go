@@ -20,6 +20,7 @@ import (
 // With a tracer other than flowtrace's, the middleware carries x-flow-id
 // itself.
 func TestOtherTracerFlowID(t *testing.T) {
+	t.Parallel()
 	mt := mocktracer.New()
 	e := startEnv(t,
 		tracegrpc.ServerOptions(tracegrpc.WithTracer(mt)),
@@ -53,6 +54,7 @@ func TestOtherTracerFlowID(t *testing.T) {
 
 // The global no-op tracer still carries the flow id.
 func TestNoopTracerFlowID(t *testing.T) {
+	t.Parallel()
 	e := startEnv(t, tracegrpc.ServerOptions(), tracegrpc.DialOptions())
 	ctx := flowid.ContextWith(context.Background(), "noop-flow")
 	var hdr metadata.MD

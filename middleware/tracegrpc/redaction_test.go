@@ -119,6 +119,7 @@ func (r *incomingRecorder) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamS
 // appears in any attribute, event, status, link or name of any exported
 // span, client or server.
 func TestMetadataNeverRecorded(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		opts []tracegrpc.Option

@@ -16,6 +16,7 @@ import (
 // traffic_source baggage is discarded by a public server, whose own rules
 // decide.
 func TestPublicEndpointRouting(t *testing.T) {
+	t.Parallel()
 	critical := tracegrpc.WithCriticalOperation(func(m string) string {
 		if m == mUnary {
 			return "checkout"

@@ -19,6 +19,7 @@ import (
 )
 
 func TestClientServerParentChild(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	var serverFlow string
 	mux := newMux()
@@ -59,6 +60,7 @@ func TestClientServerParentChild(t *testing.T) {
 }
 
 func TestClientNoParentStartsRoot(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	srv := startServer(t, newMux())
 	client := tracehttp.WrapClient(srv.Client(), tracehttp.WithTracer(tr),
@@ -72,6 +74,7 @@ func TestClientNoParentStartsRoot(t *testing.T) {
 }
 
 func TestClientDoesNotMutateRequest(t *testing.T) {
+	t.Parallel()
 	tr, _ := newTestTracer()
 	var seen http.Header
 	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Header.Clone() }))
@@ -96,6 +99,7 @@ func TestClientDoesNotMutateRequest(t *testing.T) {
 }
 
 func TestClientBodyPartlyReadThenClosed(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	big := strings.Repeat("x", 256<<10)
 	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, big) }))
@@ -132,6 +136,7 @@ func TestClientBodyPartlyReadThenClosed(t *testing.T) {
 }
 
 func TestClientRedirectHops(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	mux := http.NewServeMux()
 	mux.Handle("/a", http.RedirectHandler("/b", http.StatusFound))
@@ -183,6 +188,7 @@ func TestClientRedirectHops(t *testing.T) {
 }
 
 func TestClientErrorStatus(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	srv := startServer(t, http.NotFoundHandler())
 	client := tracehttp.WrapClient(srv.Client(), tracehttp.WithTracer(tr))
@@ -194,6 +200,7 @@ func TestClientErrorStatus(t *testing.T) {
 }
 
 func TestClientCancellation(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	release := make(chan struct{})
 	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -264,6 +271,7 @@ func TestClientCancellation(t *testing.T) {
 // client and server, with header recording on for all of them, and scans
 // every tag and event of every span.
 func TestSecretsNeverRecorded(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	opts := []tracehttp.Option{
 		tracehttp.WithTracer(tr),
@@ -306,6 +314,7 @@ func TestSecretsNeverRecorded(t *testing.T) {
 // TestClientNonFlowtraceTracer: with the OpenTracing mocktracer the client
 // writes X-Flow-ID itself and the server reads it.
 func TestClientNonFlowtraceTracer(t *testing.T) {
+	t.Parallel()
 	mt := newMockTracer()
 	var serverFlow, serverBaggage string
 	srv := startServer(t, tracehttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -329,6 +338,7 @@ func TestClientNonFlowtraceTracer(t *testing.T) {
 }
 
 func TestClientFilterStillPropagates(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	var tp, fl string
 	srv := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -349,6 +359,7 @@ func TestClientFilterStillPropagates(t *testing.T) {
 }
 
 func TestNewTransportNilBase(t *testing.T) {
+	t.Parallel()
 	rt := tracehttp.NewTransport(nil)
 	require.NotNil(t, rt)
 	orig := &http.Client{Timeout: time.Second}

@@ -15,6 +15,7 @@ import (
 // starts a new trace, so an outside caller cannot force sampling of every
 // request by sending b3: ...-d.
 func TestServerDebugFlag(t *testing.T) {
+	t.Parallel()
 	const b3 = "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-d"
 	for _, tc := range []struct {
 		name    string

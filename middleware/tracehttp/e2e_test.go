@@ -40,6 +40,7 @@ func newOTLPTracer(t *testing.T) (*tracer.Tracer, *tracetest.Receiver) {
 // TestEndToEndOTLP sends a request through a traced client and server and
 // checks what arrives over the wire at the OTLP receiver.
 func TestEndToEndOTLP(t *testing.T) {
+	t.Parallel()
 	for _, proto := range protocols {
 		t.Run(proto, func(t *testing.T) {
 			tr, rcv := newOTLPTracer(t)

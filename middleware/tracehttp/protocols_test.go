@@ -68,6 +68,7 @@ var protocols = []string{"http1", "h2", "h2c"}
 
 // TestProtocolsParentChild runs a client→server hop over each protocol.
 func TestProtocolsParentChild(t *testing.T) {
+	t.Parallel()
 	for _, proto := range protocols {
 		t.Run(proto, func(t *testing.T) {
 			tr, rec := newTestTracer()
@@ -94,6 +95,7 @@ func TestProtocolsParentChild(t *testing.T) {
 // before the handler returns, through both middlewares and each protocol,
 // and that the client span ends only at the end of the stream.
 func TestStreamingSSE(t *testing.T) {
+	t.Parallel()
 	for _, proto := range protocols {
 		t.Run(proto, func(t *testing.T) {
 			tr, rec := newTestTracer()

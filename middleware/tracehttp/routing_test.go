@@ -18,6 +18,7 @@ import (
 // span ends up with, and whether the edge forced sampling (the tracer's
 // root sampler is off, so only a forced span is recorded).
 func TestServerRouting(t *testing.T) {
+	t.Parallel()
 	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00" // not sampled
 	checkout := tracehttp.WithCriticalOperation(func(r *http.Request) string {
 		if r.URL.Path == "/checkout" {
@@ -91,6 +92,7 @@ func TestServerRouting(t *testing.T) {
 // tags, the middleware tags server and client spans itself, and the
 // sampling.priority start tag reaches the tracer.
 func TestRoutingOtherTracer(t *testing.T) {
+	t.Parallel()
 	mt := mocktracer.New()
 	var downstream *http.Request
 	backend := startServer(t, tracehttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -37,6 +37,7 @@ func newMux() *http.ServeMux {
 }
 
 func TestServerSpan(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	var gotSpan opentracing.Span
 	var gotFlow string
@@ -94,6 +95,7 @@ func TestServerSpan(t *testing.T) {
 }
 
 func TestServerErrorStatusOption(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	h := tracehttp.NewHandler(newMux(), tracehttp.WithTracer(tr),
 		tracehttp.WithErrorStatus(func(int) bool { return false }))
@@ -106,6 +108,7 @@ func TestServerErrorStatusOption(t *testing.T) {
 // TestServerRouteAfterHandler wraps middleware that hides the mux: the span
 // starts as "GET" and is renamed from the request's Pattern at the end.
 func TestServerRouteAfterHandler(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	mux := newMux()
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mux.ServeHTTP(w, r) })
@@ -127,6 +130,7 @@ func TestServerRouteAfterHandler(t *testing.T) {
 // TestServerRouteBeforeStart checks that the sampler sees the route when a
 // ServeMux is wrapped directly or a route option is given.
 func TestServerRouteBeforeStart(t *testing.T) {
+	t.Parallel()
 	seen := make(chan string, 10)
 	sampler := samplerFunc(func(p tracer.SamplingParameters) tracer.SamplingDecision {
 		seen <- p.Name
@@ -161,6 +165,7 @@ func (f samplerFunc) ShouldSample(p tracer.SamplingParameters) tracer.SamplingDe
 func (f samplerFunc) Description() string                                              { return "test" }
 
 func TestServerUnknownMethod(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	h := tracehttp.NewHandler(newMux(), tracehttp.WithTracer(tr))
 	req := httptest.NewRequest(http.MethodGet, "/users/1", nil)
@@ -176,6 +181,7 @@ func TestServerUnknownMethod(t *testing.T) {
 // TestServerCardinality sends 10,000 random paths and methods through a real
 // server: span names stay within the routes times the known methods.
 func TestServerCardinality(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	srv := startServer(t, tracehttp.NewHandler(newMux(), tracehttp.WithTracer(tr)))
 	c := srv.Client()
@@ -212,6 +218,7 @@ func TestServerCardinality(t *testing.T) {
 }
 
 func TestServerFlowID(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	// In process: net/http's client refuses to send some of these values.
 	h := tracehttp.NewHandler(newMux(), tracehttp.WithTracer(tr))
@@ -263,6 +270,7 @@ func TestServerFlowID(t *testing.T) {
 }
 
 func TestServerPublicEndpoint(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	srv := startServer(t, tracehttp.NewHandler(newMux(), tracehttp.WithTracer(tr), tracehttp.WithPublicEndpoint()))
 	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -292,6 +300,7 @@ func TestServerPublicEndpoint(t *testing.T) {
 }
 
 func TestServerFilter(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	var ran bool
 	var ctxFlow string
@@ -319,6 +328,7 @@ func TestServerFilter(t *testing.T) {
 }
 
 func TestServerTagsAndCriticalOperation(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	var bag string
 	mux := http.NewServeMux()
@@ -341,6 +351,7 @@ func TestServerTagsAndCriticalOperation(t *testing.T) {
 }
 
 func TestServerPanic(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	mux := newMux()
 	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) { panic("kaboom \x1b[2J") })
@@ -378,6 +389,7 @@ func TestServerPanic(t *testing.T) {
 
 // TestServerPanicRepanics checks the panic reaches the caller unchanged.
 func TestServerPanicRepanics(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	type myPanic struct{ n int }
 	h := tracehttp.NewHandler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(myPanic{7}) }), tracehttp.WithTracer(tr))
@@ -389,6 +401,7 @@ func TestServerPanicRepanics(t *testing.T) {
 }
 
 func TestServerHijack(t *testing.T) {
+	t.Parallel()
 	tr, rec := newTestTracer()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
@@ -436,6 +449,7 @@ func TestServerHijack(t *testing.T) {
 // the optional interfaces of the original, and that ResponseController
 // reaches the original through Unwrap.
 func TestServerKeepsInterfaces(t *testing.T) {
+	t.Parallel()
 	tr, _ := newTestTracer()
 	type ifaces struct{ flusher, hijacker, readerFrom, pusher, stringWriter bool }
 	probe := func(w http.ResponseWriter) ifaces {
@@ -488,6 +502,7 @@ func TestServerKeepsInterfaces(t *testing.T) {
 // TestServerNonFlowtraceTracer uses the OpenTracing mocktracer: the
 // middleware reads and writes X-Flow-ID itself.
 func TestServerNonFlowtraceTracer(t *testing.T) {
+	t.Parallel()
 	mt := newMockTracer()
 	var bag string
 	h := tracehttp.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -532,6 +547,7 @@ func TestServerGlobalTracerDefault(t *testing.T) {
 // server, with the mux wrapped directly, behind other middleware, and with
 // the pattern already on the request: span names and routes stay bounded.
 func TestServerCardinalityEveryMethod(t *testing.T) {
+	t.Parallel()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/users/{id}/", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("/static/", func(w http.ResponseWriter, r *http.Request) {})

@@ -12,6 +12,7 @@ import (
 // The hand-written wrappers must offer exactly the interfaces of the
 // writers they are chosen for, as httpsnoop's would.
 func TestWrapperSetsMatchTheirWriters(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		set  int
@@ -46,6 +47,7 @@ func TestWrapperSetsMatchTheirWriters(t *testing.T) {
 // The real servers' writers hit the fast paths (TestServerKeepsInterfaces
 // checks the sets end to end).
 func TestRealWritersUseFastWrappers(t *testing.T) {
+	t.Parallel()
 	for _, h2 := range []bool{false, true} {
 		var got http.ResponseWriter
 		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,7 @@ var (
 )
 
 func TestHeaderCarrierConformance(t *testing.T) {
+	t.Parallel()
 	carriertest.Run(t, func() propagation.Carrier {
 		return tracekafka.NewHeaderCarrier(new([]kafka.Header))
 	}, carriertest.CaseInsensitive())
@@ -34,6 +35,7 @@ func TestHeaderCarrierConformance(t *testing.T) {
 }
 
 func TestHeaderCarrierNeverMutatesCallerSlice(t *testing.T) {
+	t.Parallel()
 	orig := make([]kafka.Header, 2, 8) // spare capacity: an append would alias
 	orig[0] = kafka.Header{Key: "traceparent", Value: []byte("old")}
 	orig[1] = kafka.Header{Key: "TraceParent", Value: []byte("dup")}
@@ -52,6 +54,7 @@ func TestHeaderCarrierNeverMutatesCallerSlice(t *testing.T) {
 }
 
 func TestHeaderCarrierDuplicatesVisible(t *testing.T) {
+	t.Parallel()
 	hs := []kafka.Header{{Key: "traceparent", Value: []byte("a")}, {Key: "TRACEPARENT", Value: []byte("b")}}
 	c := tracekafka.NewHeaderCarrier(&hs)
 	require.Equal(t, []string{"a", "b"}, c.Values("Traceparent"))
@@ -66,6 +69,7 @@ func TestHeaderCarrierDuplicatesVisible(t *testing.T) {
 }
 
 func TestSanitizeKey(t *testing.T) {
+	t.Parallel()
 	require.Equal(t, "order-1", tracekafka.SanitizeKey([]byte("order-1")))
 	require.Equal(t, `a\x0a\x1b[31m\\`, tracekafka.SanitizeKey([]byte("a\n\x1b[31m\\")))
 	long := tracekafka.SanitizeKey(bytes.Repeat([]byte{0xff}, 1000))

@@ -30,6 +30,7 @@ func values(msgs []kafka.Message) []string {
 // TestReaderReceiveSpans: Reader.FetchMessage and ReadMessage, without a
 // GroupID, give each message a receive span that follows from the producer.
 func TestReaderReceiveSpans(t *testing.T) {
+	t.Parallel()
 	b, topic := newBroker(t, 1)
 	tr, rec := e2e.NewRecorded(t)
 	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(tr))
@@ -66,6 +67,7 @@ func TestReaderReceiveSpans(t *testing.T) {
 // TestConsumeBatchLinks: a batch spanning many traces gets one span with
 // one link per message, capped, the overflow counted.
 func TestConsumeBatchLinks(t *testing.T) {
+	t.Parallel()
 	b, topic := newBroker(t, 1)
 	producer, rec := e2e.NewRecorded(t)
 	consumer := e2e.NewRecordedTo(t, rec)
@@ -130,6 +132,7 @@ func TestConsumeBatchLinks(t *testing.T) {
 // TestHostileHeaders: every Kafka case of HOSTILE_INPUTS.md is consumed,
 // never dropped, and counted.
 func TestHostileHeaders(t *testing.T) {
+	t.Parallel()
 	b, topic := newBroker(t, 1)
 	tr, rec := e2e.NewRecorded(t)
 	const tp1 = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"

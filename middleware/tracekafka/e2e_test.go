@@ -24,6 +24,7 @@ var errStop = errors.New("stop")
 // traced consumer service through the broker is one trace, the consumer
 // span follows from the producer span, and both carry the same flow id.
 func TestProduceConsumeTrace(t *testing.T) {
+	t.Parallel()
 	b, topic := newBroker(t, 1)
 	producerTr, rcv := e2e.NewTracer(t, "orders")
 	consumerTr := e2e.NewTracerTo(t, rcv, "billing")

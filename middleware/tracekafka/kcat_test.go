@@ -49,6 +49,7 @@ func runKcat(t *testing.T, stdin string, args ...string) string {
 // TestKcatInterop: flowtrace → kcat sees traceparent and X-Flow-ID; kcat →
 // flowtrace continues the trace kcat's headers name, with its flow id.
 func TestKcatInterop(t *testing.T) {
+	t.Parallel()
 	kcatPath(t)
 	b, topic := newBroker(t, 1)
 	tr, rec := e2e.NewRecorded(t)

@@ -36,6 +36,7 @@ func fetchN(t *testing.T, addr, topic string, n int) []kafka.Message {
 // caller's headers are untouched and every record carries exactly one
 // traceparent, its own.
 func TestResentMessageSharedHeaders(t *testing.T) {
+	t.Parallel()
 	b, topic := newBroker(t, 1)
 	tr, rec := e2e.NewRecorded(t)
 	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(tr))
@@ -79,6 +80,7 @@ func TestResentMessageSharedHeaders(t *testing.T) {
 // completion callback with partition and offset; the user's callback is
 // chained and sees its own WriterData.
 func TestAsyncWriterCompletion(t *testing.T) {
+	t.Parallel()
 	b, topic := newBroker(t, 1)
 	tr, rec := e2e.NewRecorded(t)
 	raw := rawWriter(b.Addr(), topic)
@@ -115,6 +117,7 @@ func TestAsyncWriterCompletion(t *testing.T) {
 // broker still finishes its spans, marked as errors, and the error is
 // returned unchanged.
 func TestWriterErrorFinishesSpans(t *testing.T) {
+	t.Parallel()
 	b, topic := newBroker(t, 1)
 	tr, rec := e2e.NewRecorded(t)
 	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(tr))
@@ -137,6 +140,7 @@ func TestWriterErrorFinishesSpans(t *testing.T) {
 // middleware writes and reads X-Flow-ID itself, and the consumer span is a
 // follows-from reference of the producer span.
 func TestOtherTracerFlowID(t *testing.T) {
+	t.Parallel()
 	b, topic := newBroker(t, 1)
 	mt := mocktracer.New()
 	w := newWriter(t, b.Addr(), topic, tracekafka.WithTracer(mt))

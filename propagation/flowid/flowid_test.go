@@ -18,6 +18,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestValid(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"a", "abc-DEF_0.9~+/=:", strings.Repeat("x", 128), flowid.New()} {
 		require.True(t, flowid.Valid(s), s)
 	}
@@ -27,6 +28,7 @@ func TestValid(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for range 10000 {
 		id := flowid.New()
@@ -38,12 +40,14 @@ func TestNew(t *testing.T) {
 }
 
 func TestFromTraceID(t *testing.T) {
+	t.Parallel()
 	id := flowid.FromTraceID(propagation.TraceID{0xab, 1})
 	require.Equal(t, "ab010000000000000000000000000000", id)
 	require.True(t, flowid.Valid(id))
 }
 
 func TestSanitize(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"ok-id", "ok-id"},
 		{"a\nb", `a\x0ab`},
@@ -113,6 +117,7 @@ func TestPropagatorExtract(t *testing.T) {
 }
 
 func TestPropagatorCarrierKeys(t *testing.T) {
+	t.Parallel()
 	// gRPC metadata carriers lower-case keys; MapCarrier stands in for one.
 	s := flowid.Propagator{}.Extract(propagation.MapCarrier{"x-flow-id": "abc"}, propagation.State{})
 	got, _ := s.Baggage.Get(flowid.BaggageKey)
@@ -129,6 +134,7 @@ func TestPropagatorCarrierKeys(t *testing.T) {
 }
 
 func TestContext(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	require.Equal(t, "", flowid.FromContext(ctx))
 	require.Equal(t, "x", flowid.FromContext(flowid.ContextWith(ctx, "x")))

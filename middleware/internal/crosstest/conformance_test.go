@@ -143,6 +143,7 @@ var propagatorSets = map[string][]string{
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	transports := []struct {
 		name  string
 		kafka bool
@@ -578,6 +579,7 @@ func kafkaTransport(t *testing.T) transportRun {
 // wire and in its span's flow_id, over every transport and with or without
 // the flowid propagator. (The HTTP client used to send none.)
 func TestConformanceClientOrigin(t *testing.T) {
+	t.Parallel()
 	sends := []struct {
 		name string
 		send func(t *testing.T, tr *tracer.Tracer) []string

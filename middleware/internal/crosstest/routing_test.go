@@ -235,6 +235,7 @@ func requireOneTrace(t *testing.T, spans []tracetest.Span, op, source string) {
 // the consumer's handler starts — carries critical_operation=checkout and
 // traffic_source.
 func TestCriticalOperationAcrossServices(t *testing.T) {
+	t.Parallel()
 	s := startShop(t, tracer.AlwaysOff())
 
 	got := s.do(t, http.MethodPost, "/checkout", map[string]string{"X-Traffic-Source": "app"})
@@ -261,6 +262,7 @@ func TestCriticalOperationAcrossServices(t *testing.T) {
 // critical_operation=free and traffic_source=load-test in its baggage (and
 // a trace context) gets neither: the public edge's own rules decide.
 func TestHostileBaggageAtPublicEdge(t *testing.T) {
+	t.Parallel()
 	hostile := map[string]string{
 		"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 		"baggage":     "critical_operation=free,traffic_source=load-test",
@@ -289,6 +291,7 @@ func TestHostileBaggageAtPublicEdge(t *testing.T) {
 // span of the trace carries them and no service below sees them; the
 // edge's own rule names the critical operation instead.
 func TestHostileRoutedBaggageFromTrustedCaller(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, baggage string }{
 		{"escape sequences", "critical_operation=%1B%5B31mfree%1B%5B0m,traffic_source=web%1B%5B2J"},
 		{"CR LF", "critical_operation=free%0D%0AX-Injected:%201,traffic_source=web%0D%0A"},

@@ -26,6 +26,7 @@ func (c *fakeClock) add(d time.Duration) {
 }
 
 func TestLimiter(t *testing.T) {
+	t.Parallel()
 	type step struct {
 		after time.Duration // clock advance before the call
 		op    string
@@ -75,6 +76,7 @@ func TestLimiter(t *testing.T) {
 }
 
 func TestLimiterNoCap(t *testing.T) {
+	t.Parallel()
 	for _, ps := range []float64{0, -1, math.NaN(), math.Inf(1)} {
 		l := NewLimiter(ps, 0, nil)
 		require.Nil(t, l, "%v", ps)
@@ -86,6 +88,7 @@ func TestLimiterNoCap(t *testing.T) {
 }
 
 func TestLimiterBoundedTable(t *testing.T) {
+	t.Parallel()
 	l := NewLimiter(1, 10, nil)
 	for i := range 1000 {
 		l.Allow(fmt.Sprintf("op-%d", i))
@@ -94,6 +97,7 @@ func TestLimiterBoundedTable(t *testing.T) {
 }
 
 func TestLimiterConcurrent(t *testing.T) {
+	t.Parallel()
 	clk := &fakeClock{t: time.Unix(1000, 0)}
 	l := NewLimiter(50, 4, clk.now)
 	var wg sync.WaitGroup

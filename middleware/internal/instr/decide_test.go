@@ -23,6 +23,7 @@ func incoming(bag map[string]string) opentracing.SpanContext {
 }
 
 func TestDecide(t *testing.T) {
+	t.Parallel()
 	hostile := map[string]string{"critical_operation": "free", "traffic_source": "load-test"}
 	trusted := map[string]string{"critical_operation": "checkout", "traffic_source": "app"}
 	invalid := map[string]string{"critical_operation": "Free Money!", "traffic_source": "bots"}
@@ -69,6 +70,7 @@ func exhausted(op string) *edge.Limiter {
 }
 
 func TestTagFromBaggage(t *testing.T) {
+	t.Parallel()
 	tr := mocktracer.New()
 	sp := tr.StartSpan("s").(*mocktracer.MockSpan)
 	sp.SetBaggageItem("traffic_source", "app")
@@ -83,6 +85,7 @@ func TestTagFromBaggage(t *testing.T) {
 }
 
 func TestTrafficSource(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   []string
 		want string

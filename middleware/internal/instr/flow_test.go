@@ -16,6 +16,7 @@ import (
 
 // TestIncoming is the inbound precedence of package middleware's doc as a table.
 func TestIncoming(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("a", 200)
 	for _, tc := range []struct {
 		name     string
@@ -56,6 +57,7 @@ func TestIncoming(t *testing.T) {
 }
 
 func TestOutgoing(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, ctx, bag string
 		carried        []string
