@@ -25,7 +25,15 @@
 //     one per interval; what was suppressed is counted on the next line of
 //     that format.
 //
-// The API is small on purpose: [New], [ParseLevel], the four level methods,
-// [Logger.AddSecrets], [Logger.Logr] (a logr.Logger for otel.SetLogger) and
-// [Logger.Handle] (an otel ErrorHandler). A nil *Logger discards everything.
+// The SDK's components take a *slog.Logger: [Default] (stderr, for a
+// component given none), [NewSlog], or a [Logger]'s [Logger.Slog] handler
+// (flowtrace.Start threads its own that way); [Errorf], [Warnf], [Infof]
+// and [Debugf] write printf-style lines through one, keeping the format as
+// the rate-limit key. [ToHandler] puts a program's own slog handler behind
+// the same escaping, bounds, scrubbing and rate limit.
+//
+// The Logger API is small on purpose: [New], [ParseLevel], the four level
+// methods, [Logger.AddSecrets], [Logger.Logr] (a logr.Logger for
+// otel.SetLogger) and [Logger.Handle] (an otel ErrorHandler). A nil *Logger
+// discards everything.
 package sdklog

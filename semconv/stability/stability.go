@@ -1,6 +1,7 @@
 package stability
 
 import (
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -187,8 +188,9 @@ func sanitize(s string) string {
 var (
 	warnMu sync.Mutex
 	warned = map[string]bool{}
-	// warnLog is where FromEnv warns; nil until first needed.
-	warnLog *sdklog.Logger
+	// warnLog is where FromEnv warns; nil means the SDK's default logger
+	// (sdklog.Default), the one the rest of the process shares.
+	warnLog *slog.Logger
 )
 
 // FromEnv parses EnvOptIn from the environment. Each unknown token is
@@ -211,10 +213,7 @@ func warnUnknown(unknown []string) {
 			continue
 		}
 		warned[tok] = true
-		if warnLog == nil {
-			warnLog = sdklog.New(os.Stderr, sdklog.DefaultLevel)
-		}
-		warnLog.Warnf("%s: ignoring unknown value %q (flowtrace knows http, http/dup, database, database/dup, rpc, rpc/dup, messaging, messaging/dup)", EnvOptIn, tok)
+		sdklog.Warnf(warnLog, "%s: ignoring unknown value %q (flowtrace knows http, http/dup, database, database/dup, rpc, rpc/dup, messaging, messaging/dup)", EnvOptIn, tok)
 	}
 }
 

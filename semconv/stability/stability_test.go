@@ -51,7 +51,7 @@ func TestFromEnvWarnsOnce(t *testing.T) {
 	var buf bytes.Buffer
 	warnMu.Lock()
 	prev := warnLog
-	warnLog = sdklog.New(&buf, sdklog.DefaultLevel)
+	warnLog = sdklog.NewSlog(&buf, sdklog.DefaultLevel)
 	clear(warned)
 	warnMu.Unlock()
 	defer func() { warnMu.Lock(); warnLog = prev; warnMu.Unlock() }()
