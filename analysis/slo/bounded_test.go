@@ -39,5 +39,5 @@ func TestEvaluatorBucketsPastExactBound(t *testing.T) {
 	require.Zero(t, exact.Results[0].EdgeResolution)
 	var b bytes.Buffer
 	require.NoError(t, rep.WriteText(&b))
-	require.Contains(t, b.String(), "more events than kept exactly: window edges resolved to 2h16m32s")
+	require.Contains(t, b.String(), "more events than kept exactly: the window's start resolved to 2h16m32s")
 }

@@ -339,7 +339,7 @@ func (r *Report) WriteText(w io.Writer) error {
 				fmtCovered(x.Covered), fmtWindow(x.Window), pct(x.Coverage))
 		}
 		if x.EdgeResolution > 0 {
-			fmt.Fprintf(&b, "  more events than kept exactly: window edges resolved to %s\n", x.EdgeResolution)
+			fmt.Fprintf(&b, "  more events than kept exactly: the window's start resolved to %s\n", x.EdgeResolution)
 		}
 		if x.Error != "" {
 			fmt.Fprintf(&b, "  ERROR: %s\n", x.Error)

@@ -165,6 +165,8 @@ type Triager struct {
 	slos []slo.SLO
 	corr *trace.StreamCorrector
 	per  []map[culpritKey]*timeline.Timeline[blamed]
+
+	exact, buckets int // timeline bounds (0: the defaults)
 }
 
 type culpritKey struct{ svc, op, team, kind string }
@@ -204,8 +206,11 @@ func firstExamples(ex []example) []example {
 }
 
 // NewTriager returns a Triager of slos.
-func NewTriager(slos []slo.SLO) *Triager {
-	t := &Triager{slos: slos, corr: trace.NewStreamCorrector(trace.DefaultMaxSkew)}
+func NewTriager(slos []slo.SLO) *Triager { return newTriager(slos, 0, 0) }
+
+// newTriager bounds the timelines (0: the defaults).
+func newTriager(slos []slo.SLO, exact, buckets int) *Triager {
+	t := &Triager{slos: slos, corr: trace.NewStreamCorrector(trace.DefaultMaxSkew), exact: exact, buckets: buckets}
 	for range slos {
 		t.per = append(t.per, map[culpritKey]*timeline.Timeline[blamed]{})
 	}
@@ -229,7 +234,7 @@ func (t *Triager) Add(tr *trace.Trace) {
 			k := culpritKey{c.Span.Service, c.Span.Name, c.Span.Team(), c.Kind}
 			l := t.per[i][k]
 			if l == nil {
-				l = timeline.New(0, 0, addBlamed)
+				l = timeline.New(t.exact, t.buckets, addBlamed)
 				t.per[i][k] = l
 			}
 			l.Add(ev.Time, blamed{n: 1, w: ev.Weight, examples: []example{{start, tr.ID, seq}}})
@@ -296,6 +301,9 @@ func WriteText(w io.Writer, reps []*Report) error {
 		fmt.Fprintf(&b, "SLO %s (%s): %d bad events\n", r.SLO, r.Selector, r.BadEvents)
 		if note := r.Integrity.String(); note != "" {
 			fmt.Fprintf(&b, "  data: %s\n", note)
+		}
+		if r.EdgeResolution > 0 {
+			fmt.Fprintf(&b, "  more bad events than kept exactly: the window's start resolved to %s\n", r.EdgeResolution)
 		}
 		top := r.Top()
 		if top == nil {
