@@ -11,7 +11,8 @@ import (
 	"github.com/flowtrace/flowtrace/internal/scalegen"
 )
 
-// BenchmarkScale runs deps, red and estimate on a generated span file:
+// BenchmarkScale runs deps, red, estimate, slo and triage on a generated
+// span file:
 // FLOWTRACE_SCALE_SPANS spans (20,000 by default, so CI's single run stays
 // short). docs/performance.md has the 1M and 10M figures, measured with
 // scripts/scale.sh (peak RSS needs a process of its own).
@@ -32,8 +33,17 @@ func BenchmarkScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	slos := filepath.Join(b.TempDir(), "slos.yaml")
+	if err := os.WriteFile(slos, []byte(`slos:
+  - {name: checkout, critical_operation: checkout, target: 0.999, window: 28d}
+  - {name: browse-latency, service: edge, operation: GET /browse, latency: 40ms, target: 0.99, window: 28d}
+`), 0o644); err != nil {
+		b.Fatal(err)
+	}
 	for _, args := range [][]string{
 		{"deps"},
+		{"slo", "--slos", slos},
+		{"triage", "--slos", slos},
 		{"red"},
 		{"estimate", "--forecast", "checkout=1200/s,browse=30000/s,add-to-cart=4000/s"},
 	} {
