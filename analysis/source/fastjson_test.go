@@ -3,6 +3,7 @@ package source
 import (
 	"bufio"
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -157,4 +158,49 @@ func FuzzFastJSONMatchesPdata(f *testing.F) {
 		}
 		require.Equal(t, want, got)
 	})
+}
+
+// A seeded run of what FuzzFastJSONMatchesPdata does, in every go test:
+// documents the generators write, each cut, with bytes flipped, deleted,
+// duplicated or replaced by JSON punctuation; whenever the fast decoder
+// accepts one, pdata must accept it and decode the same spans.
+func TestFastJSONMutationsMatchPdata(t *testing.T) {
+	var buf bytes.Buffer
+	_, err := scalegen.Write(&buf, scalegen.Config{Spans: 40, Batch: 4, Seed: 3})
+	require.NoError(t, err)
+	docs := documents(t, buf.Bytes())
+	good, err := (&ptrace.JSONMarshaler{}).MarshalTraces(shopdata.Generate()[0])
+	require.NoError(t, err)
+	docs = append(docs, good[:min(len(good), 4000)])
+	r := rand.New(rand.NewPCG(16, 16))
+	const punct = `{}[]:,"\0123456789-.eE+ tfn`
+	accepted := 0
+	for i := 0; i < 3000; i++ {
+		doc := bytes.Clone(docs[r.IntN(len(docs))])
+		for range 1 + r.IntN(3) {
+			p := r.IntN(len(doc))
+			switch r.IntN(4) {
+			case 0:
+				doc[p] = punct[r.IntN(len(punct))]
+			case 1:
+				doc = append(doc[:p], doc[p+1:]...)
+			case 2:
+				doc = append(doc[:p], append([]byte{doc[p]}, doc[p:]...)...)
+			default:
+				doc[p] ^= 1 << r.IntN(8)
+			}
+			if len(doc) == 0 {
+				doc = []byte("{}")
+			}
+		}
+		got, ok := newFastDecoder().decode(doc)
+		if !ok {
+			continue
+		}
+		accepted++
+		want, err := viaPdata(doc)
+		require.NoError(t, err, "fast decoder accepted what pdata refuses: %q", doc)
+		require.Equal(t, want, got, "%q", doc)
+	}
+	require.Greater(t, accepted, 100, "the mutations exercise the fast path")
 }
