@@ -37,12 +37,13 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 func newConfig(opts []Option) *config {
-	c := &config{engine: instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowid.MetadataKey, Semconv: instr.NewEngineSemconv()}}
+	c := &config{engine: instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowid.MetadataKey}}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(c)
 		}
 	}
+	c.engine.ReadSemconv()
 	return c
 }
 

@@ -1,7 +1,9 @@
 package tracegrpc_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -102,4 +104,24 @@ func TestStabilityModes(t *testing.T) {
 			require.Zero(t, enf.Stats().Total(), "the strict policy found a violation: %+v", enf.Stats())
 		})
 	}
+}
+
+// TestStabilityUnknownTokenLogged: an unknown token in the switch is
+// warned about once, through the middleware's logger, and the known
+// tokens still apply.
+func TestStabilityUnknownTokenLogged(t *testing.T) {
+	t.Setenv(stability.EnvOptIn, "rpc,grpc-stable-please")
+	var buf bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&buf, nil))
+	rec := tracetest.NewRecorder()
+	tr := tracer.New(tracer.WithProcessor(rec), tracer.WithPropagator(propagation.Default()))
+	opts := []tracegrpc.Option{tracegrpc.WithTracer(tr), tracegrpc.WithLogger(l)}
+	e := startEnv(t, tracegrpc.ServerOptions(opts...), tracegrpc.DialOptions(opts...))
+	_, err := e.unary(context.Background(), "x")
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(buf.String(), `ignoring unknown value \"grpc-stable-please\"`), buf.String())
+	spans, err := rec.WaitForSpans(context.Background(), 2)
+	require.NoError(t, err)
+	_, server := pair(t, spans, "test.Echo/Unary")
+	require.Equal(t, "grpc", server.Attributes["rpc.system.name"])
 }

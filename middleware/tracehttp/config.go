@@ -46,7 +46,7 @@ var alwaysRedacted = []string{"Authorization", "Cookie", "Set-Cookie", "Proxy-Au
 
 func newConfig(opts []Option) *config {
 	c := &config{
-		engine:   instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowIDHeaderKey, Semconv: instr.NewEngineSemconv()},
+		engine:   instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowIDHeaderKey},
 		redacted: make(map[string]bool, len(alwaysRedacted)),
 	}
 	for _, h := range alwaysRedacted {
@@ -57,6 +57,7 @@ func newConfig(opts []Option) *config {
 			o.apply(c)
 		}
 	}
+	c.engine.ReadSemconv()
 	return c
 }
 

@@ -42,12 +42,13 @@ type config struct {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{engine: instr.Engine{Format: opentracing.TextMap, FlowKey: flowid.Header, Semconv: instr.NewEngineSemconv()}, maxLinks: DefaultMaxLinks}
+	c := &config{engine: instr.Engine{Format: opentracing.TextMap, FlowKey: flowid.Header}, maxLinks: DefaultMaxLinks}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(c)
 		}
 	}
+	c.engine.ReadSemconv()
 	return c
 }
 

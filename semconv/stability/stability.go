@@ -188,24 +188,41 @@ func sanitize(s string) string {
 var (
 	warnMu sync.Mutex
 	warned = map[string]bool{}
-	// warnLog is where FromEnv warns; nil means the SDK's default logger
-	// (sdklog.Default), the one the rest of the process shares.
-	warnLog *slog.Logger
 )
 
-// FromEnv parses EnvOptIn from the environment. Each unknown token is
-// reported once per process (up to 32 distinct ones) as a warning on
-// flowtrace's SDK log (standard error), naming the values flowtrace knows;
-// the rest of the value still applies.
-func FromEnv() OptIn {
-	o, unknown := Parse(os.Getenv(EnvOptIn))
-	if len(unknown) > 0 {
-		warnUnknown(unknown)
+// FromEnv parses EnvOptIn from the environment, warning through
+// sdklog.Default(); see FromEnvTo.
+func FromEnv() OptIn { return FromEnvTo(nil) }
+
+// FromEnvTo parses EnvOptIn from the environment. Each unknown token is
+// reported once per process (up to 32 distinct ones) as a warning through
+// l (nil: sdklog.Default(), flowtrace's SDK log on standard error), naming
+// the values flowtrace knows; the rest of the value still applies.
+//
+// A middleware built per call (tracekafka.StartSpanFromMessage) reads it
+// per message, so the last value parsed is kept: a repeated value costs
+// the environment look-up and a comparison.
+func FromEnvTo(l *slog.Logger) OptIn {
+	v := os.Getenv(EnvOptIn)
+	if p := lastParsed.Load(); p != nil && p.value == v {
+		return p.optIn
 	}
+	o, unknown := Parse(v)
+	if len(unknown) > 0 {
+		warnUnknown(l, unknown)
+	}
+	lastParsed.Store(&parsed{value: v, optIn: o})
 	return o
 }
 
-func warnUnknown(unknown []string) {
+type parsed struct {
+	value string
+	optIn OptIn
+}
+
+var lastParsed atomic.Pointer[parsed]
+
+func warnUnknown(l *slog.Logger, unknown []string) {
 	warnMu.Lock()
 	defer warnMu.Unlock()
 	for _, tok := range unknown {
@@ -213,7 +230,7 @@ func warnUnknown(unknown []string) {
 			continue
 		}
 		warned[tok] = true
-		sdklog.Warnf(warnLog, "%s: ignoring unknown value %q (flowtrace knows http, http/dup, database, database/dup, rpc, rpc/dup, messaging, messaging/dup)", EnvOptIn, tok)
+		sdklog.Warnf(l, "%s: ignoring unknown value %q (flowtrace knows http, http/dup, database, database/dup, rpc, rpc/dup, messaging, messaging/dup)", EnvOptIn, tok)
 	}
 }
 

@@ -49,16 +49,15 @@ func TestParse(t *testing.T) {
 // escaped, naming the known values; the known tokens still apply.
 func TestFromEnvWarnsOnce(t *testing.T) {
 	var buf bytes.Buffer
+	l := sdklog.NewSlog(&buf, sdklog.DefaultLevel)
 	warnMu.Lock()
-	prev := warnLog
-	warnLog = sdklog.NewSlog(&buf, sdklog.DefaultLevel)
 	clear(warned)
 	warnMu.Unlock()
-	defer func() { warnMu.Lock(); warnLog = prev; warnMu.Unlock() }()
+	lastParsed.Store(nil)
 
 	t.Setenv(EnvOptIn, "http/dup,bogus\n2026 FORGED")
 	for range 3 {
-		require.Equal(t, Both, FromEnv().For(HTTP))
+		require.Equal(t, Both, FromEnvTo(l).For(HTTP))
 	}
 	out := buf.String()
 	require.Equal(t, 1, strings.Count(out, "\n"), out)
@@ -67,7 +66,7 @@ func TestFromEnvWarnsOnce(t *testing.T) {
 
 	// Distinct tokens remembered are bounded.
 	for i := range 100 {
-		warnUnknown([]string{strings.Repeat("y", i+1)})
+		warnUnknown(l, []string{strings.Repeat("y", i+1)})
 	}
 	require.LessOrEqual(t, len(warned), maxWarned)
 }

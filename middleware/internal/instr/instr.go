@@ -69,16 +69,17 @@ type Engine struct {
 	// carrier stores (X-Flow-Id in an http.Header, x-flow-id in metadata).
 	FlowKey string
 	// Semconv is the OTEL_SEMCONV_STABILITY_OPT_IN switch, read when the
-	// middleware is built (NewEngineSemconv): which vocabulary the
-	// transport's tags use (see package semconv/stability).
+	// middleware is built (ReadSemconv): which vocabulary the transport's
+	// tags use (see package semconv/stability).
 	Semconv stability.OptIn
 	// Logger is the transport's WithLogger (nil: see Log).
 	Logger *slog.Logger
 }
 
-// NewEngineSemconv returns the switch a new middleware follows: the
-// environment's, warned about once per unknown token.
-func NewEngineSemconv() stability.OptIn { return stability.FromEnv() }
+// ReadSemconv sets Semconv from the environment once the middleware's
+// options are applied, so that an unknown token is warned about (once per
+// process) through the middleware's logger (Log).
+func (e *Engine) ReadSemconv() { e.Semconv = stability.FromEnvTo(e.Log()) }
 
 // Tags returns the emitter of a transport's tags for spans of kind k in
 // category c.
