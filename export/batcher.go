@@ -215,6 +215,8 @@ type Batcher struct {
 	// enc is exp when it takes spans encoded at OnEnd: the queue then
 	// holds bytes, not span objects.
 	enc spanEncoder
+	// yieldEvery: above half a queue, OnEnd yields every yieldEvery spans.
+	yieldEvery int64
 
 	queue   chan queued
 	wake    chan struct{}
@@ -277,6 +279,7 @@ func NewBatcher(exp Exporter, opts ...BatcherOption) *Batcher {
 		log:     cfg.logger,
 	}
 	b.enc, _ = exp.(spanEncoder)
+	b.yieldEvery = int64(max(1, cfg.maxBatchSize/8))
 	go b.run()
 	return b
 }
@@ -338,10 +341,12 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 			default:
 			}
 		}
-		if held == int64(b.cfg.maxQueueSize/2) {
-			// Half the queue is waiting: the worker is not getting a
-			// CPU (GOMAXPROCS=1, a busy loop of spans). Yield once so that
-			// it exports instead of the queue filling up and dropping.
+		if half := int64(b.cfg.maxQueueSize / 2); held >= half && (held-half)%b.yieldEvery == 0 {
+			// Half the queue or more is waiting: the worker is not getting
+			// a CPU (GOMAXPROCS=1, a busy loop of spans, a loaded machine).
+			// Yield, every yieldEvery spans above half, so that it exports
+			// instead of the queue filling up and dropping. A full queue
+			// drops before this point: a hung collector costs no yields.
 			runtime.Gosched()
 		}
 	default:

@@ -25,9 +25,10 @@
 // (WithMaxQueueBytes, default 8 MiB): the exact encoded size in front of an
 // OTLPExporter, [EstimateSize] for other exporters, which get the
 // *tracer.SpanData itself. Both bounds cover spans queued and spans in the
-// export in progress. When half the queue is waiting, the OnEnd that sees
-// it yields the processor once, so that a starved worker (GOMAXPROCS=1, a
-// busy loop finishing spans) exports instead of the queue overflowing. A span that does not fit
+// export in progress. While half the queue or more is waiting, every
+// 1/8 batch an OnEnd yields the processor, so that a starved worker
+// (GOMAXPROCS=1, a busy loop finishing spans, a loaded machine) exports
+// instead of the queue overflowing; a full queue drops without yielding. A span that does not fit
 // is dropped and counted, and so is a span offered after Shutdown. One
 // goroutine exports batches of up to WithMaxBatchSize spans (default 512),
 // when a batch fills or WithScheduleDelay (default 5 s) has passed, each
