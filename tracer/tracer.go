@@ -544,8 +544,11 @@ func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, par
 		s.setTagLocked(SamplingProbabilityKey, sc.probability, true)
 	}
 	if r := o.rule; r != nil {
-		s.setTagLocked(SamplerTypeKey, r.typ, true)
-		s.setTagLocked(SamplerParamKey, r.param, true)
+		// Appended as they are: the span has no tag of these keys yet, and
+		// the values (a string and a float64) need no normalising.
+		s.data.Attributes = append(s.data.Attributes,
+			Attribute{Key: SamplerTypeKey, Value: r.typ}, Attribute{Key: SamplerParamKey, Value: r.param})
+		s.ownAttrs += 2
 	}
 	// Values of these keys were validated where they entered the baggage
 	// (Extract, SetBaggageItem).

@@ -64,7 +64,8 @@ type config struct {
 	logger        *slog.Logger
 	maxOperations int
 	httpClient    *http.Client
-	now           func() time.Time
+	now           func() time.Time // when polls happen and strategies apply
+	clock         func() time.Time // what the budgets measure durations with
 }
 
 // WithArgs sets the endpoint, polling interval and initial sampling rate
@@ -124,6 +125,7 @@ func New(service string, opts ...Option) (*Sampler, error) {
 		logger:        slog.New(slog.DiscardHandler),
 		maxOperations: DefaultMaxOperations,
 		now:           time.Now,
+		clock:         monotonicClock(),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -139,7 +141,7 @@ func New(service string, opts ...Option) (*Sampler, error) {
 		return nil, err
 	}
 	s := &Sampler{service: service, cfg: cfg, fetcher: f, stop: make(chan struct{}), done: make(chan struct{})}
-	s.cur.Store(compile(response{kind: kindProbabilistic, probability: cfg.args.InitialSamplingRate}, 0, time.Time{}, cfg.maxOperations, cfg.now))
+	s.cur.Store(compile(response{kind: kindProbabilistic, probability: cfg.args.InitialSamplingRate}, 0, time.Time{}, cfg.maxOperations, cfg.clock))
 	go s.run(timeout)
 	return s, nil
 }
@@ -216,7 +218,7 @@ func (s *Sampler) poll(ctx context.Context, timeout time.Duration) {
 	if cur.version > 0 && cur.res.equal(res) {
 		return
 	}
-	next := compile(res, cur.version+1, now, s.cfg.maxOperations, s.cfg.now)
+	next := compile(res, cur.version+1, now, s.cfg.maxOperations, s.cfg.clock)
 	s.cur.Store(next)
 	sdklog.Infof(s.cfg.logger, "jaeger_remote: %s applied, from %s", next.summary(), redact(s.cfg.args.Endpoint))
 }

@@ -17,7 +17,9 @@ type strategy struct {
 	updated time.Time // zero for the initial strategy
 
 	def rule
-	ops map[string]rule
+	// ops are the strategy's operations; with a lower bound each has its
+	// budget here, found with the rule in one map lookup.
+	ops map[string]*opRule
 
 	// RATE_LIMITING: one budget for the whole service.
 	limit tracer.Sampler
@@ -26,6 +28,11 @@ type strategy struct {
 	lowerBound tokenbucket.Rate
 	windows    *tokenbucket.Table[window]
 	now        func() time.Time
+}
+
+type opRule struct {
+	rule
+	budget *tokenbucket.Entry[window]
 }
 
 type rule struct {
@@ -47,7 +54,7 @@ func newRule(p float64) rule {
 // window counts, per operation and second, the traces offered and those
 // kept by the probability and by the lower bound.
 type window struct {
-	start                time.Time
+	end                  time.Time // of the current window
 	offered, byThreshold int64
 	byLowerBound         int64
 	// Of the previous window: the share kept, and whether the lower bound
@@ -70,13 +77,20 @@ func compile(res response, version uint64, updated time.Time, maxOperations int,
 		}
 	case kindPerOperation:
 		s.def = newRule(res.probability)
-		s.ops = make(map[string]rule, len(res.operations))
+		lowerBound := tokenbucket.PerSecond(res.lowerBound)
+		s.ops = make(map[string]*opRule, len(res.operations))
 		for _, op := range res.operations {
-			s.ops[op.name] = newRule(op.probability)
+			o := &opRule{rule: newRule(op.probability)}
+			if lowerBound.Valid() {
+				o.budget = &tokenbucket.Entry[window]{}
+			}
+			s.ops[op.name] = o
 		}
-		if r := tokenbucket.PerSecond(res.lowerBound); r.Valid() {
-			s.lowerBound = r
-			s.windows = tokenbucket.NewTable[window](maxOperations)
+		if lowerBound.Valid() {
+			s.lowerBound = lowerBound
+			// Names the strategy does not list share the bound on
+			// operations with those it does.
+			s.windows = tokenbucket.NewTable[window](max(1, maxOperations-len(res.operations)))
 		}
 	default:
 		s.def = newRule(res.probability)
@@ -90,15 +104,18 @@ func (s *strategy) decide(p tracer.SamplingParameters) tracer.SamplingDecision {
 		d.Rule = s.def.rule
 		return d
 	}
-	r := s.def
+	r, budget := s.def, (*tokenbucket.Entry[window])(nil)
 	if o, ok := s.ops[p.Name]; ok {
-		r = o
+		r, budget = o.rule, o.budget
 	}
 	kept := r.threshold.ShouldSample(p.Randomness())
 	if s.windows == nil {
 		return tracer.SamplingDecision{Sampled: kept, Probability: r.probability, Threshold: r.threshold, Rule: r.rule}
 	}
-	return s.withLowerBound(p.Name, r, kept)
+	if budget == nil {
+		budget = s.windows.Get(p.Name)
+	}
+	return s.withLowerBound(budget, r, kept)
 }
 
 // material reports whether the lower bound kept more than 1 % of what was
@@ -119,21 +136,22 @@ func material(byLowerBound, byThreshold int64) bool {
 // which the decision records (and th is erased). Otherwise the probability
 // decides and publishes its th; the few lower-bound traces record the
 // share kept.
-func (s *strategy) withLowerBound(name string, r rule, kept bool) tracer.SamplingDecision {
-	e := s.windows.Get(name)
+func (s *strategy) withLowerBound(e *tokenbucket.Entry[window], r rule, kept bool) tracer.SamplingDecision {
 	now := s.now()
 	e.Mu.Lock()
 	w := &e.Value
-	if w.start.IsZero() {
-		w.start, w.ratio = now, 1
+	if w.end.IsZero() {
+		w.end, w.ratio = now.Add(time.Second), 1
 	}
-	if now.Sub(w.start) >= time.Second {
+	// Before, not Sub: a comparison of monotonic readings, the cheapest
+	// test on this path.
+	if !now.Before(w.end) {
 		if w.offered > 0 {
 			w.ratio = float64(w.byThreshold+w.byLowerBound) / float64(w.offered)
 		}
 		w.lowerBoundHit = material(w.byLowerBound, w.byThreshold)
 		w.kept = w.byThreshold + w.byLowerBound
-		w.start, w.offered, w.byThreshold, w.byLowerBound = now, 0, 0, 0
+		w.end, w.offered, w.byThreshold, w.byLowerBound = now.Add(time.Second), 0, 0, 0
 	}
 	w.offered++
 	token := e.Bucket.Take(s.lowerBound, now)
@@ -160,4 +178,12 @@ func (s *strategy) withLowerBound(name string, r rule, kept bool) tracer.Samplin
 		return tracer.SamplingDecision{Sampled: true, Probability: max(ratio, r.probability), Rule: r.lowerBound}
 	}
 	return tracer.SamplingDecision{Probability: r.probability}
+}
+
+// monotonicClock returns a clock for the lower-bound budgets that reads
+// only the monotonic clock (one call, where time.Now makes two): buckets
+// and windows measure durations, never dates.
+func monotonicClock() func() time.Time {
+	base := time.Now()
+	return func() time.Time { return base.Add(time.Since(base)) }
 }
