@@ -34,7 +34,7 @@
 //	OTEL_LOG_LEVEL                           info                        error, warn, info or debug (debug: one line per export)
 //	FLOWTRACE_CONSOLE_FILE                   stderr                      file the console exporter writes to
 //	OTEL_TRACES_SAMPLER                      parentbased_always_on       name passed through; mapped (and judged) by flowtrace.Start
-//	OTEL_TRACES_SAMPLER_ARG                  -                           passed through as a string; the ratio samplers read a ratio in [0,1], 1 if unset
+//	OTEL_TRACES_SAMPLER_ARG                  -                           passed through as a string; the ratio samplers read a ratio in [0,1], 1 if unset; jaeger_remote reads endpoint=…,pollingIntervalMs=…,initialSamplingRate=…
 //	FLOWTRACE_SAMPLER_OPERATION_RATE         0 (unlimited)               max new traces/s per operation name, [0, 1e6]
 //	FLOWTRACE_SAMPLER_MAX_OPERATIONS         2000                        bound on the per-operation table, [1, 1048576]
 //	OTEL_PROPAGATORS                         tracecontext,baggage,flowid names passed through; resolved by propagation.Select
