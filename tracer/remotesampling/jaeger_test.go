@@ -136,6 +136,7 @@ func TestRealJaegerStrategyChange(t *testing.T) {
 			got := received(t, rcv, "peak", 0.1)
 			require.Equal(t, sampled, got, "every sampled trace reaches the receiver")
 			sd := math.Sqrt(n * 0.1 * 0.9)
+			t.Logf("after 1.0 -> 0.1: the receiver got %d of %d traces (want %g ± %.0f)", got, n, 0.1*n, 4*sd)
 			require.InDelta(t, 0.1*n, float64(got), 4*sd, "10 %% of %d traces", n)
 			require.Equal(t, version+1, tracing.Stats().RemoteSampling.Version)
 		})
