@@ -1,6 +1,7 @@
 package live
 
 import (
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -39,7 +40,8 @@ type Family struct {
 // (and OverflowLabel for the overflow series), a counter's or gauge's
 // Value, or a histogram's cumulative Buckets (one per bound of
 // [Snapshot.Bounds], then +Inf), Sum and Count. Counts are weighted by
-// 1/sampling.probability, so they are fractional.
+// 1/sampling.probability, so counters are fractional; histogram counts
+// are rounded to whole calls.
 type Series struct {
 	Values   []string
 	Overflow bool
@@ -146,13 +148,17 @@ func (f *family) snapshot() Family {
 func (s *series) export() Series {
 	out := Series{Values: slices.Clone(s.values), Value: s.value, Sum: s.sum}
 	if s.buckets != nil {
+		// Cumulative counts are rounded to whole calls: OTLP histograms
+		// (the collector connector's output) count in integers, and
+		// serve must give the same series. Rounding the cumulative
+		// counts keeps them monotonic; the sum keeps its fraction.
 		out.Buckets = make([]float64, len(s.buckets))
 		var c float64
 		for i, b := range s.buckets {
 			c += b
-			out.Buckets[i] = c
+			out.Buckets[i] = math.Round(c)
 		}
-		out.Count = c
+		out.Count = math.Round(c)
 	}
 	return out
 }

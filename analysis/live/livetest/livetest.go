@@ -144,10 +144,11 @@ func has(s Sample, kv []string) bool {
 	return true
 }
 
-// Keys returns each sample as "name{k=v,...}" with its labels sorted,
-// leaving out the labels drop names (a scrape target's job, instance),
-// mapped to its value: two endpoints give the same series when their
-// Keys are equal.
+// Keys returns each sample whose name starts with one of prefixes (all
+// when none) as "name{k=v,...}" with its labels sorted, leaving out empty
+// labels (no label, to Prometheus) and the labels drop names (a scrape
+// target's job, instance), mapped to its value: two endpoints give the
+// same series when their Keys are equal.
 func (ss Samples) Keys(prefixes []string, drop ...string) map[string]float64 {
 	out := map[string]float64{}
 	for _, s := range ss {
@@ -157,6 +158,11 @@ func (ss Samples) Keys(prefixes []string, drop ...string) map[string]float64 {
 		l := maps.Clone(s.Labels)
 		for _, d := range drop {
 			delete(l, d)
+		}
+		for k, v := range l {
+			if v == "" { // Prometheus: an empty label is no label
+				delete(l, k)
+			}
 		}
 		names := slices.Collect(maps.Keys(l))
 		sort.Strings(names)
