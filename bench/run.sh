@@ -1,5 +1,6 @@
 #!/bin/sh
-# run.sh runs the whole comparison and writes ../docs/performance.md.
+# run.sh runs the whole comparison and writes ../docs/performance.md and
+# the performance table of ../README.md (README= to change which).
 #
 #   ./run.sh                 # COUNT=6 rounds (benchstat needs 6 for a 95% interval)
 #   COUNT=3 ./run.sh         # fewer rounds (say so when you publish)
@@ -58,5 +59,5 @@ rev=$(git rev-parse --short HEAD 2>/dev/null || true)
 if [ -n "$rev" ] && [ -n "$(git status --porcelain -- .. 2>/dev/null)" ]; then
 	rev="$rev with uncommitted changes"
 fi
-go run ./cmd/report -in "$raw" -benchstat "$stat" -count "$COUNT" -rev "$rev" -out "$OUT"
+go run ./cmd/report -in "$raw" -benchstat "$stat" -count "$COUNT" -rev "$rev" -out "$OUT" -readme "${README:-../README.md}"
 echo "wrote $OUT" >&2
