@@ -281,9 +281,13 @@ func checkRead(c *checkRun) error {
 			return failf("flowtrace coverage says: %s", op.Summary)
 		}
 	}
+	ownFlag := ""
+	if own != nil {
+		ownFlag = "--owners " + filepath.Join(c.opts.dir, "owners.yaml") + " "
+	}
 	fmt.Fprintf(c.out, "\nnow read the run with the flowtrace tools (README.md, step 8):\n"+
-		"  go tool flowtrace deps %[1]s\n  go tool flowtrace red %[1]s\n  go tool flowtrace slo --slos %[2]s %[1]s\n  go tool flowtrace coverage %[1]s\n",
-		c.opts.out, path)
+		"  go tool flowtrace deps %[1]s\n  go tool flowtrace red %[1]s\n  go tool flowtrace slo --slos %[2]s %[1]s\n  go tool flowtrace coverage %[3]s%[1]s\n",
+		c.opts.out, path, ownFlag)
 	return nil
 }
 
