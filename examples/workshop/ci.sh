@@ -13,7 +13,7 @@ last=$(ls -d solutions/step* | sed 's/.*step//' | sort -n | tail -1)
 for n in $(seq 1 "$last"); do go build -o "$bin/state$n" "./solutions/step$n"; done
 # The first line of each step's message when the step is not done yet.
 declare -A expect=(
-  [1]="the payment never started the tracer"
+  [1]="edge, catalog, cart, payment never started the tracer"
   [2]="the edge sent no server span for POST /checkout"
   [3]="the edge's gRPC call to the cart has no client span"
   [4]="the cart publishes the order without a producer span"

@@ -20,12 +20,19 @@ import (
 // Step 1: every service starts the tracer and flushes it on SIGTERM; the
 // edge records one span by hand.
 func checkStart(c *checkRun) error {
+	var missing []string
+	for i := len(roles) - 1; i >= 0; i-- {
+		if !strings.Contains(c.procs[roles[i].name].log(), "flowtrace: service="+roles[i].name) {
+			missing = append(missing, roles[i].name)
+		}
+	}
+	if len(missing) > 0 {
+		return failf("%s never started the tracer (flowtrace prints its configuration on stderr when it starts).\n"+
+			"Call tracing := flowtrace.Start(ctx) at the top of main, in main.go: every service runs that main.",
+			strings.Join(missing, ", "))
+	}
 	for _, r := range roles {
 		p := c.procs[r.name]
-		if !strings.Contains(p.log(), "flowtrace: service="+r.name) {
-			return failf("the %s never started the tracer (flowtrace prints its configuration on stderr when it starts).\n"+
-				"Call tracing := flowtrace.Start(ctx) at the top of main, in main.go.", r.name)
-		}
 		if p.waitErr != nil {
 			return failf("the %s did not exit cleanly after SIGTERM (%v): main must return normally, after tracing.Shutdown,\n"+
 				"not die from the signal or call os.Exit before the spans are flushed.\n%s", r.name, p.waitErr, p.tail(5))
