@@ -1,6 +1,6 @@
 // Package tokenbucket is flowtrace's one token bucket: the sampler's
 // per-operation rate limit (tracer.RateLimited) and the edge's cap on forced
-// sampling (middleware/internal/edge) both use it, so that the two cannot
+// sampling (middleware/internal/instr) both use it, so that the two cannot
 // drift apart again.
 //
 // A bucket holds at most Burst tokens and gains PerSecond tokens a second.

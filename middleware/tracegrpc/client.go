@@ -85,16 +85,10 @@ func (c *config) startClient(ctx context.Context, method string, cc *grpc.Client
 	e := &c.engine
 	tr := e.TracerFor()
 	name, service, rpcMethod := splitMethod(method)
-	ob := instr.Outbound{Name: name, Kind: instr.KindClient}
-	if parent := opentracing.SpanFromContext(ctx); parent != nil {
-		ob.Parent = parent.Context()
-	}
 	// A client can be the edge of a critical operation too: the rule
 	// applies when the caller's context carries none yet.
-	if c.critical != nil {
-		ob.Critical = func() string { return c.critical(method) }
-	}
-	span := e.StartOutbound(tr, &ob)
+	ob := instr.Outbound{Name: name, Kind: instr.KindClient, Critical: instr.Bind(c.critical, method)}
+	span := e.StartOutbound(ctx, tr, &ob)
 	var target string
 	if cc != nil {
 		target = cc.Target()

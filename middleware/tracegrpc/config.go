@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
@@ -43,6 +42,9 @@ func newConfig(opts []Option) *config {
 			o.apply(c)
 		}
 	}
+	if c.traffic == nil && c.engine.Public {
+		c.traffic = DefaultTrafficSource
+	}
 	c.engine.ReadSemconv()
 	return c
 }
@@ -54,11 +56,7 @@ func (c *config) traced(ctx context.Context, fullMethod string) bool {
 // WithTracer sets the tracer (default: opentracing.GlobalTracer(), read at
 // each call). A nil tracer is ignored.
 func WithTracer(t opentracing.Tracer) Option {
-	return optionFunc(func(c *config) {
-		if t != nil {
-			c.engine.Tracer = t
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.engine.Tracer, t) })
 }
 
 // WithFilter traces only the calls for which f returns true. Other calls
@@ -72,11 +70,7 @@ func WithTracer(t opentracing.Tracer) Option {
 //		return !strings.HasPrefix(m, "/grpc.health.v1.")
 //	})
 func WithFilter(f func(ctx context.Context, fullMethod string) bool) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.filter = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.filter, f) })
 }
 
 // WithPublicEndpoint marks a server as a trust boundary (server only): each
@@ -94,18 +88,14 @@ func WithPublicEndpoint() Option {
 // critical_operation baggage item and tag. A trusted caller's valid
 // critical_operation wins. A nil f is ignored.
 func WithCriticalOperation(f func(fullMethod string) string) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.critical = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.critical, f) })
 }
 
 // WithCriticalSampling caps the calls of each critical operation that are
 // forced into sampling at perSecond, as tracehttp.WithCriticalSampling
 // does. Default, or perSecond not positive: no cap.
 func WithCriticalSampling(perSecond float64) Option {
-	return optionFunc(func(c *config) { c.engine.Limit = edge.NewLimiter(perSecond, 0, nil) })
+	return optionFunc(func(c *config) { c.engine.SetCriticalSampling(perSecond) })
 }
 
 // TrafficSourceMetadataKey is the metadata key [DefaultTrafficSource] reads.
@@ -126,11 +116,7 @@ func DefaultTrafficSource(ctx context.Context, _ string) string {
 // A trusted caller's valid traffic_source wins. A public endpoint without a
 // rule applies [DefaultTrafficSource].
 func WithTrafficSource(f func(ctx context.Context, fullMethod string) string) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.traffic = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.traffic, f) })
 }
 
 // WithErrorCodes sets the status codes for which a span is marked as an
@@ -165,11 +151,7 @@ func WithRecovery() Option {
 // flowtrace.Start configured), else the SDK's default on stderr. A nil
 // logger keeps the default.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) {
-		if l != nil {
-			c.engine.Logger = l
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.engine.Logger, l) })
 }
 
 // codeSet is a set of gRPC status codes (codes 0-16 are the defined ones;

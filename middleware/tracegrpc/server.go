@@ -127,16 +127,10 @@ func (c *config) startServer(ctx context.Context, fullMethod string) (context.Co
 		Kind:     instr.KindServer,
 		Incoming: e.Extract(tr, carrier),
 		FlowIDs:  metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey),
+		Critical: instr.Bind(c.critical, fullMethod),
 	}
-	if c.critical != nil {
-		in.Critical = func() string { return c.critical(fullMethod) }
-	}
-	traffic := c.traffic
-	if traffic == nil && e.Public {
-		traffic = DefaultTrafficSource
-	}
-	if traffic != nil {
-		in.Traffic = func() string { return traffic(ctx, fullMethod) }
+	if c.traffic != nil {
+		in.Traffic = func() string { return c.traffic(ctx, fullMethod) }
 	}
 	st := e.StartInbound(ctx, tr, &in)
 

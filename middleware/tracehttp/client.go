@@ -85,16 +85,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	mi := methodIndex(req.Method)
-	ob := instr.Outbound{Name: t.spanName(mi, req), Kind: instr.KindClient}
-	if parent != nil {
-		ob.Parent = parent.Context()
-	}
 	// A client can be the edge of a critical operation too (a batch job):
 	// the rule applies when the caller's context carries none yet.
-	if cfg.critical != nil {
-		ob.Critical = func() string { return cfg.critical(req) }
-	}
-	sp := e.StartOutbound(tr, &ob)
+	ob := instr.Outbound{Name: t.spanName(mi, req), Kind: instr.KindClient, Critical: instr.Bind(cfg.critical, req)}
+	sp := e.StartOutbound(ctx, tr, &ob)
 	em := e.Tags(stability.HTTP, stability.Client)
 	semconv.Component.Set(sp, componentName)
 	em.Set(sp, semconv.HTTPMethod.Key(), methodName(mi))

@@ -6,7 +6,6 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/semconv"
 )
@@ -57,6 +56,9 @@ func newConfig(opts []Option) *config {
 			o.apply(c)
 		}
 	}
+	if c.traffic == nil && c.engine.Public {
+		c.traffic = DefaultTrafficSource
+	}
 	c.engine.ReadSemconv()
 	return c
 }
@@ -66,11 +68,7 @@ func newConfig(opts []Option) *config {
 // was built is used. Any OpenTracing tracer works; flowtrace's
 // (*tracer.Tracer) adds links for WithPublicEndpoint.
 func WithTracer(t opentracing.Tracer) Option {
-	return optionFunc(func(c *config) {
-		if t != nil {
-			c.engine.Tracer = t
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.engine.Tracer, t) })
 }
 
 // WithFilter decides per request whether a span is made: f returns false to
@@ -81,11 +79,7 @@ func WithTracer(t opentracing.Tracer) Option {
 // the server. Default: trace everything. tracegrpc's WithFilter does the
 // same.
 func WithFilter(f func(r *http.Request) bool) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.filter = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.filter, f) })
 }
 
 // WithPublicEndpoint marks a server as a trust boundary (server only): each
@@ -103,11 +97,7 @@ func WithPublicEndpoint() Option {
 // "no route". Default (server): the pattern of the *http.ServeMux being
 // wrapped, or else the request's Pattern after the handler ran.
 func WithRoute(f func(r *http.Request) string) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.route = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.route, f) })
 }
 
 // WithSpanNameFormatter replaces the span name "METHOD route" (or "METHOD"
@@ -115,21 +105,13 @@ func WithRoute(f func(r *http.Request) string) Option {
 // are "_OTHER") and route may be empty. The result must be of bounded
 // cardinality. With a formatter, names are not cached.
 func WithSpanNameFormatter(f func(method, route string, r *http.Request) string) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.nameFormatter = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.nameFormatter, f) })
 }
 
 // WithTags adds tags computed from the request to every span. The function
 // runs on the request path: keep it cheap, and never return secrets.
 func WithTags(f func(r *http.Request) opentracing.Tags) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.tags = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.tags, f) })
 }
 
 // WithCriticalOperation names the critical user operation a request belongs
@@ -145,11 +127,7 @@ func WithTags(f func(r *http.Request) opentracing.Tags) Option {
 //		return map[string]string{"POST /checkout": "checkout"}[pattern]
 //	})
 func WithCriticalOperation(f func(r *http.Request) string) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.critical = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.critical, f) })
 }
 
 // WithCriticalSampling caps the requests of each critical operation that
@@ -158,7 +136,7 @@ func WithCriticalOperation(f func(r *http.Request) string) Option {
 // over the cap keep the operation in baggage and tags and are sampled by
 // the tracer's own sampler. Default, or perSecond not positive: no cap.
 func WithCriticalSampling(perSecond float64) Option {
-	return optionFunc(func(c *config) { c.engine.Limit = edge.NewLimiter(perSecond, 0, nil) })
+	return optionFunc(func(c *config) { c.engine.SetCriticalSampling(perSecond) })
 }
 
 // TrafficSourceHeader is the request header [DefaultTrafficSource] reads.
@@ -180,21 +158,13 @@ func DefaultTrafficSource(r *http.Request) string {
 // tests can be left out of SLOs. A trusted caller's valid traffic_source
 // wins. A public endpoint without a rule applies [DefaultTrafficSource].
 func WithTrafficSource(f func(r *http.Request) string) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.traffic = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.traffic, f) })
 }
 
 // WithErrorStatus decides which status codes mark the span as failed.
 // Default: 500-599 on the server, 400-599 on the client.
 func WithErrorStatus(f func(status int) bool) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.errorStatus = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.errorStatus, f) })
 }
 
 // WithRecordedHeaders records the named request headers as tags

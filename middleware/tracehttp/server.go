@@ -114,15 +114,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Kind:     instr.KindServer,
 		Incoming: e.Extract(tr, opentracing.HTTPHeadersCarrier(r.Header)),
 		FlowIDs:  r.Header[flowIDHeaderKey],
-	}
-	if cfg.critical != nil {
-		in.Critical = func() string { return cfg.critical(r) }
-	}
-	switch {
-	case cfg.traffic != nil:
-		in.Traffic = func() string { return cfg.traffic(r) }
-	case e.Public:
-		in.Traffic = func() string { return DefaultTrafficSource(r) }
+		Critical: instr.Bind(cfg.critical, r),
+		Traffic:  instr.Bind(cfg.traffic, r),
 	}
 	st := e.StartInbound(r.Context(), tr, &in)
 	sp, rec := st.Span, st.Recording

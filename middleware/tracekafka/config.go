@@ -6,7 +6,6 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
@@ -48,6 +47,9 @@ func newConfig(opts []Option) *config {
 			o.apply(c)
 		}
 	}
+	if c.traffic == nil && c.engine.Public {
+		c.traffic = DefaultTrafficSource
+	}
 	c.engine.ReadSemconv()
 	return c
 }
@@ -73,18 +75,14 @@ func WithPublicEndpoint() Option {
 // item and tag. A trusted producer's valid critical_operation wins. A nil f
 // is ignored.
 func WithCriticalOperation(f func(m kafka.Message) string) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.critical = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.critical, f) })
 }
 
 // WithCriticalSampling caps the messages of each critical operation that
 // are forced into sampling at perSecond, as tracehttp.WithCriticalSampling
 // does. Default, or perSecond not positive: no cap.
 func WithCriticalSampling(perSecond float64) Option {
-	return optionFunc(func(c *config) { c.engine.Limit = edge.NewLimiter(perSecond, 0, nil) })
+	return optionFunc(func(c *config) { c.engine.SetCriticalSampling(perSecond) })
 }
 
 // TrafficSourceHeader is the message header [DefaultTrafficSource] reads.
@@ -105,11 +103,7 @@ func DefaultTrafficSource(m kafka.Message) string {
 // producer's valid traffic_source wins. A public consumer without a rule
 // applies [DefaultTrafficSource]. A nil f is ignored.
 func WithTrafficSource(f func(m kafka.Message) string) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.traffic = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.traffic, f) })
 }
 
 // WithFilter traces only the consumed messages for which f returns true
@@ -119,11 +113,7 @@ func WithTrafficSource(f func(m kafka.Message) string) Option {
 // the single valid X-Flow-ID (never at a public endpoint), else a new one.
 // A nil f is ignored.
 func WithFilter(f func(m kafka.Message) bool) Option {
-	return optionFunc(func(c *config) {
-		if f != nil {
-			c.filter = f
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.filter, f) })
 }
 
 // WithLogger sets the logger of the Kafka middleware; package kafkaconsume
@@ -131,11 +121,7 @@ func WithFilter(f func(m kafka.Message) bool) Option {
 // logger flowtrace.Start configured), else the SDK's default on stderr. A
 // nil logger keeps the default.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) {
-		if l != nil {
-			c.engine.Logger = l
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.engine.Logger, l) })
 }
 
 // Logger returns the logger opts select (see WithLogger), for code built on
@@ -147,11 +133,7 @@ func Logger(opts ...Option) *slog.Logger { return newConfig(opts).engine.Log() }
 // writes X-Flow-ID itself (flowtrace's tracer also carries the flow id as
 // its flow_id baggage item).
 func WithTracer(t opentracing.Tracer) Option {
-	return optionFunc(func(c *config) {
-		if t != nil {
-			c.engine.Tracer = t
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.engine.Tracer, t) })
 }
 
 // WithMessageKey records the message key as the tag messaging.kafka.message.key

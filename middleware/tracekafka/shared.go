@@ -211,12 +211,8 @@ func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group 
 	if c.critical != nil {
 		in.Critical = func() string { return c.critical(*m) }
 	}
-	traffic := c.traffic
-	if traffic == nil && c.engine.Public {
-		traffic = DefaultTrafficSource
-	}
-	if traffic != nil {
-		in.Traffic = func() string { return traffic(*m) }
+	if c.traffic != nil {
+		in.Traffic = func() string { return c.traffic(*m) }
 	}
 	st := c.engine.StartInbound(ctx, tr, &in)
 	if st.InvalidFlowID {

@@ -107,9 +107,6 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 	e := &w.cfg.engine
 	tr := e.TracerFor()
 	ob := instr.Outbound{Kind: instr.KindProducer}
-	if sp := opentracing.SpanFromContext(ctx); sp != nil {
-		ob.Parent = sp.Context()
-	}
 
 	out := make([]kafka.Message, len(msgs))
 	copy(out, msgs)
@@ -128,7 +125,7 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 		if w.cfg.critical != nil {
 			ob.Critical = func() string { return w.cfg.critical(*m) }
 		}
-		span := e.StartOutbound(tr, &ob)
+		span := e.StartOutbound(ctx, tr, &ob)
 		w.cfg.commonTags(span, stability.Producer, semconv.MessagingOperationPublish, topic)
 		w.cfg.messageTags(span, m)
 

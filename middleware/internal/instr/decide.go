@@ -3,7 +3,7 @@ package instr
 import (
 	"github.com/opentracing/opentracing-go"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
+	"github.com/flowtrace/flowtrace/internal/tokenbucket"
 	"github.com/flowtrace/flowtrace/semconv"
 )
 
@@ -29,7 +29,7 @@ type Rules struct {
 	// Critical returns the critical operation of the request, or "".
 	Critical func() string
 	// Limit caps forced sampling per operation (nil: no cap).
-	Limit *edge.Limiter
+	Limit *tokenbucket.Limiter
 	// Traffic returns the traffic source of the request. A result the
 	// registry does not allow becomes "unknown"; at a public endpoint
 	// without a rule it is "unknown" too.
@@ -63,6 +63,21 @@ func (r *Rules) Decide(incoming opentracing.SpanContext) Decision {
 		d.Own.TrafficSource = ts
 	}
 	return d
+}
+
+// MaxCriticalOperations bounds the operation names that get a forced-sampling
+// budget of their own (SetCriticalSampling); later names share one overflow
+// budget, so that a flood of names cannot grow memory.
+const MaxCriticalOperations = 256
+
+// SetCriticalSampling caps, per critical operation, how many requests a
+// second the edge forces into sampling (every transport's
+// WithCriticalSampling): a token bucket per name holding one second of
+// tokens (at least one), from internal/tokenbucket, the bucket the sampler's
+// per-operation rate limit uses. A perSecond that is not a positive finite
+// number means no cap (a nil Limit allows everything).
+func (e *Engine) SetCriticalSampling(perSecond float64) {
+	e.Limit = tokenbucket.NewLimiter(tokenbucket.PerSecond(perSecond), MaxCriticalOperations, nil)
 }
 
 // ForceSampling is the StartSpan option that asks any OpenTracing tracer

@@ -8,7 +8,7 @@ import (
 	"github.com/opentracing/opentracing-go/mocktracer"
 	"github.com/stretchr/testify/require"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
+	"github.com/flowtrace/flowtrace/internal/tokenbucket"
 	"github.com/flowtrace/flowtrace/semconv"
 )
 
@@ -63,8 +63,8 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func exhausted(op string) *edge.Limiter {
-	l := edge.NewLimiter(1, 0, func() time.Time { return time.Unix(1000, 0) })
+func exhausted(op string) *tokenbucket.Limiter {
+	l := tokenbucket.NewLimiter(tokenbucket.PerSecond(1), MaxCriticalOperations, func() time.Time { return time.Unix(1000, 0) })
 	l.Allow(op)
 	return l
 }

@@ -3,11 +3,12 @@ package instr
 import (
 	"context"
 	"log/slog"
+	"reflect"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
 
-	"github.com/flowtrace/flowtrace/middleware/internal/edge"
+	"github.com/flowtrace/flowtrace/internal/tokenbucket"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/sdklog"
 	"github.com/flowtrace/flowtrace/semconv"
@@ -61,7 +62,7 @@ type Engine struct {
 	// Public marks a server as a trust boundary.
 	Public bool
 	// Limit caps forced sampling per critical operation (nil: no cap).
-	Limit *edge.Limiter
+	Limit *tokenbucket.Limiter
 	// Format is the OpenTracing format of the transport's carrier
 	// (opentracing.HTTPHeaders or opentracing.TextMap).
 	Format any
@@ -74,6 +75,24 @@ type Engine struct {
 	Semconv stability.OptIn
 	// Logger is the transport's WithLogger (nil: see Log).
 	Logger *slog.Logger
+}
+
+// Set stores v in *dst unless v is nil: the options of every transport that
+// take a function, a tracer or a logger ignore a nil one, keeping the default
+// or what an earlier option set.
+func Set[T any](dst *T, v T) {
+	if !reflect.ValueOf(&v).Elem().IsZero() {
+		*dst = v
+	}
+}
+
+// Bind returns the rule f applied to a, as Inbound and Outbound take it;
+// nil when f is nil (no rule).
+func Bind[A any](f func(A) string, a A) func() string {
+	if f == nil {
+		return nil
+	}
+	return func() string { return f(a) }
 }
 
 // ReadSemconv sets Semconv from the environment once the middleware's
@@ -224,29 +243,29 @@ type Outbound struct {
 	Name string
 	// Kind is the span.kind start option (nil: none at start).
 	Kind opentracing.StartSpanOption
-	// Parent is the caller's span context (nil: a new trace).
-	Parent opentracing.SpanContext
 	// Critical is the client's critical-operation rule (nil: none), for a
 	// caller whose context carries no critical operation yet.
 	Critical func() string
 }
 
-// StartOutbound starts the span of an outgoing request: child of Parent,
-// forced into sampling when the client's own critical-operation rule
-// names one, and tagged with the routing it carries.
-func (e *Engine) StartOutbound(tr opentracing.Tracer, out *Outbound) opentracing.Span {
+// StartOutbound starts the span of an outgoing request: child of the span
+// in ctx (none: a new trace), forced into sampling when the client's own
+// critical-operation rule names one, and tagged with the routing it carries.
+func (e *Engine) StartOutbound(ctx context.Context, tr opentracing.Tracer, out *Outbound) opentracing.Span {
 	var buf [3]opentracing.StartSpanOption
 	opts := buf[:0]
 	if out.Kind != nil {
 		opts = append(opts, out.Kind)
 	}
-	if out.Parent != nil {
-		opts = append(opts, opentracing.ChildOf(out.Parent))
+	var parent opentracing.SpanContext
+	if sp := opentracing.SpanFromContext(ctx); sp != nil {
+		parent = sp.Context()
+		opts = append(opts, opentracing.ChildOf(parent))
 	}
 	var routing Decision
 	if out.Critical != nil {
 		rules := Rules{Critical: out.Critical, Limit: e.Limit}
-		if routing = rules.Decide(out.Parent); routing.Force {
+		if routing = rules.Decide(parent); routing.Force {
 			opts = append(opts, ForceSampling)
 		}
 	}

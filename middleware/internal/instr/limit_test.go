@@ -1,12 +1,15 @@
-package edge
+package instr
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/opentracing/opentracing-go"
+	"github.com/opentracing/opentracing-go/mocktracer"
 	"github.com/stretchr/testify/require"
 
 	"github.com/flowtrace/flowtrace/internal/tokenbucket"
@@ -23,6 +26,15 @@ func (c *fakeClock) add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// newLimit is the cap SetCriticalSampling builds, with a clock and a table
+// bound (0: MaxCriticalOperations).
+func newLimit(perSecond float64, maxOps int, now func() time.Time) *tokenbucket.Limiter {
+	if maxOps <= 0 {
+		maxOps = MaxCriticalOperations
+	}
+	return tokenbucket.NewLimiter(tokenbucket.PerSecond(perSecond), maxOps, now)
 }
 
 func TestLimiter(t *testing.T) {
@@ -66,7 +78,7 @@ func TestLimiter(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &fakeClock{t: time.Unix(1000, 0)}
-			l := NewLimiter(tc.perSecond, tc.maxOps, clk.now)
+			l := newLimit(tc.perSecond, tc.maxOps, clk.now)
 			for i, s := range tc.steps {
 				clk.add(s.after)
 				require.Equal(t, s.want, l.Allow(s.op), "step %d (%+v)", i, s)
@@ -78,28 +90,31 @@ func TestLimiter(t *testing.T) {
 func TestLimiterNoCap(t *testing.T) {
 	t.Parallel()
 	for _, ps := range []float64{0, -1, math.NaN(), math.Inf(1)} {
-		l := NewLimiter(ps, 0, nil)
+		var e Engine
+		e.SetCriticalSampling(ps)
+		l := e.Limit
 		require.Nil(t, l, "%v", ps)
 		for range 1000 {
 			require.True(t, l.Allow("checkout"))
 		}
-		require.Zero(t, l.Operations())
+		require.Zero(t, l.Keys())
 	}
 }
 
 func TestLimiterBoundedTable(t *testing.T) {
 	t.Parallel()
-	l := NewLimiter(1, 10, nil)
+	var e Engine
+	e.SetCriticalSampling(1)
 	for i := range 1000 {
-		l.Allow(fmt.Sprintf("op-%d", i))
+		e.Limit.Allow(fmt.Sprintf("op-%d", i))
 	}
-	require.Equal(t, 10, l.Operations())
+	require.Equal(t, MaxCriticalOperations, e.Limit.Keys())
 }
 
 func TestLimiterConcurrent(t *testing.T) {
 	t.Parallel()
 	clk := &fakeClock{t: time.Unix(1000, 0)}
-	l := NewLimiter(50, 4, clk.now)
+	l := newLimit(50, 4, clk.now)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	allowed := 0
@@ -121,21 +136,31 @@ func TestLimiterConcurrent(t *testing.T) {
 	require.Equal(t, 50, allowed) // the clock stood still: one second's worth
 }
 
-// TestLimiterSharesTheBucket: the edge's cap decides exactly as
-// internal/tokenbucket's limiter does, the bucket the sampler's rate limit
-// uses too.
-func TestLimiterSharesTheBucket(t *testing.T) {
+// TestSetIgnoresNil: the rule of every transport's options that take a
+// function, a tracer or a logger.
+func TestSetIgnoresNil(t *testing.T) {
 	t.Parallel()
-	steps := []time.Duration{0, 0, 300 * time.Millisecond, -time.Minute, 0, time.Minute, 2 * time.Second, 0, time.Hour, 0}
-	for _, rate := range []float64{0.25, 1, 3.5} {
-		clk := &fakeClock{t: time.Unix(1000, 0)}
-		l := NewLimiter(rate, 2, clk.now)
-		ref := tokenbucket.NewLimiter(tokenbucket.PerSecond(rate), 2, clk.now)
-		for i, d := range steps {
-			clk.add(d)
-			for _, op := range []string{"a", "b", "c"} {
-				require.Equal(t, ref.Allow(op), l.Allow(op), "rate %g step %d op %s", rate, i, op)
-			}
-		}
-	}
+	rule := func() string { return "a" }
+	f := rule
+	Set(&f, nil)
+	require.NotNil(t, f, "a nil function keeps the earlier one")
+	Set(&f, func() string { return "b" })
+	require.Equal(t, "b", f())
+
+	var tr opentracing.Tracer = opentracing.NoopTracer{}
+	Set(&tr, nil)
+	require.Equal(t, opentracing.NoopTracer{}, tr, "a nil interface keeps the earlier one")
+	mt := mocktracer.New()
+	Set[opentracing.Tracer](&tr, mt)
+	require.Same(t, mt, tr)
+
+	l := slog.Default()
+	Set(&l, nil)
+	require.Same(t, slog.Default(), l, "a nil pointer keeps the earlier one")
+}
+
+func TestBind(t *testing.T) {
+	t.Parallel()
+	require.Nil(t, Bind[string](nil, "x"), "no rule stays no rule")
+	require.Equal(t, "op:x", Bind(func(s string) string { return "op:" + s }, "x")())
 }
