@@ -6,6 +6,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
 )
 
@@ -102,11 +103,7 @@ func WithRetry(attempts int, backoff time.Duration) Option {
 // the error without committing (a broken dead-letter topic is not a bad
 // message). The writer must have its Topic set and is not closed here.
 func WithDeadLetter(w *kafka.Writer) Option {
-	return optionFunc(func(c *config) {
-		if w != nil {
-			c.deadLetter = w
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.deadLetter, w) })
 }
 
 // WithOnFailure chooses what happens to a message that failed its last
@@ -126,11 +123,7 @@ func WithOnFailure(f OnFailure) Option {
 // else the SDK's default on stderr: package sdklog, escaped, bounded,
 // "flowtrace: warning: ..." lines). A nil logger keeps the default.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) {
-		if l != nil {
-			c.logger = l
-		}
-	})
+	return optionFunc(func(c *config) { instr.Set(&c.logger, l) })
 }
 
 // withClock sets the log limiter's clock (tests).

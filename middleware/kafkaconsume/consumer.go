@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/flowtrace/flowtrace/internal/tokenbucket"
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/middleware/tracekafka"
 	"github.com/flowtrace/flowtrace/semconv"
 )
@@ -269,7 +270,7 @@ func (c *Consumer) guard(span opentracing.Span, call func() error) (err error) {
 // should return, nil to go on.
 func (c *Consumer) finish(ctx context.Context, span opentracing.Span, err error, msgs ...kafka.Message) error {
 	if err != nil {
-		markError(span, err)
+		instr.MarkError(span, err.Error())
 		var cancelled errCancelled
 		if errors.As(err, &cancelled) {
 			return cancelled.ctx // shutting down: never give up on a message
@@ -295,7 +296,7 @@ func (c *Consumer) finish(ctx context.Context, span opentracing.Span, err error,
 	}
 	if c.commit {
 		if cerr := c.r.CommitMessages(ctx, msgs...); cerr != nil {
-			markError(span, cerr)
+			instr.MarkError(span, cerr.Error())
 			return cerr
 		}
 		c.committed.Add(uint64(len(msgs)))
@@ -332,12 +333,6 @@ func cut(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-// markError marks span as failed with err's message.
-func markError(span opentracing.Span, err error) {
-	semconv.Error.Set(span, true)
-	span.LogFields(semconv.Event.Field("error"), semconv.Message.Field(err.Error()))
 }
 
 // deadLetter writes copies of msgs to the dead-letter writer, with span's

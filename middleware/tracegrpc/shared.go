@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/semconv/stability"
 )
@@ -99,8 +100,7 @@ func (c *config) finishSpan(span opentracing.Span, err error, server bool) {
 	}
 	c.tags(server).Set(span, semconv.RPCGRPCStatusCode.Key(), int(code))
 	if c.isError(code, server) {
-		semconv.Error.Set(span, true)
-		span.LogFields(semconv.Event.Field("error"), semconv.Message.Field(code.String()+": "+st.Message()))
+		instr.MarkError(span, code.String()+": "+st.Message())
 	}
 	span.Finish()
 }

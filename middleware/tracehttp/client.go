@@ -108,14 +108,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	if cfg.tags != nil {
-		for k, v := range cfg.tags(req) {
-			sp.SetTag(k, v)
-		}
-	}
-	if len(cfg.recorded) > 0 {
-		recordHeaders(sp, cfg, req.Header)
-	}
+	cfg.setUserTags(sp, req)
 
 	// A shallow copy with its own headers is enough: only the headers are
 	// written, and the caller's request stays as it was (Clone would also
@@ -130,13 +123,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
-		semconv.Error.Set(sp, true)
-		sp.LogFields(semconv.Event.Field("error"), semconv.Message.Field(safeError(err)))
+		instr.MarkError(sp, safeError(err))
 		sp.Finish()
 		return resp, err
 	}
 	em.Set(sp, semconv.HTTPStatusCode.Key(), resp.StatusCode)
-	if t.errorStatus(resp.StatusCode) {
+	if cfg.isError(resp.StatusCode, false) {
 		semconv.Error.Set(sp, true)
 	}
 	if resp.Body == nil || resp.Body == http.NoBody || resp.StatusCode == http.StatusSwitchingProtocols {
@@ -166,13 +158,6 @@ func (t *transport) spanName(mi int, req *http.Request) string {
 		return methodName(mi)
 	}
 	return t.names.forRoute(route).names[mi]
-}
-
-func (t *transport) errorStatus(status int) bool {
-	if t.cfg.errorStatus != nil {
-		return t.cfg.errorStatus(status)
-	}
-	return status >= 400 && status <= 599
 }
 
 func isNoop(tr opentracing.Tracer) bool {
@@ -258,8 +243,7 @@ func (b *tracedBody) end(err error) {
 		return
 	}
 	if err != nil && err != io.EOF {
-		semconv.Error.Set(b.sp, true)
-		b.sp.LogFields(semconv.Event.Field("error"), semconv.Message.Field(safeError(err)))
+		instr.MarkError(b.sp, safeError(err))
 	}
 	if n := b.n.Load(); n > 0 {
 		b.em.Set(b.sp, semconv.HTTPResponseSize.Key(), int(n))

@@ -1,16 +1,13 @@
 package tracehttp
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
 
-	"github.com/felixge/httpsnoop"
 	"github.com/opentracing/opentracing-go"
 
 	"github.com/flowtrace/flowtrace/middleware/internal/instr"
@@ -122,14 +119,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec {
 		semconv.Component.Set(sp, componentName)
 		h.setRequestTags(sp, r, mi, rn)
-		if cfg.tags != nil {
-			for k, v := range cfg.tags(r) {
-				sp.SetTag(k, v)
-			}
-		}
-		if len(cfg.recorded) > 0 {
-			recordHeaders(sp, cfg, r.Header)
-		}
+		cfg.setUserTags(sp, r)
 	}
 	w.Header()[flowIDHeaderKey] = []string{st.FlowID}
 	r2 := r.WithContext(st.Ctx)
@@ -249,13 +239,20 @@ func setPeerTags(em stability.Emitter, sp opentracing.Span, addr string) {
 	}
 }
 
-func recordHeaders(sp opentracing.Span, cfg *config, h http.Header) {
-	for _, rh := range cfg.recorded {
-		vs := h[rh.canonical]
+// setUserTags sets the tags of WithTags and the headers WithRecordedHeaders
+// names, on server and client spans alike.
+func (c *config) setUserTags(sp opentracing.Span, r *http.Request) {
+	if c.tags != nil {
+		for k, v := range c.tags(r) {
+			sp.SetTag(k, v)
+		}
+	}
+	for _, rh := range c.recorded {
+		vs := r.Header[rh.canonical]
 		if len(vs) == 0 {
 			continue
 		}
-		if cfg.redacted[rh.canonical] {
+		if c.redacted[rh.canonical] {
 			sp.SetTag(rh.tag, redactedValue)
 			continue
 		}
@@ -286,7 +283,7 @@ func (h *handler) finish(sp opentracing.Span, st *respState) {
 			status = http.StatusOK // what net/http sends when the handler wrote nothing
 		}
 		em.Set(sp, semconv.HTTPStatusCode.Key(), status)
-		if h.errorStatus(status) {
+		if h.cfg.isError(status, true) {
 			semconv.Error.Set(sp, true)
 		}
 	}
@@ -296,11 +293,13 @@ func (h *handler) finish(sp opentracing.Span, st *respState) {
 	sp.Finish()
 }
 
-func (h *handler) errorStatus(status int) bool {
-	if h.cfg.errorStatus != nil {
-		return h.cfg.errorStatus(status)
+// isError reports whether status marks a span as failed: WithErrorStatus
+// decides, else 500-599 on the server and 400-599 on the client.
+func (c *config) isError(status int, server bool) bool {
+	if c.errorStatus != nil {
+		return c.errorStatus(status)
 	}
-	return status >= 500 && status <= 599
+	return status <= 599 && (status >= 500 || !server && status >= 400)
 }
 
 // finishPanic records a handler panic and finishes the span; the caller
@@ -328,60 +327,14 @@ func finishPanic(em stability.Emitter, sp opentracing.Span, st *respState, p any
 	sp.Finish()
 }
 
-// respState observes the response through httpsnoop, which keeps every
-// optional interface of the wrapped writer (Flusher, Hijacker, ReaderFrom,
-// Pusher, StringWriter, deadlines, full duplex) and exposes Unwrap for
-// http.ResponseController. Handlers write from one goroutine, as net/http
+// respState is what the wrapped ResponseWriter observed of the response
+// (see wrapWriter). Handlers write from one goroutine, as net/http
 // requires, so no lock is needed.
 type respState struct {
 	status      int
 	written     int64
 	wroteHeader bool
 	hijacked    bool
-}
-
-func (st *respState) wrap(w http.ResponseWriter) http.ResponseWriter {
-	return httpsnoop.Wrap(w, httpsnoop.Hooks{
-		WriteHeader: func(next httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc {
-			return func(code int) {
-				st.header(code)
-				next(code)
-			}
-		},
-		Write: func(next httpsnoop.WriteFunc) httpsnoop.WriteFunc {
-			return func(b []byte) (int, error) {
-				st.wrote()
-				n, err := next(b)
-				st.written += int64(n)
-				return n, err
-			}
-		},
-		WriteString: func(next httpsnoop.WriteStringFunc) httpsnoop.WriteStringFunc {
-			return func(s string) (int, error) {
-				st.wrote()
-				n, err := next(s)
-				st.written += int64(n)
-				return n, err
-			}
-		},
-		ReadFrom: func(next httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc {
-			return func(src io.Reader) (int64, error) {
-				st.wrote()
-				n, err := next(src)
-				st.written += n
-				return n, err
-			}
-		},
-		Hijack: func(next httpsnoop.HijackFunc) httpsnoop.HijackFunc {
-			return func() (net.Conn, *bufio.ReadWriter, error) {
-				c, rw, err := next()
-				if err == nil {
-					st.hijacked = true
-				}
-				return c, rw, err
-			}
-		},
-	})
 }
 
 func (st *respState) header(code int) {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/felixge/httpsnoop"
 )
 
 // The optional interfaces a ResponseWriter may have, as httpsnoop knows
@@ -89,8 +91,17 @@ func wrapWriter(w http.ResponseWriter) (http.ResponseWriter, *respState) {
 		rw := &recorderWriter{observed{w: w}}
 		return rw, &rw.st
 	}
-	st := &respState{}
-	return st.wrap(w), st
+	// httpsnoop keeps every optional interface of w and Unwrap; it calls a
+	// hook only for a method w has, so observed's methods can stand for the
+	// next ones (w's own).
+	o := &observed{w: w}
+	return httpsnoop.Wrap(w, httpsnoop.Hooks{
+		WriteHeader: func(httpsnoop.WriteHeaderFunc) httpsnoop.WriteHeaderFunc { return o.WriteHeader },
+		Write:       func(httpsnoop.WriteFunc) httpsnoop.WriteFunc { return o.Write },
+		WriteString: func(httpsnoop.WriteStringFunc) httpsnoop.WriteStringFunc { return o.writeString },
+		ReadFrom:    func(httpsnoop.ReadFromFunc) httpsnoop.ReadFromFunc { return o.readFrom },
+		Hijack:      func(httpsnoop.HijackFunc) httpsnoop.HijackFunc { return o.hijack },
+	}), &o.st
 }
 
 // observed is the part every wrapper shares: the ResponseWriter methods,

@@ -1,8 +1,12 @@
 package tracehttp
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/felixge/httpsnoop"
@@ -68,5 +72,63 @@ func TestRealWritersUseFastWrappers(t *testing.T) {
 		default:
 			t.Errorf("h2=%v: %T took the slow path", h2, got)
 		}
+	}
+}
+
+// oddWriter has a set of optional interfaces no fast wrapper covers.
+type oddWriter struct {
+	*httptest.ResponseRecorder
+	hijacked bool
+}
+
+func (w *oddWriter) ReadFrom(src io.Reader) (int64, error) { return io.Copy(w.ResponseRecorder, src) }
+func (w *oddWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.hijacked = true
+	return nil, nil, nil
+}
+
+// The httpsnoop path observes the response as the fast wrappers do.
+func TestSlowPathObservesTheResponse(t *testing.T) {
+	t.Parallel()
+	w := &oddWriter{ResponseRecorder: httptest.NewRecorder()}
+	ww, st := wrapWriter(w)
+	require.Equal(t, interfacesOf(w), interfacesOf(ww))
+	_, err := ww.(io.StringWriter).WriteString("ab")
+	require.NoError(t, err)
+	_, err = ww.Write([]byte("cde"))
+	require.NoError(t, err)
+	_, err = ww.(io.ReaderFrom).ReadFrom(strings.NewReader("fghi"))
+	require.NoError(t, err)
+	ww.WriteHeader(http.StatusTeapot) // too late: the first write sent 200
+	require.Equal(t, respState{status: http.StatusOK, written: 9, wroteHeader: true}, *st)
+	require.Equal(t, "abcdefghi", w.Body.String())
+
+	w2 := &oddWriter{ResponseRecorder: httptest.NewRecorder()}
+	ww, st = wrapWriter(w2)
+	ww.WriteHeader(http.StatusAccepted)
+	_, _, err = ww.(http.Hijacker).Hijack()
+	require.NoError(t, err)
+	require.True(t, w2.hijacked)
+	require.Equal(t, respState{status: http.StatusAccepted, wroteHeader: true, hijacked: true}, *st)
+}
+
+// TestIsError: the default failure ranges of each side, and WithErrorStatus
+// replacing them on both.
+func TestIsError(t *testing.T) {
+	t.Parallel()
+	def := newConfig(nil)
+	custom := newConfig([]Option{WithErrorStatus(func(s int) bool { return s == 404 })})
+	for _, tc := range []struct {
+		status                         int
+		server, client, customOnEither bool
+	}{
+		{200, false, false, false}, {399, false, false, false}, {400, false, true, false},
+		{404, false, true, true}, {499, false, true, false}, {500, true, true, false},
+		{599, true, true, false}, {600, false, false, false},
+	} {
+		require.Equal(t, tc.server, def.isError(tc.status, true), "server %d", tc.status)
+		require.Equal(t, tc.client, def.isError(tc.status, false), "client %d", tc.status)
+		require.Equal(t, tc.customOnEither, custom.isError(tc.status, true), "custom server %d", tc.status)
+		require.Equal(t, tc.customOnEither, custom.isError(tc.status, false), "custom client %d", tc.status)
 	}
 }

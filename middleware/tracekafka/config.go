@@ -54,8 +54,6 @@ func newConfig(opts []Option) *config {
 	return c
 }
 
-func (c *config) tracerOrGlobal() opentracing.Tracer { return c.engine.TracerFor() }
-
 // WithPublicEndpoint marks a consumer as a trust boundary (consumer only:
 // StartSpanFromMessage and what drives it, such as package kafkaconsume),
 // for topics that outside producers write to: each message starts a new

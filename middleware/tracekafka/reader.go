@@ -89,7 +89,7 @@ func (r *Reader) Options() []Option { return append([]Option(nil), r.opts...) }
 // hook for code that re-publishes a consumed message under its consumer
 // span, such as a dead-letter writer. Only WithTracer applies.
 func InjectMessage(span opentracing.Span, m *kafka.Message, opts ...Option) {
-	tr := newConfig(opts).tracerOrGlobal()
+	tr := newConfig(opts).engine.TracerFor()
 	hc := NewHeaderCarrier(&m.Headers)
 	_ = tr.Inject(span.Context(), opentracing.TextMap, hc)
 	// Whatever the tracer's propagators, as the engine's Inject does.
@@ -111,7 +111,7 @@ func StartBatchSpan(ctx context.Context, batch []kafka.Message, opts ...Option) 
 }
 
 func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentracing.Span, context.Context) {
-	tr := c.tracerOrGlobal()
+	tr := c.engine.TracerFor()
 	opts := make([]opentracing.StartSpanOption, 0, min(len(batch), c.maxLinks)+2)
 	opts = append(opts, instr.KindConsumer)
 	if sp := opentracing.SpanFromContext(ctx); sp != nil {

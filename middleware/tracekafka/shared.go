@@ -125,12 +125,6 @@ func (c *config) messageTags(span opentracing.Span, m *kafka.Message) {
 	}
 }
 
-// markError marks span as failed with err's message.
-func markError(span opentracing.Span, err error) {
-	semconv.Error.Set(span, true)
-	span.LogFields(semconv.Event.Field("error"), semconv.Message.Field(err.Error()))
-}
-
 // MaxKeyTagLen is the longest message key tag, in bytes.
 const MaxKeyTagLen = 256
 
@@ -198,7 +192,7 @@ func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group 
 		id := c.engine.Untraced(NewHeaderCarrier(&m.Headers).Values(flowid.Header))
 		return untraced, flowid.ContextWith(ctx, id)
 	}
-	tr := c.tracerOrGlobal()
+	tr := c.engine.TracerFor()
 	ex, carrier := c.extract(tr, m)
 	in := instr.Inbound{
 		Name:     spanName(op, m.Topic),

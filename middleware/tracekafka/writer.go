@@ -83,7 +83,7 @@ func (p *pending) finish(m *kafka.Message, err error, written, acked bool) {
 		}
 	}
 	if err != nil {
-		markError(p.span, err)
+		instr.MarkError(p.span, err.Error())
 	}
 	p.span.Finish()
 }

@@ -84,6 +84,13 @@ func (e *Engine) SetCriticalSampling(perSecond float64) {
 // to sample the span (sampling.priority = 1).
 var ForceSampling opentracing.StartSpanOption = semconv.SamplingPriority.Tag(1)
 
+// MarkError marks span as failed, with an "error" event carrying msg: how
+// every transport records a failed request, call or message.
+func MarkError(span opentracing.Span, msg string) {
+	semconv.Error.Set(span, true)
+	span.LogFields(semconv.Event.Field("error"), semconv.Message.Field(msg))
+}
+
 // TagFromBaggage sets the valid routing items of span's baggage as tags:
 // for client, producer and consumer spans, which inherit the baggage of
 // their parent.
