@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/flowtrace/flowtrace/propagation"
+	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
 
 // MaxValueLen is the longest metadata value MetadataCarrier reads or
@@ -73,10 +74,11 @@ func validValues(vs []string) []string {
 
 // Set replaces the values of key with value. An invalid key is dropped; an
 // invalid value removes the key's earlier values and is dropped.
-func (c MetadataCarrier) Set(key, value string) { c.set(key, value) }
+func (c MetadataCarrier) Set(key, value string) { c.set(key, value, nil) }
 
-// set is Set, reporting false when it dropped the key or value.
-func (c MetadataCarrier) set(key, value string) bool {
+// set is Set, reporting false when it dropped the key or value. The value
+// slice is cut from slots while they last (nil: none).
+func (c MetadataCarrier) set(key, value string, slots *valueSlots) bool {
 	k := lower(key)
 	if !validKey(k) {
 		return false
@@ -85,19 +87,39 @@ func (c MetadataCarrier) set(key, value string) bool {
 		delete(c, k)
 		return false
 	}
+	if slots != nil && slots.n < len(slots.s) {
+		i := slots.n
+		slots.s[i] = value
+		slots.n++
+		// Capacity-limited: an append by a later interceptor copies
+		// instead of writing into the next key's value.
+		c[k] = slots.s[i : i+1 : i+1]
+		return true
+	}
 	c[k] = []string{value}
 	return true
 }
 
+// valueSlots back the value slices of the keys an injection writes
+// (traceparent, tracestate, baggage, x-flow-id): one allocation instead of
+// one per key.
+type valueSlots struct {
+	s [4]string
+	n int
+}
+
 // countingCarrier is the interceptors' MetadataCarrier: it counts what Set
-// drops into the tracer's edge counters.
+// drops into the tracer's edge counters. It is used by pointer, so that
+// handing it to Inject as both carriers boxes nothing, and it holds the
+// value slots itself: one allocation per call for carrier and values.
 type countingCarrier struct {
 	MetadataCarrier
 	dropped *atomic.Uint64
+	slots   valueSlots
 }
 
-func (c countingCarrier) Set(key, value string) {
-	if !c.set(key, value) {
+func (c *countingCarrier) Set(key, value string) {
+	if !c.set(key, value, &c.slots) {
 		c.dropped.Add(1)
 	}
 }
@@ -181,7 +203,12 @@ func validValue(v string) bool {
 }
 
 // lower lower-cases ASCII letters, allocating only when there is one.
+// flowtrace's flow-id format asks for X-Flow-ID on every call: that one is
+// answered without allocating.
 func lower(s string) string {
+	if s == flowid.Header {
+		return flowid.MetadataKey
+	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; 'A' <= c && c <= 'Z' {
 			return strings.ToLower(s)

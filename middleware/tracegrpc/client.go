@@ -84,19 +84,19 @@ func (c *config) streamClient(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 func (c *config) startClient(ctx context.Context, method string, cc *grpc.ClientConn) (context.Context, opentracing.Span) {
 	e := &c.engine
 	tr := e.TracerFor()
-	name, service, rpcMethod := splitMethod(method)
+	mn := methodsOf(method)
 	// A client can be the edge of a critical operation too: the rule
 	// applies when the caller's context carries none yet.
-	ob := instr.Outbound{Name: name, Kind: instr.KindClient, Critical: instr.Bind(c.critical, method)}
+	ob := instr.Outbound{Name: mn.name, Kind: instr.KindClient, Critical: instr.Bind(c.critical, method)}
 	span := e.StartOutbound(ctx, tr, &ob)
 	var target string
 	if cc != nil {
 		target = cc.Target()
 	}
-	c.startSpanTags(span, false, service, rpcMethod, target)
+	c.startSpanTags(span, false, mn, target)
 
 	md := outgoingCopy(ctx)
-	carrier := countingCarrier{MetadataCarrier(md), &instr.Counters(tr).DroppedValues}
+	carrier := &countingCarrier{MetadataCarrier: MetadataCarrier(md), dropped: &instr.Counters(tr).DroppedValues}
 	e.Inject(ctx, tr, span, carrier, carrier)
 	return metadata.NewOutgoingContext(ctx, md), span
 }
@@ -118,7 +118,7 @@ func (c *config) propagateOnly(ctx context.Context) context.Context {
 		return ctx
 	}
 	md := outgoingCopy(ctx)
-	carrier := countingCarrier{MetadataCarrier(md), &instr.Counters(c.engine.TracerFor()).DroppedValues}
+	carrier := &countingCarrier{MetadataCarrier: MetadataCarrier(md), dropped: &instr.Counters(c.engine.TracerFor()).DroppedValues}
 	c.engine.PropagateOnly(ctx, carrier, carrier)
 	return metadata.NewOutgoingContext(ctx, md)
 }

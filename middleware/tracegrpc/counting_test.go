@@ -16,7 +16,7 @@ func TestCountingCarrier(t *testing.T) {
 	t.Parallel()
 	var n atomic.Uint64
 	md := metadata.MD{}
-	c := countingCarrier{MetadataCarrier(md), &n}
+	c := &countingCarrier{MetadataCarrier: MetadataCarrier(md), dropped: &n}
 	c.Set("x-flow-id", "ok")
 	c.Set("x flow", "bad key")
 	c.Set("baggage", "a\r\nb")

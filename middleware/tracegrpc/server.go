@@ -121,9 +121,9 @@ func (c *config) startServer(ctx context.Context, fullMethod string) (context.Co
 		md, _ := metadata.FromIncomingContext(ctx)
 		carrier = MetadataCarrier(md)
 	}
-	name, service, method := splitMethod(fullMethod)
+	mn := methodsOf(fullMethod)
 	in := instr.Inbound{
-		Name:     name,
+		Name:     mn.name,
 		Kind:     instr.KindServer,
 		Incoming: e.Extract(tr, carrier),
 		FlowIDs:  metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey),
@@ -138,7 +138,7 @@ func (c *config) startServer(ctx context.Context, fullMethod string) (context.Co
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		peerAddr = p.Addr.String()
 	}
-	c.startSpanTags(st.Span, true, service, method, peerAddr)
+	c.startSpanTags(st.Span, true, mn, peerAddr)
 	return st.Ctx, st.Span, st.FlowID
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/log"
@@ -41,6 +43,46 @@ func splitMethod(full string) (name, service, method string) {
 	return name, name[:i], name[i+1:]
 }
 
+// maxCachedMethods bounds the method table: grpc-go runs interceptors
+// only for registered methods (or an UnknownServiceHandler), but a table
+// fed by the wire must stay bounded whatever the server does.
+const maxCachedMethods = 1024
+
+// methodNames is a full method split once, with the tag values boxed once:
+// strings cut from the method are not constants, and putting them in an
+// interface on every call would allocate.
+type methodNames struct {
+	name, service, method string
+	serviceTag, methodTag any
+	// stableMethodTag is "Service/Method", the rpc.method of the stable
+	// vocabulary.
+	stableMethodTag any
+}
+
+var methodCache struct {
+	m sync.Map // full method -> *methodNames
+	n atomic.Int64
+}
+
+// methodsOf returns the names of full ("/package.Service/Method").
+func methodsOf(full string) *methodNames {
+	if v, ok := methodCache.m.Load(full); ok {
+		return v.(*methodNames)
+	}
+	name, service, method := splitMethod(full)
+	mn := &methodNames{name: name, service: service, method: method, serviceTag: service, methodTag: method}
+	if service != "" {
+		mn.stableMethodTag = service + "/" + method
+	}
+	if methodCache.n.Load() < maxCachedMethods {
+		if v, loaded := methodCache.m.LoadOrStore(full, mn); loaded {
+			return v.(*methodNames)
+		}
+		methodCache.n.Add(1)
+	}
+	return mn
+}
+
 // tags returns the emitter of client or server spans' tags: legacy names,
 // the rpc switch's names or both (OTEL_SEMCONV_STABILITY_OPT_IN; OpenTelemetry's
 // RPC conventions are not stable yet, see package semconv/stability).
@@ -54,16 +96,17 @@ func (c *config) tags(server bool) stability.Emitter {
 // startSpanTags sets the tags common to client and server spans. Under the
 // rpc switch rpc.method is the fully qualified Service/Method and
 // rpc.service is not set.
-func (c *config) startSpanTags(span opentracing.Span, server bool, service, method, peerAddr string) {
+func (c *config) startSpanTags(span opentracing.Span, server bool, mn *methodNames, peerAddr string) {
 	em := c.tags(server)
 	semconv.Component.Set(span, "grpc")
 	em.Set(span, semconv.RPCSystem.Key(), "grpc")
-	if service != "" {
-		em.Set(span, semconv.RPCService.Key(), service)
+	if mn.service != "" {
+		em.Set(span, semconv.RPCService.Key(), mn.serviceTag)
 		if em.Stable() {
-			method = service + "/" + method
+			em.Set(span, semconv.RPCMethod.Key(), mn.stableMethodTag)
+		} else {
+			em.Set(span, semconv.RPCMethod.Key(), mn.methodTag)
 		}
-		em.Set(span, semconv.RPCMethod.Key(), method)
 	}
 	if peerAddr != "" {
 		// Network names follow the http switch (package semconv/stability).

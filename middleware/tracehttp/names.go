@@ -48,14 +48,26 @@ func methodIndex(m string) int {
 	return len(knownMethods)
 }
 
-// routeNames holds the span names of one route for every method, built once.
+// methodTags are the normalised methods as tag values, boxed once: a
+// string from an array is not a constant, and putting it in an interface
+// on every request would allocate.
+var methodTags = func() (t [numMethods]any) {
+	for i := range t {
+		t[i] = methodName(i)
+	}
+	return t
+}()
+
+// routeNames holds the span names of one route for every method, built once,
+// and the route as a tag value (boxed once, as methodTags).
 type routeNames struct {
-	route string
-	names [numMethods]string
+	route    string
+	routeTag any
+	names    [numMethods]string
 }
 
 func newRouteNames(route string) *routeNames {
-	rn := &routeNames{route: route}
+	rn := &routeNames{route: route, routeTag: route}
 	for i, m := range knownMethods {
 		rn.names[i] = m + " " + route
 	}

@@ -121,17 +121,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.setRequestTags(sp, r, mi, rn)
 		cfg.setUserTags(sp, r)
 	}
-	w.Header()[flowIDHeaderKey] = []string{st.FlowID}
 	r2 := r.WithContext(st.Ctx)
 
 	if !rec {
 		// Nothing to record: hand the writer on untouched. The span still
 		// carries trace context and baggage for outgoing calls.
+		w.Header()[flowIDHeaderKey] = []string{st.FlowID}
 		defer sp.Finish()
 		h.next.ServeHTTP(w, r2)
 		return
 	}
 	ww, st2 := wrapWriter(w)
+	// The header's value slice lives in the wrapper's allocation.
+	st2.flowID[0] = st.FlowID
+	w.Header()[flowIDHeaderKey] = st2.flowID[:]
 	defer func() {
 		if p := recover(); p != nil {
 			finishPanic(h.tags(), sp, st2, p)
@@ -144,7 +147,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rn = h.names.forPattern(r2.Pattern)
 		sp.SetOperationName(h.spanName(mi, rn, r2))
 		if rn.route != "" {
-			semconv.HTTPRoute.Set(sp, rn.route)
+			sp.SetTag(semconv.HTTPRoute.Key(), rn.routeTag)
 		}
 	}
 	h.finish(sp, st2)
@@ -160,7 +163,7 @@ func (h *handler) tags() stability.Emitter {
 // query only under the stable names, its values redacted.
 func (h *handler) setRequestTags(sp opentracing.Span, r *http.Request, mi int, rn *routeNames) {
 	em := h.tags()
-	em.Set(sp, semconv.HTTPMethod.Key(), methodName(mi))
+	em.Set(sp, semconv.HTTPMethod.Key(), methodTags[mi])
 	if mi == len(knownMethods) {
 		em.Set(sp, semconv.HTTPMethodOriginal.Key(), sanitizeText(r.Method, maxMethodLen))
 	}
@@ -171,7 +174,9 @@ func (h *handler) setRequestTags(sp opentracing.Span, r *http.Request, mi int, r
 		}
 	}
 	if rn != nil && rn.route != "" {
-		semconv.HTTPRoute.Set(sp, rn.route)
+		// semconv.HTTPRoute.Set, with the value boxed once per route
+		// (http.route has the same name in every vocabulary).
+		sp.SetTag(semconv.HTTPRoute.Key(), rn.routeTag)
 	}
 	if r.TLS != nil {
 		em.Set(sp, semconv.HTTPScheme.Key(), semconv.HTTPSchemeHTTPS)
@@ -335,6 +340,8 @@ type respState struct {
 	written     int64
 	wroteHeader bool
 	hijacked    bool
+	// flowID backs the X-Flow-ID response header's value slice.
+	flowID [1]string
 }
 
 func (st *respState) header(code int) {

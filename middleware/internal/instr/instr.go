@@ -190,7 +190,7 @@ func (e *Engine) StartInbound(ctx context.Context, tr opentracing.Tracer, in *In
 	if routing.Force {
 		opts = append(opts, ForceSampling)
 	}
-	sp := tr.StartSpan(in.Name, opts...)
+	sp := startSpan(tr, in.Name, opts)
 	st := Started{Span: sp, Recording: Recording(sp)}
 
 	var bag string
@@ -223,6 +223,17 @@ func (e *Engine) StartInbound(ctx context.Context, tr opentracing.Tracer, in *In
 	}
 	st.Ctx = ctx
 	return st
+}
+
+// startSpan starts a span with opts, a slice of the caller's stack array:
+// flowtrace's StartSpan keeps none of it, so called directly it lets the
+// array stay on the stack; through the interface the compiler must assume
+// the slice escapes, so other tracers get a heap copy.
+func startSpan(tr opentracing.Tracer, name string, opts []opentracing.StartSpanOption) opentracing.Span {
+	if t, ok := tr.(*tracer.Tracer); ok {
+		return t.StartSpan(name, opts...)
+	}
+	return tr.StartSpan(name, append([]opentracing.StartSpanOption(nil), opts...)...)
 }
 
 // baggageFlowID returns the flow_id baggage item of sc (not nil), or "".
@@ -269,7 +280,7 @@ func (e *Engine) StartOutbound(ctx context.Context, tr opentracing.Tracer, out *
 			opts = append(opts, ForceSampling)
 		}
 	}
-	sp := tr.StartSpan(out.Name, opts...)
+	sp := startSpan(tr, out.Name, opts)
 	routing.Own.Apply(sp)
 	TagFromBaggage(sp)
 	return sp
