@@ -180,6 +180,9 @@ func inheritedThreshold(ts string, sampled bool, r uint64) (Threshold, bool) {
 // them) and other members are kept. When ts cannot take the entry, the ot
 // entry is dropped: a stale th never stays.
 func withThreshold(ts string, th Threshold) string {
+	if ts == "" && (!th.set || th.t >= maxThreshold) {
+		return "" // nothing to write or erase, checked without a call
+	}
 	tv := th.TValue()
 	ot, hasOT := otEntry(ts)
 	if tv == "" && (!hasOT || !strings.Contains(ot, thSubKey+":")) {

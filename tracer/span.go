@@ -497,34 +497,44 @@ func (s *Span) Log(ld opentracing.LogData) {
 // the baggage over the W3C limits: then it reports false. The baggage then
 // never holds more than 64 members, so each call costs at most a copy of
 // 64 members and n calls cost linear time (copying all the items before
-// each one made 10,000 calls quadratic). Callers serialise calls for one
-// span.
+// each one made 10,000 calls quadratic). Concurrent calls on one span
+// each land (compare-and-swap), in some order.
 func setBaggage(p *atomic.Pointer[SpanContext], key, value string) bool {
-	cur := p.Load()
-	size, others := len(key)+len(value), 0
-	cur.baggage.Each(func(m propagation.Member) bool {
-		if m.Key != key {
-			size += len(m.Key) + len(m.Value) + len(m.Properties)
-			others++
+	for {
+		cur := p.Load()
+		size, others := len(key)+len(value), 0
+		cur.baggage.Each(func(m propagation.Member) bool {
+			if m.Key != key {
+				size += len(m.Key) + len(m.Value) + len(m.Properties)
+				others++
+			}
+			return true
+		})
+		if others >= propagation.MaxBaggageMembers || size > propagation.MaxBaggageBytes {
+			return false
 		}
-		return true
-	})
-	if others >= propagation.MaxBaggageMembers || size > propagation.MaxBaggageBytes {
-		return false
+		next := *cur
+		next.baggage = cur.baggage.With(propagation.Member{Key: key, Value: value})
+		if p.CompareAndSwap(cur, &next) {
+			return true
+		}
 	}
-	next := *cur
-	next.baggage = cur.baggage.With(propagation.Member{Key: key, Value: value})
-	p.Store(&next)
-	return true
 }
 
 // nonRecordingSpan is an unsampled span: it carries context and baggage so
-// that propagation works, and records nothing.
+// that propagation works, and records nothing. A root (or a span whose
+// context differs from its parent's) is allocated as a nonRecordingRoot
+// holding its context; an unsampled child of an unsampled span points at
+// its parent's context (see sharesContext) and is only these two words.
 type nonRecordingSpan struct {
-	tracer  *Tracer
-	ctx     atomic.Pointer[SpanContext]
+	tracer *Tracer
+	ctx    atomic.Pointer[SpanContext]
+}
+
+// nonRecordingRoot is a nonRecordingSpan allocated with its context.
+type nonRecordingRoot struct {
+	nonRecordingSpan
 	initial SpanContext
-	mu      sync.Mutex
 }
 
 var _ opentracing.Span = (*nonRecordingSpan)(nil)
@@ -549,10 +559,7 @@ func (s *nonRecordingSpan) SetBaggageItem(key, value string) opentracing.Span {
 		s.tracer.baggageDropped.Add(1)
 		return s
 	}
-	s.mu.Lock()
-	ok := setBaggage(&s.ctx, key, value)
-	s.mu.Unlock()
-	if !ok {
+	if !setBaggage(&s.ctx, key, value) {
 		s.tracer.baggageDropped.Add(1)
 	}
 	return s

@@ -372,3 +372,44 @@ func TestStartTagOptionsKeepTheirOrder(t *testing.T) {
 	v, _ = attr(spans[1], "j")
 	require.Equal(t, 3, v)
 }
+
+// An unsampled child of an unsampled span of this process carries its
+// parent's context (no span id of its own, one small allocation); what
+// it propagates is the trace the parent propagates, its baggage is its
+// own, and a child the decision treats differently gets a context of its
+// own.
+func TestUnsampledChildSharesParentContext(t *testing.T) {
+	tr, rec := newRecorded(WithSampler(ParentBased(AlwaysOff())))
+	root := tr.StartSpan("root")
+	child := tr.StartSpan("child", opentracing.ChildOf(root.Context()))
+	require.Same(t, ctxOf(root), ctxOf(child))
+	child.SetBaggageItem("k", "v")
+	require.Equal(t, "v", child.BaggageItem("k"))
+	require.Empty(t, root.BaggageItem("k"), "the parent's baggage is not the child's")
+	require.Equal(t, ctxOf(root).TraceID(), ctxOf(child).TraceID())
+
+	h := opentracing.HTTPHeadersCarrier{}
+	require.NoError(t, tr.Inject(child.Context(), opentracing.HTTPHeaders, h))
+	got, err := tr.Extract(opentracing.HTTPHeaders, h)
+	require.NoError(t, err)
+	require.Equal(t, ctxOf(root).TraceID(), got.(*SpanContext).TraceID())
+	require.False(t, got.(*SpanContext).IsSampled())
+	v, _ := got.(*SpanContext).Baggage().Get("k")
+	require.Equal(t, "v", v)
+
+	// Forced by sampling.priority: sampled, recorded, with its own id.
+	forced := tr.StartSpan("forced", opentracing.ChildOf(root.Context()), opentracing.Tag{Key: string(ext.SamplingPriority), Value: 1})
+	require.True(t, ctxOf(forced).IsSampled())
+	require.NotEqual(t, ctxOf(root).SpanID(), ctxOf(forced).SpanID())
+	require.Equal(t, ctxOf(root).TraceID(), ctxOf(forced).TraceID())
+	forced.Finish()
+	require.Len(t, rec.all(), 1)
+
+	// A remote unsampled parent: this process's span has its own id.
+	remote, err := tr.Extract(opentracing.HTTPHeaders, h)
+	require.NoError(t, err)
+	local := tr.StartSpan("local", opentracing.ChildOf(remote))
+	require.NotEqual(t, remote.(*SpanContext).SpanID(), ctxOf(local).SpanID())
+	require.True(t, ctxOf(local).SpanID().IsValid())
+	require.Equal(t, uint64(4), tr.Stats().Started)
+}

@@ -302,7 +302,8 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 
 	if t.cfg.passThrough {
 		t.notRecorded.Add(1)
-		s := &nonRecordingSpan{tracer: t}
+		s := &nonRecordingRoot{}
+		s.tracer = t
 		if parent != nil {
 			s.initial = *parent
 			// The caller's context, carried as it is, is now this
@@ -310,15 +311,29 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 			s.initial.remote = false
 		}
 		s.ctx.Store(&s.initial)
-		return s
+		return &s.nonRecordingSpan
 	}
 	sc, sampled := t.decide(operationName, parent, &o)
 	if !sampled || !t.cfg.recording {
 		t.notRecorded.Add(1)
-		s := &nonRecordingSpan{tracer: t, initial: sc}
+		if !sampled && sharesContext(parent, &sc) {
+			// An unsampled child of an unsampled span of this process
+			// carries its parent's context: nothing records either span,
+			// so a span id of its own would name nothing, and the trace
+			// id, flags and tracestate downstream are the same. It costs
+			// one small allocation and no id; SetBaggageItem gives it a
+			// context of its own, as for any span.
+			s := &nonRecordingSpan{tracer: t}
+			s.ctx.Store(parent)
+			return s
+		}
+		sc.wire.SpanID = newSpanID()
+		s := &nonRecordingRoot{initial: sc}
+		s.tracer = t
 		s.ctx.Store(&s.initial)
-		return s
+		return &s.nonRecordingSpan
 	}
+	sc.wire.SpanID = newSpanID()
 	return t.construct(operationName, sc, parent, parentIdx, &o)
 }
 
@@ -464,7 +479,8 @@ func (t *Tracer) decide(name string, parent *SpanContext, o *startOptions) (Span
 		sc.wire.TraceID = newTraceID()
 		sc.wire.Flags = propagation.FlagRandom
 	}
-	sc.wire.SpanID = newSpanID()
+	// The span id is drawn by the caller once it knows it needs one: the
+	// sampler does not see it.
 
 	decision := t.cfg.sampler.ShouldSample(SamplingParameters{
 		TraceID: sc.wire.TraceID, Name: name, Parent: parentWire, ParentRemote: remote,
@@ -519,6 +535,17 @@ func (t *Tracer) decide(name string, parent *SpanContext, o *startOptions) (Span
 		sc.wire.TraceState = propagation.TruncateTraceState(sc.wire.TraceState)
 	}
 	return sc, decision.Sampled
+}
+
+// sharesContext reports whether an unsampled span whose decided context
+// is sc (span id not yet drawn) may carry parent's context itself: parent
+// is an unsampled span of this process and the decision changed nothing
+// else (same trace, flags and tracestate, no probability, no debug).
+func sharesContext(parent, sc *SpanContext) bool {
+	return parent != nil && !parent.remote && parent.wire.IsValid() && !parent.wire.IsSampled() &&
+		!parent.wire.Deferred && !parent.wire.Debug && parent.probability == nil &&
+		sc.probability == nil && !sc.wire.Debug &&
+		sc.wire.Flags == parent.wire.Flags && sc.wire.TraceState == parent.wire.TraceState
 }
 
 // construct makes the recording span for a sampled context sc: its data,
