@@ -42,14 +42,7 @@ var (
 type MetadataCarrier metadata.MD
 
 // Get returns the first valid value of key, or "".
-func (c MetadataCarrier) Get(key string) string {
-	for _, v := range c.raw(key) {
-		if validValue(v) {
-			return v
-		}
-	}
-	return ""
-}
+func (c MetadataCarrier) Get(key string) string { return firstValid(c.raw(key)) }
 
 // Values returns the valid values of key. When all are valid the slice is
 // the metadata's own: callers must not change it.
@@ -70,6 +63,16 @@ func validValues(vs []string) []string {
 		}
 	}
 	return vs
+}
+
+// firstValid returns the first value of vs grpc-go would accept, or "".
+func firstValid(vs []string) string {
+	for _, v := range vs {
+		if validValue(v) {
+			return v
+		}
+	}
+	return ""
 }
 
 // Set replaces the values of key with value. An invalid key is dropped; an
@@ -124,20 +127,16 @@ func (c *countingCarrier) Set(key, value string) {
 	}
 }
 
-// Keys returns the keys that have at least one valid value.
+// Keys returns the keys that have at least one valid value: those
+// ForeachKey visits, each once (it visits a key's values in a row).
 func (c MetadataCarrier) Keys() []string {
 	out := make([]string, 0, len(c))
-	for k, vs := range c {
-		if !validKey(k) {
-			continue
+	_ = c.ForeachKey(func(k, _ string) error {
+		if len(out) == 0 || out[len(out)-1] != k {
+			out = append(out, k)
 		}
-		for _, v := range vs {
-			if validValue(v) {
-				out = append(out, k)
-				break
-			}
-		}
-	}
+		return nil
+	})
 	return out
 }
 
@@ -233,14 +232,7 @@ func (c incomingCarrier) raw(key string) []string {
 	return metadata.ValueFromIncomingContext(c.ctx, k)
 }
 
-func (c incomingCarrier) Get(key string) string {
-	for _, v := range c.raw(key) {
-		if validValue(v) {
-			return v
-		}
-	}
-	return ""
-}
+func (c incomingCarrier) Get(key string) string { return firstValid(c.raw(key)) }
 
 func (c incomingCarrier) Values(key string) []string { return validValues(c.raw(key)) }
 

@@ -46,15 +46,13 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 }
 
 func (c *config) unaryServer(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-	if !c.traced(ctx, info.FullMethod) {
-		ctx, id := c.untracedServer(ctx)
-		_ = grpc.SetHeader(ctx, metadata.MD{flowid.MetadataKey: {id}})
-		return handler(ctx, req)
-	}
 	ctx, span, id := c.startServer(ctx, info.FullMethod)
 	// A failure here means the headers went out already, which cannot be
 	// the case before the handler runs.
 	_ = grpc.SetHeader(ctx, metadata.MD{flowid.MetadataKey: {id}})
+	if span == nil {
+		return handler(ctx, req)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = c.recovered(span, r)
@@ -72,16 +70,13 @@ func (c *config) unaryServer(ctx context.Context, req any, info *grpc.UnaryServe
 }
 
 func (c *config) streamServer(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-	ctx := ss.Context()
-	if !c.traced(ctx, info.FullMethod) {
-		ctx, id := c.untracedServer(ctx)
-		_ = ss.SetHeader(metadata.MD{flowid.MetadataKey: {id}})
-		return handler(srv, &serverStream{ServerStream: ss, ctx: ctx})
-	}
-	ctx, span, id := c.startServer(ctx, info.FullMethod)
+	ctx, span, id := c.startServer(ss.Context(), info.FullMethod)
 	// SetHeader before the handler runs: the flow id leaves with the first
 	// message, an explicit SendHeader, or the status.
 	_ = ss.SetHeader(metadata.MD{flowid.MetadataKey: {id}})
+	if span == nil {
+		return handler(srv, &serverStream{ServerStream: ss, ctx: ctx})
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = c.recovered(span, r)
@@ -110,9 +105,14 @@ func (c *config) recovered(span opentracing.Span, r any) error {
 }
 
 // startServer extracts the caller's context, starts the server span and
-// settles the flow id; it returns the handler's context.
+// settles the flow id; it returns the handler's context. A call WithFilter
+// leaves out gets no span (nil), only its flow id.
 func (c *config) startServer(ctx context.Context, fullMethod string) (context.Context, opentracing.Span, string) {
 	e := &c.engine
+	if !c.traced(ctx, fullMethod) {
+		id := e.Untraced(metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey))
+		return flowid.ContextWith(ctx, id), nil, id
+	}
 	tr := e.TracerFor()
 	// flowtrace's tracer reads only the keys its formats need; other
 	// tracers get the whole metadata to iterate.
@@ -140,13 +140,6 @@ func (c *config) startServer(ctx context.Context, fullMethod string) (context.Co
 	}
 	c.startSpanTags(st.Span, true, mn, peerAddr)
 	return st.Ctx, st.Span, st.FlowID
-}
-
-// untracedServer gives a filtered call its flow id; the caller sends it
-// back in the response header.
-func (c *config) untracedServer(ctx context.Context) (context.Context, string) {
-	id := c.engine.Untraced(metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey))
-	return flowid.ContextWith(ctx, id), id
 }
 
 // serverStream gives the handler the traced context and logs messages.

@@ -87,10 +87,14 @@ func methodsOf(full string) *methodNames {
 // the rpc switch's names or both (OTEL_SEMCONV_STABILITY_OPT_IN; OpenTelemetry's
 // RPC conventions are not stable yet, see package semconv/stability).
 func (c *config) tags(server bool) stability.Emitter {
+	return c.engine.Tags(stability.RPC, side(server))
+}
+
+func side(server bool) stability.Kind {
 	if server {
-		return c.engine.Tags(stability.RPC, stability.Server)
+		return stability.Server
 	}
-	return c.engine.Tags(stability.RPC, stability.Client)
+	return stability.Client
 }
 
 // startSpanTags sets the tags common to client and server spans. Under the
@@ -110,11 +114,7 @@ func (c *config) startSpanTags(span opentracing.Span, server bool, mn *methodNam
 	}
 	if peerAddr != "" {
 		// Network names follow the http switch (package semconv/stability).
-		kind := stability.Client
-		if server {
-			kind = stability.Server
-		}
-		c.engine.Tags(stability.HTTP, kind).Set(span, semconv.PeerAddress.Key(), peerAddr)
+		c.engine.Tags(stability.HTTP, side(server)).Set(span, semconv.PeerAddress.Key(), peerAddr)
 	}
 }
 

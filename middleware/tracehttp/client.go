@@ -147,17 +147,13 @@ func (h headerFlow) Values(key string) []string { return h[key] }
 func (h headerFlow) Set(key, value string)      { h[key] = []string{value} }
 
 func (t *transport) spanName(mi int, req *http.Request) string {
-	route := ""
+	var rn *routeNames
 	if t.cfg.route != nil {
-		route = t.cfg.route(req)
+		if route := t.cfg.route(req); route != "" {
+			rn = t.names.forRoute(route)
+		}
 	}
-	if t.cfg.nameFormatter != nil {
-		return t.cfg.nameFormatter(methodName(mi), route, req)
-	}
-	if route == "" {
-		return methodName(mi)
-	}
-	return t.names.forRoute(route).names[mi]
+	return t.cfg.spanName(mi, rn, req)
 }
 
 func isNoop(tr opentracing.Tracer) bool {

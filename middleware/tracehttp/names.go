@@ -25,25 +25,13 @@ const numMethods = len(knownMethods) + 1 // + _OTHER
 // for anything else (methods are case-sensitive). An empty method means GET,
 // as in net/http.
 func methodIndex(m string) int {
-	switch m {
-	case http.MethodGet, "":
+	if m == "" {
 		return 0
-	case http.MethodHead:
-		return 1
-	case http.MethodPost:
-		return 2
-	case http.MethodPut:
-		return 3
-	case http.MethodPatch:
-		return 4
-	case http.MethodDelete:
-		return 5
-	case http.MethodConnect:
-		return 6
-	case http.MethodOptions:
-		return 7
-	case http.MethodTrace:
-		return 8
+	}
+	for i, k := range knownMethods {
+		if m == k {
+			return i
+		}
 	}
 	return len(knownMethods)
 }
@@ -206,39 +194,19 @@ func sanitizeText(s string, max int) string {
 	var b strings.Builder
 	b.Grow(min(len(s), max))
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if b.Len()+1 > max {
-				break
-			}
-			if c < 0x20 || c == 0x7f {
-				c = '?'
-			}
-			b.WriteByte(c)
-			i++
-			continue
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			if b.Len()+1 > max {
-				break
-			}
-			b.WriteByte('?')
-			i++
-			continue
+		out := s[i : i+size]
+		// C0 controls, DEL, a byte that is not UTF-8, C1 controls.
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError && size == 1 || r >= 0x80 && r < 0xa0 {
+			out = "?"
 		}
-		if r >= 0x80 && r < 0xa0 { // C1 controls
-			if b.Len()+1 > max {
-				break
-			}
-			b.WriteByte('?')
-			i += size
-			continue
-		}
-		if b.Len()+size > max {
+		if b.Len()+len(out) > max {
 			break
 		}
-		b.WriteString(s[i : i+size])
+		b.WriteString(out)
 		i += size
 	}
 	return b.String()

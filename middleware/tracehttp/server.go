@@ -51,15 +51,15 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 	return hd
 }
 
-// spanName returns the name for method index mi and route names rn (nil:
-// route unknown).
-func (h *handler) spanName(mi int, rn *routeNames, r *http.Request) string {
-	if h.cfg.nameFormatter != nil {
+// spanName returns the name, on either side, for method index mi and route
+// names rn (nil: route unknown).
+func (c *config) spanName(mi int, rn *routeNames, r *http.Request) string {
+	if c.nameFormatter != nil {
 		route := ""
 		if rn != nil {
 			route = rn.route
 		}
-		return h.cfg.nameFormatter(methodName(mi), route, r)
+		return c.nameFormatter(methodName(mi), route, r)
 	}
 	if rn == nil || rn.route == "" {
 		return methodName(mi)
@@ -107,7 +107,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mi := methodIndex(r.Method)
 	rn := h.routeAtStart(r)
 	in := instr.Inbound{
-		Name:     h.spanName(mi, rn, r),
+		Name:     h.cfg.spanName(mi, rn, r),
 		Kind:     instr.KindServer,
 		Incoming: e.Extract(tr, opentracing.HTTPHeadersCarrier(r.Header)),
 		FlowIDs:  r.Header[flowIDHeaderKey],
@@ -145,7 +145,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if rn == nil && r2.Pattern != "" && !redirectPattern(r2, r2.Pattern) {
 		rn = h.names.forPattern(r2.Pattern)
-		sp.SetOperationName(h.spanName(mi, rn, r2))
+		sp.SetOperationName(h.cfg.spanName(mi, rn, r2))
 		if rn.route != "" {
 			sp.SetTag(semconv.HTTPRoute.Key(), rn.routeTag)
 		}

@@ -132,3 +132,17 @@ func TestIsError(t *testing.T) {
 		require.Equal(t, tc.customOnEither, custom.isError(tc.status, false), "custom client %d", tc.status)
 	}
 }
+
+// TestMethodIndex: each known method names its own slot, "" is GET, and
+// methods are case-sensitive.
+func TestMethodIndex(t *testing.T) {
+	t.Parallel()
+	for i, m := range knownMethods {
+		require.Equal(t, i, methodIndex(m), m)
+		require.Equal(t, m, methodName(methodIndex(m)))
+	}
+	require.Equal(t, 0, methodIndex(""))
+	for _, m := range []string{"get", "FOO", "GET ", "PROPFIND"} {
+		require.Equal(t, methodOther, methodName(methodIndex(m)), m)
+	}
+}

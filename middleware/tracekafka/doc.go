@@ -43,12 +43,9 @@
 //
 // # Flow id
 //
-// The flow id follows the rules of package middleware, the same as over
-// HTTP and gRPC: a consumed message's X-Flow-ID when it is one valid value,
-// else its flow_id baggage item, else a new id (an invalid header is
-// tagged flow_id.invalid); a produced message carries the context's flow
-// id, else its own valid X-Flow-ID, else a new one. X-Flow-ID is written
-// whatever the tracer's propagators.
+// The flow id travels as X-Flow-ID and follows the rules of package
+// middleware, the same as over HTTP and gRPC, for consumed and produced
+// messages alike.
 //
 // # Critical operation and traffic source
 //

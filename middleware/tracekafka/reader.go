@@ -161,13 +161,11 @@ func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentra
 		instr.Counters(tr).LinksDropped.Add(uint64(dropped))
 		semconv.MessagingKafkaBatchLinksDropped.Set(span, dropped)
 	}
-	fid := flowid.FromContext(ctx)
-	if !flowid.Valid(fid) {
-		fid = common
-		if !sameFlow || !flowid.Valid(fid) {
-			fid = flowid.New()
-		}
+	var carried []string // the flow id all messages share, if any
+	if sameFlow && common != "" {
+		carried = []string{common}
 	}
+	fid := instr.Outgoing(flowid.FromContext(ctx), "", carried)
 	instr.SetFlowID(tr, span, fid)
 	instr.TagFromBaggage(span)
 	return span, flowid.ContextWith(opentracing.ContextWithSpan(ctx, span), fid)
