@@ -199,7 +199,10 @@ func (s Stats) Dropped() int64 {
 type queued struct {
 	span *tracer.SpanData
 	enc  encodedSpan
-	size int64
+	// chunk holds enc's bytes (nil when they have a buffer of their own);
+	// it is settled once the span is exported or dropped.
+	chunk *chunk
+	size  int64
 }
 
 type flushRequest struct {
@@ -215,6 +218,8 @@ type Batcher struct {
 	// enc is exp when it takes spans encoded at OnEnd: the queue then
 	// holds bytes, not span objects.
 	enc spanEncoder
+	// chunks holds the encoded spans' bytes (see chunks.go).
+	chunks chunkArena
 	// yieldEvery: above half a queue, OnEnd yields every yieldEvery spans.
 	yieldEvery int64
 
@@ -312,8 +317,9 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 	}
 	q := queued{span: s}
 	if b.enc != nil {
-		q = queued{enc: b.enc.encodeSpan(s)}
-		q.size = int64(len(q.enc.b))
+		bs, c := b.chunks.encode(s)
+		q = queued{enc: encodedSpan{scope: s.Scope, b: bs}, chunk: c}
+		q.size = int64(len(bs))
 	} else {
 		q.size = EstimateSize(s)
 	}
@@ -324,6 +330,7 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 	if held > int64(b.cfg.maxQueueSize) || v&heldBytesMask > b.cfg.maxQueueBytes {
 		b.release(1, size)
 		b.droppedFull.Add(1)
+		b.chunks.settle(q.chunk, 1)
 		return
 	}
 	select {
@@ -353,6 +360,7 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 		// Unreachable while held bounds the channel; kept as a guard.
 		b.release(1, size)
 		b.droppedFull.Add(1)
+		b.chunks.settle(q.chunk, 1)
 	}
 }
 
@@ -583,12 +591,16 @@ func (b *Batcher) export(batch []queued, size int64) error {
 	n := int64(len(batch))
 	if b.ctx.Err() != nil {
 		b.settle(n, size, &b.droppedAtStop)
+		b.settleChunks(batch)
 		return context.Canceled
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.exportTimeout)
 	start := time.Now()
 	err := b.send(ctx, batch)
 	cancel()
+	// The exporter keeps no span's bytes once it returns: their chunks
+	// may be reused.
+	b.settleChunks(batch)
 	var failed, rejected, unconfirmed int64
 	var rej *RejectedError
 	var oe *OutcomeError
@@ -613,6 +625,20 @@ func (b *Batcher) export(batch []queued, size int64) error {
 	}
 	b.errLog.record(err, failed+rejected, unconfirmed)
 	return err
+}
+
+// settleChunks releases the batch's spans from their chunks, one atomic
+// add per run of spans of one chunk.
+func (b *Batcher) settleChunks(batch []queued) {
+	for i := 0; i < len(batch); {
+		c := batch[i].chunk
+		j := i + 1
+		for j < len(batch) && batch[j].chunk == c {
+			j++
+		}
+		b.chunks.settle(c, int64(j-i))
+		i = j
+	}
 }
 
 // rateLimitedLog reports export errors at most once per interval, with the

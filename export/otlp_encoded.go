@@ -21,8 +21,10 @@ type encodedSpan struct {
 }
 
 // spanEncoder is an Exporter that takes spans encoded when they finish
-// (OTLPExporter): a Batcher in front of one encodes in OnEnd and queues
-// bytes instead of *tracer.SpanData.
+// (OTLPExporter): a Batcher in front of one encodes in OnEnd (appendSpan,
+// into its arena) and queues bytes instead of *tracer.SpanData.
+// exportEncoded must not keep any span's bytes once it returns: the
+// Batcher reuses them (requestBytes copies them into a fresh request).
 type spanEncoder interface {
 	encodeSpan(s *tracer.SpanData) encodedSpan
 	exportEncoded(ctx context.Context, spans []encodedSpan) error
