@@ -151,11 +151,17 @@ func appendSpan(b []byte, s *tracer.SpanData) []byte {
 }
 
 // appendTag appends a field's tag; every field number here but Span.flags
-// (16) fits one byte.
+// (16) fits one byte. It is small enough to inline: the wide case is a
+// call of its own.
 func appendTag(b []byte, num protowire.Number, typ protowire.Type) []byte {
 	if num < 16 {
 		return append(b, byte(uint64(num)<<3|uint64(typ&7)))
 	}
+	return appendWideTag(b, num, typ)
+}
+
+//go:noinline
+func appendWideTag(b []byte, num protowire.Number, typ protowire.Type) []byte {
 	return protowire.AppendTag(b, num, typ)
 }
 
@@ -182,9 +188,9 @@ func appendBytes(b []byte, v []byte) []byte {
 
 // beginMessage starts a length-delimited field whose length is not known
 // yet: one byte is reserved for it, which endMessage widens if needed.
+// Every message field here has a number below 16, so its tag is one byte.
 func beginMessage(b []byte, num protowire.Number) ([]byte, int) {
-	b = appendTag(b, num, protowire.BytesType)
-	b = append(b, 0)
+	b = append(b, byte(uint64(num)<<3|uint64(protowire.BytesType)), 0)
 	return b, len(b)
 }
 

@@ -128,7 +128,7 @@ func (s *Span) setUserTagLocked(key string, value any) {
 			return
 		case TagCoerced:
 			s.violations++
-			value = v
+			value = s.normalize(v)
 		default:
 			s.violations++
 		}
@@ -137,7 +137,8 @@ func (s *Span) setUserTagLocked(key string, value any) {
 }
 
 // setTagLocked sets a tag; own is true for the tracer's own tags, which
-// the attribute count limit leaves out.
+// the attribute count limit leaves out. value is normalised already (see
+// normalize): SetTag does it before taking the lock.
 func (s *Span) setTagLocked(key string, value any, own bool) {
 	switch key {
 	case string(ext.SpanKind):
@@ -160,7 +161,6 @@ func (s *Span) setTagLocked(key string, value any, own bool) {
 		s.data.DroppedAttributes++
 		return
 	}
-	value = s.normalize(value)
 	attrs := s.data.Attributes
 	for i := range attrs {
 		if attrs[i].Key == key {
@@ -459,7 +459,7 @@ func (s *Span) SetBaggageItem(key, value string) opentracing.Span {
 	s.mu.Lock()
 	ok := setBaggage(&s.ctx, key, value)
 	if ok && tag && !s.finished {
-		s.setTagLocked(key, value, true)
+		s.setTagLocked(key, s.normalize(value), true)
 	}
 	s.mu.Unlock()
 	if !ok {

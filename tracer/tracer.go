@@ -581,7 +581,7 @@ func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, par
 	// (Extract, SetBaggageItem).
 	for _, key := range t.cfg.baggageTag {
 		if v, ok := sc.baggage.Get(key); ok {
-			s.setTagLocked(key, v, true)
+			s.setTagLocked(key, s.normalize(v), true)
 		}
 	}
 	for i, r := range o.refs.list() {
