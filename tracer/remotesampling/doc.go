@@ -75,4 +75,20 @@
 // logs one warning for that poll through the SDK logger. Stats reports
 // the strategy version, when it was applied, the per-operation
 // probabilities, and the polls.
+//
+// # Wire format
+//
+// The gRPC messages (SamplingStrategyParameters and
+// SamplingStrategyResponse with its probabilistic, rate-limiting and
+// per-operation strategies) are encoded by hand with protowire (proto.go)
+// instead of through Jaeger's generated types: github.com/jaegertracing/jaeger-idl
+// generates gogo protobuf messages, and importing them would put the
+// unmaintained github.com/gogo/protobuf into the module graph of every
+// flowtrace user for one request and one small answer. The codec that
+// carries them is given to that one call (grpc.ForceCodecV2) and never
+// registered, so the process-wide "proto" codec other libraries use is
+// untouched. The decoder reads answers as untrusted: at most
+// MaxBodyBytes, unknown fields (newer servers') skipped, a known field of
+// the wrong wire type or a truncated message refused, sub-messages sent
+// twice merged as protobuf does.
 package remotesampling

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	api "github.com/jaegertracing/jaeger-idl/proto-gen/api_v2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -53,7 +52,7 @@ func newFetcher(endpoint, service string, timeout time.Duration, client *http.Cl
 	if err != nil {
 		return nil, fmt.Errorf("jaeger_remote endpoint: %w", err)
 	}
-	return &grpcFetcher{conn: conn, client: api.NewSamplingManagerClient(conn), service: service, maxOperations: maxOperations}, nil
+	return &grpcFetcher{conn: conn, request: encodeParameters(service), maxOperations: maxOperations}, nil
 }
 
 type httpFetcher struct {
@@ -90,17 +89,17 @@ func (f *httpFetcher) close() { f.client.CloseIdleConnections() }
 
 type grpcFetcher struct {
 	conn          *grpc.ClientConn
-	client        api.SamplingManagerClient
-	service       string
+	request       []byte // SamplingStrategyParameters, the same each poll
 	maxOperations int
 }
 
 func (f *grpcFetcher) fetch(ctx context.Context) (response, error) {
-	res, err := f.client.GetSamplingStrategy(ctx, &api.SamplingStrategyParameters{ServiceName: f.service})
+	var res rawMessage
+	err := f.conn.Invoke(ctx, getSamplingStrategy, &rawMessage{b: f.request}, &res, grpc.ForceCodecV2(codec{}))
 	if err != nil {
 		return response{}, err
 	}
-	return fromProto(res, f.maxOperations)
+	return decodeResponse(res.b, f.maxOperations)
 }
 
 func (f *grpcFetcher) close() { _ = f.conn.Close() }

@@ -8,8 +8,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-
-	api "github.com/jaegertracing/jaeger-idl/proto-gen/api_v2"
 )
 
 // response is a strategy as the server sent it, validated: the one form
@@ -150,52 +148,6 @@ func number(raw json.RawMessage, limit float64, name string) (float64, error) {
 		return 0, fmt.Errorf("%s is not a number in [0, %g]", name, limit)
 	}
 	return f, nil
-}
-
-// fromProto converts a gRPC answer, with the checks parseJSON makes.
-func fromProto(res *api.SamplingStrategyResponse, maxOperations int) (response, error) {
-	check := func(f, limit float64, name string) (float64, error) {
-		if math.IsNaN(f) || f < 0 || f > limit {
-			return 0, fmt.Errorf("%s is not a number in [0, %g]", name, limit)
-		}
-		return f, nil
-	}
-	if o := res.GetOperationSampling(); o != nil {
-		r := response{kind: kindPerOperation}
-		var err error
-		if r.probability, err = check(o.DefaultSamplingProbability, 1, "defaultSamplingProbability"); err != nil {
-			return response{}, err
-		}
-		if r.lowerBound, err = check(o.DefaultLowerBoundTracesPerSecond, maxRate, "defaultLowerBoundTracesPerSecond"); err != nil {
-			return response{}, err
-		}
-		for i, op := range o.PerOperationStrategies {
-			if op == nil || op.ProbabilisticSampling == nil {
-				return response{}, fmt.Errorf("perOperationStrategies[%d]: want probabilisticSampling", i)
-			}
-			p, err := check(op.ProbabilisticSampling.SamplingRate, 1, "samplingRate")
-			if err != nil {
-				return response{}, fmt.Errorf("perOperationStrategies[%d]: %w", i, err)
-			}
-			r.operations = append(r.operations, operation{name: op.Operation, probability: p})
-		}
-		return r.bounded(maxOperations), nil
-	}
-	switch res.StrategyType {
-	case api.SamplingStrategyType_RATE_LIMITING:
-		if res.RateLimitingSampling == nil {
-			return response{}, errors.New("RATE_LIMITING without rateLimitingSampling")
-		}
-		rate, err := check(float64(res.RateLimitingSampling.MaxTracesPerSecond), maxRate, "maxTracesPerSecond")
-		return response{kind: kindRateLimiting, rate: rate}, err
-	case api.SamplingStrategyType_PROBABILISTIC:
-		if res.ProbabilisticSampling == nil {
-			return response{}, errors.New("PROBABILISTIC without probabilisticSampling")
-		}
-		p, err := check(res.ProbabilisticSampling.SamplingRate, 1, "samplingRate")
-		return response{kind: kindProbabilistic, probability: p}, err
-	}
-	return response{}, fmt.Errorf("unknown strategyType %d", res.StrategyType)
 }
 
 // bounded keeps the first maxOperations operations (the first entry of a
