@@ -64,11 +64,7 @@ type config struct {
 
 func newConfig(opts []Option) config {
 	c := config{attempts: DefaultAttempts, backoff: DefaultBackoff, now: time.Now}
-	for _, o := range opts {
-		if o != nil {
-			o.apply(&c)
-		}
-	}
+	instr.Apply(opts, func(o Option) { o.apply(&c) })
 	return c
 }
 

@@ -37,15 +37,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 func newConfig(opts []Option) *config {
 	c := &config{engine: instr.Engine{Format: opentracing.HTTPHeaders, FlowKey: flowid.MetadataKey}}
-	for _, o := range opts {
-		if o != nil {
-			o.apply(c)
-		}
-	}
-	if c.traffic == nil && c.engine.Public {
-		c.traffic = DefaultTrafficSource
-	}
-	c.engine.ReadSemconv()
+	instr.Configure(&c.engine, opts, func(o Option) { o.apply(c) }, &c.traffic, DefaultTrafficSource)
 	return c
 }
 

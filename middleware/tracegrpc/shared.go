@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/log"
@@ -43,11 +41,6 @@ func splitMethod(full string) (name, service, method string) {
 	return name, name[:i], name[i+1:]
 }
 
-// maxCachedMethods bounds the method table: grpc-go runs interceptors
-// only for registered methods (or an UnknownServiceHandler), but a table
-// fed by the wire must stay bounded whatever the server does.
-const maxCachedMethods = 1024
-
 // methodNames is a full method split once, with the tag values boxed once:
 // strings cut from the method are not constants, and putting them in an
 // interface on every call would allocate.
@@ -59,26 +52,19 @@ type methodNames struct {
 	stableMethodTag any
 }
 
-var methodCache struct {
-	m sync.Map // full method -> *methodNames
-	n atomic.Int64
-}
+// methodCache holds the split methods. grpc-go runs interceptors only for
+// registered methods (or an UnknownServiceHandler), but a table fed by the
+// wire must stay bounded whatever the server does: instr.Cache is.
+var methodCache instr.Cache[*methodNames]
 
 // methodsOf returns the names of full ("/package.Service/Method").
-func methodsOf(full string) *methodNames {
-	if v, ok := methodCache.m.Load(full); ok {
-		return v.(*methodNames)
-	}
+func methodsOf(full string) *methodNames { return methodCache.Get(full, newMethodNames) }
+
+func newMethodNames(full string) *methodNames {
 	name, service, method := splitMethod(full)
 	mn := &methodNames{name: name, service: service, method: method, serviceTag: service, methodTag: method}
 	if service != "" {
 		mn.stableMethodTag = service + "/" + method
-	}
-	if methodCache.n.Load() < maxCachedMethods {
-		if v, loaded := methodCache.m.LoadOrStore(full, mn); loaded {
-			return v.(*methodNames)
-		}
-		methodCache.n.Add(1)
 	}
 	return mn
 }

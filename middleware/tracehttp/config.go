@@ -51,15 +51,7 @@ func newConfig(opts []Option) *config {
 	for _, h := range alwaysRedacted {
 		c.redacted[h] = true
 	}
-	for _, o := range opts {
-		if o != nil {
-			o.apply(c)
-		}
-	}
-	if c.traffic == nil && c.engine.Public {
-		c.traffic = DefaultTrafficSource
-	}
-	c.engine.ReadSemconv()
+	instr.Configure(&c.engine, opts, func(o Option) { o.apply(c) }, &c.traffic, DefaultTrafficSource)
 	return c
 }
 

@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"path"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/flowtrace/flowtrace/middleware/internal/instr"
 )
 
 // methodOther replaces methods outside the known set, so that an attacker
@@ -63,44 +63,18 @@ func newRouteNames(route string) *routeNames {
 	return rn
 }
 
-// maxCachedRoutes bounds the name cache: a route function that returns
-// unbounded values (a bug the docs warn about) costs a concatenation per
-// request instead of memory.
-const maxCachedRoutes = 1024
-
-// nameCache maps a route, or a ServeMux pattern, to its span names.
-type nameCache struct {
-	m    sync.Map // string -> *routeNames
-	size atomic.Int64
-}
+// nameCache maps a route, or a ServeMux pattern, to its span names. A route
+// function that returns unbounded values (a bug the docs warn about) costs
+// a concatenation per request once it is full, instead of memory.
+type nameCache struct{ instr.Cache[*routeNames] }
 
 // forRoute returns the names of a route template.
-func (c *nameCache) forRoute(route string) *routeNames {
-	return c.lookup(route, false)
-}
+func (c *nameCache) forRoute(route string) *routeNames { return c.Get(route, newRouteNames) }
 
 // forPattern returns the names of a ServeMux pattern ("GET host/path/{x}"):
 // its route is the path part.
 func (c *nameCache) forPattern(pattern string) *routeNames {
-	return c.lookup(pattern, true)
-}
-
-func (c *nameCache) lookup(key string, pattern bool) *routeNames {
-	if v, ok := c.m.Load(key); ok {
-		return v.(*routeNames)
-	}
-	route := key
-	if pattern {
-		route = routeFromPattern(key)
-	}
-	rn := newRouteNames(route)
-	if c.size.Load() < maxCachedRoutes {
-		if v, loaded := c.m.LoadOrStore(key, rn); loaded {
-			return v.(*routeNames)
-		}
-		c.size.Add(1)
-	}
-	return rn
+	return c.Get(pattern, func(p string) *routeNames { return newRouteNames(routeFromPattern(p)) })
 }
 
 // routeFromPattern returns the path of a ServeMux pattern

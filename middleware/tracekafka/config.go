@@ -42,15 +42,7 @@ type config struct {
 
 func newConfig(opts []Option) *config {
 	c := &config{engine: instr.Engine{Format: opentracing.TextMap, FlowKey: flowid.Header}, maxLinks: DefaultMaxLinks}
-	for _, o := range opts {
-		if o != nil {
-			o.apply(c)
-		}
-	}
-	if c.traffic == nil && c.engine.Public {
-		c.traffic = DefaultTrafficSource
-	}
-	c.engine.ReadSemconv()
+	instr.Configure(&c.engine, opts, func(o Option) { o.apply(c) }, &c.traffic, DefaultTrafficSource)
 	return c
 }
 

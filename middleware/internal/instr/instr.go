@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"reflect"
+	"sync"
+	"sync/atomic"
 
 	"github.com/opentracing/opentracing-go"
 	"github.com/opentracing/opentracing-go/ext"
@@ -84,6 +86,58 @@ func Set[T any](dst *T, v T) {
 	if !reflect.ValueOf(&v).Elem().IsZero() {
 		*dst = v
 	}
+}
+
+// Apply runs apply on each option of opts that is not nil, in order: every
+// middleware's (and kafkaconsume's) option loop.
+func Apply[O comparable](opts []O, apply func(O)) {
+	var none O
+	for _, o := range opts {
+		if o != none {
+			apply(o)
+		}
+	}
+}
+
+// Configure builds a transport's configuration: it applies opts (Apply),
+// gives a public endpoint without a traffic-source rule the transport's
+// default, def (the rule is bound once, not per request), then reads the
+// vocabulary (ReadSemconv).
+func Configure[O comparable, F any](e *Engine, opts []O, apply func(O), traffic *F, def F) {
+	Apply(opts, apply)
+	if e.Public && reflect.ValueOf(traffic).Elem().IsZero() {
+		*traffic = def
+	}
+	e.ReadSemconv()
+}
+
+// MaxCached bounds a Cache.
+const MaxCached = 1024
+
+// Cache maps a name a transport meets on every request (a route, a
+// ServeMux pattern, a gRPC method) to what it derives from it once: span
+// names, tag values boxed once. It keeps at most MaxCached names, so that
+// names from the wire, or a rule returning unbounded values, cost a build
+// per request once it is full, never memory. The zero value is ready; it
+// is safe for concurrent use.
+type Cache[V any] struct {
+	m sync.Map // string -> V
+	n atomic.Int64
+}
+
+// Get returns the value of key, made by build on a miss.
+func (c *Cache[V]) Get(key string, build func(string) V) V {
+	if v, ok := c.m.Load(key); ok {
+		return v.(V)
+	}
+	v := build(key)
+	if c.n.Load() < MaxCached {
+		if old, loaded := c.m.LoadOrStore(key, v); loaded {
+			return old.(V)
+		}
+		c.n.Add(1)
+	}
+	return v
 }
 
 // Bind returns the rule f applied to a, as Inbound and Outbound take it;

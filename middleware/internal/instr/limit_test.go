@@ -164,3 +164,47 @@ func TestBind(t *testing.T) {
 	require.Nil(t, Bind[string](nil, "x"), "no rule stays no rule")
 	require.Equal(t, "op:x", Bind(func(s string) string { return "op:" + s }, "x")())
 }
+
+type testOption func(*[]string)
+
+func TestConfigure(t *testing.T) {
+	t.Parallel()
+	var got []string
+	add := func(s string) *testOption { o := testOption(func(l *[]string) { *l = append(*l, s) }); return &o }
+	Apply([]*testOption{add("a"), nil, add("b")}, func(o *testOption) { (*o)(&got) })
+	require.Equal(t, []string{"a", "b"}, got, "nil options are skipped, the others run in order")
+
+	def := func(string) string { return "default" }
+	own := func(string) string { return "own" }
+	for _, tc := range []struct {
+		public bool
+		rule   func(string) string
+		want   string // "" : no rule
+	}{{false, nil, ""}, {true, nil, "default"}, {true, own, "own"}, {false, own, "own"}} {
+		e := Engine{Public: tc.public}
+		traffic := tc.rule
+		Configure(&e, []*testOption(nil), func(*testOption) {}, &traffic, def)
+		if tc.want == "" {
+			require.Nil(t, traffic)
+			continue
+		}
+		require.Equal(t, tc.want, traffic(""), "%+v", tc)
+	}
+}
+
+func TestCacheBounded(t *testing.T) {
+	t.Parallel()
+	var c Cache[*string]
+	builds := 0
+	build := func(k string) *string { builds++; v := "v:" + k; return &v }
+	first := c.Get("a", build)
+	require.Same(t, first, c.Get("a", build), "a cached name is built once")
+	for i := range 2 * MaxCached {
+		require.Equal(t, fmt.Sprintf("v:k%d", i), *c.Get(fmt.Sprintf("k%d", i), build))
+	}
+	require.EqualValues(t, MaxCached, c.n.Load(), "no more than MaxCached names are kept")
+	builds = 0
+	require.Equal(t, "v:beyond", *c.Get("beyond", build))
+	require.Equal(t, "v:beyond", *c.Get("beyond", build))
+	require.Equal(t, 2, builds, "past the bound a name is built on each use")
+}
