@@ -37,10 +37,26 @@ type Span struct {
 	// that the span stays in its allocation size class.
 	ownAttrs int32
 	data     SpanData
-	attrBuf  [8]Attribute
 	// eventBuf holds the first event: most spans log at most once.
 	eventBuf [1]Event
 }
+
+// A Span is allocated with room for its first attributes, in one of two
+// shapes (see Tracer.construct): a local child started without tags (a
+// database call, an internal step) usually gets few, an entry span or one
+// started with tags (the middleware's) many. The smaller shape keeps the
+// bytes allocated per span, which set how often the garbage collector
+// runs, down for the common leaf span.
+type (
+	spanLarge struct {
+		Span
+		attrs [8]Attribute
+	}
+	spanSmall struct {
+		Span
+		attrs [2]Attribute
+	}
+)
 
 var _ opentracing.Span = (*Span)(nil)
 
@@ -174,7 +190,18 @@ func (s *Span) setTagLocked(key string, value any, own bool) {
 		s.data.DroppedAttributes++
 		return
 	}
-	s.data.Attributes = append(attrs, Attribute{Key: key, Value: value})
+	s.data.Attributes = appendAttribute(attrs, Attribute{Key: key, Value: value})
+}
+
+// appendAttribute appends a to attrs, growing a full slice to at least 8
+// (append would grow the small shape's 2 to 4, then 8).
+func appendAttribute(attrs []Attribute, a Attribute) []Attribute {
+	if len(attrs) == cap(attrs) {
+		grown := make([]Attribute, len(attrs), max(8, 2*cap(attrs)))
+		copy(grown, attrs)
+		attrs = grown
+	}
+	return append(attrs, a)
 }
 
 // normalize keeps immutable scalar values as they are (no allocation) and

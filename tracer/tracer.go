@@ -556,14 +556,23 @@ func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, par
 	if startTime.IsZero() {
 		startTime = time.Now()
 	}
-	s := &Span{tracer: t}
+	var s *Span
+	if parentIdx >= 0 && parent.wire.IsValid() && !parent.remote && len(o.tags) == 0 && len(o.tagList.list()) == 0 {
+		small := &spanSmall{}
+		s = &small.Span
+		s.data.Attributes = small.attrs[:0]
+	} else {
+		large := &spanLarge{}
+		s = &large.Span
+		s.data.Attributes = large.attrs[:0]
+	}
+	s.tracer = t
 	s.initial = sc
 	s.ctx.Store(&s.initial)
 	s.data.SpanContext = sc.wire
 	s.data.Name = name
 	s.data.Start = startTime
 	s.data.Kind = KindInternal
-	s.data.Attributes = s.attrBuf[:0]
 	if parentIdx >= 0 && parent.wire.IsValid() {
 		s.data.ParentSpanID = parent.wire.SpanID
 	}
@@ -573,8 +582,8 @@ func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, par
 	if r := o.rule; r != nil {
 		// Appended as they are: the span has no tag of these keys yet, and
 		// the values (a string and a float64) need no normalising.
-		s.data.Attributes = append(s.data.Attributes,
-			Attribute{Key: SamplerTypeKey, Value: r.typ}, Attribute{Key: SamplerParamKey, Value: r.param})
+		s.data.Attributes = appendAttribute(s.data.Attributes, Attribute{Key: SamplerTypeKey, Value: r.typ})
+		s.data.Attributes = appendAttribute(s.data.Attributes, Attribute{Key: SamplerParamKey, Value: r.param})
 		s.ownAttrs += 2
 	}
 	// Values of these keys were validated where they entered the baggage
