@@ -3,6 +3,7 @@ package tracer
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -412,4 +413,27 @@ func TestUnsampledChildSharesParentContext(t *testing.T) {
 	require.NotEqual(t, remote.(*SpanContext).SpanID(), ctxOf(local).SpanID())
 	require.True(t, ctxOf(local).SpanID().IsValid())
 	require.Equal(t, uint64(4), tr.Stats().Started)
+}
+
+// A local child started without tags has room for two attributes; more
+// spill over without losing or reordering any, and a tag set again is
+// replaced in place.
+func TestSmallSpanAttributesSpill(t *testing.T) {
+	tr, rec := newRecorded()
+	root := tr.StartSpan("root")
+	child := tr.StartSpan("child", opentracing.ChildOf(root.Context()))
+	for i := 0; i < 20; i++ {
+		child.SetTag(fmt.Sprintf("k%d", i), i)
+	}
+	child.SetTag("k3", "again")
+	child.Finish()
+	d := rec.all()[0]
+	require.Equal(t, "child", d.Name)
+	require.Len(t, d.Attributes, 21) // sampling.probability first
+	require.Equal(t, SamplingProbabilityKey, d.Attributes[0].Key)
+	for i := 0; i < 20; i++ {
+		require.Equal(t, fmt.Sprintf("k%d", i), d.Attributes[i+1].Key)
+	}
+	v, _ := attr(d, "k3")
+	require.Equal(t, "again", v)
 }
