@@ -13,7 +13,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/encoding/gzip"
+	// Not used by flowtrace's connection (see grpcGzip); kept because
+	// programs have had grpc-go's gzip registered through this package
+	// since its first release, and their own gRPC servers may rely on it.
+	_ "google.golang.org/grpc/encoding/gzip"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
@@ -50,11 +53,20 @@ func NewOTLPGRPC(s OTLPSettings) (Transport, error) {
 	if !p.insecure {
 		creds = credentials.NewTLS(p.tls)
 	}
-	conn, err := grpc.NewClient(host,
+	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithUserAgent(userAgent),
 		grpc.WithStatsHandler(sentMarker{}),
-	)
+	}
+	if p.gzip {
+		// klauspost's gzip on this connection only (see grpcGzip): the
+		// wire header says gzip, the process-wide "gzip" codec stays.
+		//lint:ignore SA1019 the per-connection compressor is the only one that leaves the global registry alone; "supported throughout 1.x".
+		opts = append(opts, grpc.WithCompressor(grpcGzip{}))
+		//lint:ignore SA1019 as above, for the gzip answers.
+		opts = append(opts, grpc.WithDecompressor(grpcGunzip{}))
+	}
+	conn, err := grpc.NewClient(host, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("flowtrace: OTLP/gRPC client: %w", err)
 	}
@@ -64,9 +76,6 @@ func NewOTLPGRPC(s OTLPSettings) (Transport, error) {
 		callOpt: []grpc.CallOption{grpc.ForceCodecV2(rawCodec{})},
 		retry:   s.retry(),
 		timeout: deadlineFor(s.timeout()),
-	}
-	if p.gzip {
-		t.callOpt = append(t.callOpt, grpc.UseCompressor(gzip.Name))
 	}
 	return t, nil
 }

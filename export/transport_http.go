@@ -2,7 +2,6 @@ package export
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -115,14 +114,10 @@ func (t *httpTransport) encode(request []byte) ([]byte, error) {
 		}
 	}
 	if t.gzip {
-		var b bytes.Buffer
-		b.Grow(len(body) / 4)
-		zw := gzip.NewWriter(&b)
-		_, _ = zw.Write(body)
-		if err := zw.Close(); err != nil {
+		var err error
+		if body, err = gzipBytes(body); err != nil {
 			return nil, fmt.Errorf("flowtrace: OTLP/HTTP: gzip: %w", err)
 		}
-		body = b.Bytes()
 	}
 	return body, nil
 }
