@@ -38,3 +38,17 @@ type MultiValueCarrier interface {
 	Carrier
 	Values(key string) []string
 }
+
+// BytesCarrier is a Carrier that stores values as bytes (Kafka message
+// headers). The W3C formats append the value into a buffer the carrier
+// gives them and hand it back with SetBytes, instead of making a string
+// only for the carrier to copy it.
+type BytesCarrier interface {
+	Carrier
+	// Buffer returns an empty slice with room for n bytes, valid until the
+	// next Buffer call.
+	Buffer(n int) []byte
+	// SetBytes is Set with the value as bytes: an append to the last
+	// Buffer (or a slice that grew out of it), which the carrier keeps.
+	SetBytes(key string, value []byte)
+}

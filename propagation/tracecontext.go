@@ -53,7 +53,11 @@ func (TraceContext) Inject(s State, c Carrier) {
 	if !sc.IsValid() {
 		return
 	}
-	c.Set(traceparentHeader, FormatTraceparent(sc))
+	if bc, ok := c.(BytesCarrier); ok {
+		bc.SetBytes(traceparentHeader, appendTraceparent(bc.Buffer(traceparentLen), sc))
+	} else {
+		c.Set(traceparentHeader, FormatTraceparent(sc))
+	}
 	if sc.TraceState == "" {
 		return
 	}
@@ -126,12 +130,15 @@ func ParseTraceparent(v string) (SpanContext, bool) {
 // lower-case hex. It does not check that sc is valid.
 func FormatTraceparent(sc SpanContext) string {
 	var buf [traceparentLen]byte
-	b := append(buf[:0], '0', '0', '-')
+	return string(appendTraceparent(buf[:0], sc))
+}
+
+func appendTraceparent(b []byte, sc SpanContext) []byte {
+	b = append(b, '0', '0', '-')
 	b = appendHex(b, sc.TraceID[:])
 	b = append(b, '-')
 	b = appendHex(b, sc.SpanID[:])
-	b = append(b, '-', hexDigits[sc.Flags>>4], hexDigits[sc.Flags&0x0f])
-	return string(b)
+	return append(b, '-', hexDigits[sc.Flags>>4], hexDigits[sc.Flags&0x0f])
 }
 
 // trimOWS removes leading and trailing SP and HTAB.

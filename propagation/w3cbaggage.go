@@ -38,7 +38,11 @@ func (W3CBaggage) Inject(s State, c Carrier) {
 	if s.Baggage.Len() == 0 {
 		return
 	}
-	if v := FormatBaggage(s.Baggage); v != "" {
+	if bc, ok := c.(BytesCarrier); ok {
+		if v := appendBaggage(bc.Buffer(256), s.Baggage); len(v) > 0 {
+			bc.SetBytes(baggageHeader, v)
+		}
+	} else if v := FormatBaggage(s.Baggage); v != "" {
 		c.Set(baggageHeader, v)
 	}
 }
@@ -271,7 +275,10 @@ func FormatBaggage(b Baggage) string {
 	// usual small baggage); a member that would pass the byte limit is cut
 	// back off. The result is the only allocation.
 	var stack [256]byte
-	out := stack[:0]
+	return string(appendBaggage(stack[:0], b))
+}
+
+func appendBaggage(out []byte, b Baggage) []byte {
 	n := 0
 	for _, m := range b.members {
 		if n == MaxBaggageMembers {
@@ -299,7 +306,7 @@ func FormatBaggage(b Baggage) string {
 		}
 		n++
 	}
-	return string(out)
+	return out
 }
 
 // appendPercentEncoded appends s with every byte outside baggage-octet, and

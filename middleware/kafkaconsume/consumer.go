@@ -78,6 +78,8 @@ type Consumer struct {
 	r       tracekafka.MessageReader
 	cfg     config
 	tracing []tracekafka.Option
+	start   func(context.Context, kafka.Message) (opentracing.Span, context.Context)
+	one     [1]kafka.Message
 	group   string
 	commit  bool
 	logs    *tokenbucket.Limiter
@@ -108,6 +110,7 @@ func New(r tracekafka.MessageReader, opts ...Option) *Consumer {
 		tracing = append(tracing, tracekafka.WithConsumerGroup(c.group))
 	}
 	c.tracing = tracing
+	c.start = tracekafka.SpanStarter(tracing...)
 	c.logs = tokenbucket.NewLimiter(tokenbucket.Rate{PerSecond: 1, Burst: LogBurst}, 1, cfg.now)
 	return c
 }
@@ -146,8 +149,13 @@ func (c *Consumer) Consume(ctx context.Context, h Handler) error {
 			return err
 		}
 		c.messages.Add(1)
-		span, hctx := tracekafka.StartSpanFromMessage(ctx, m, c.tracing...)
-		err = c.finish(ctx, span, c.run(ctx, span, func() error { return h(hctx, m) }), m)
+		span, hctx := c.start(ctx, m)
+		// finish's variadic slice would escape (CommitMessages is an
+		// interface call): the Consumer's own one-message array serves,
+		// as one loop at a time uses a Consumer.
+		c.one[0] = m
+		err = c.finish(ctx, span, c.run(ctx, span, func() error { return h(hctx, m) }), c.one[:]...)
+		c.one[0] = kafka.Message{}
 		span.Finish()
 		if err != nil {
 			return err

@@ -8,9 +8,13 @@ import (
 	"github.com/flowtrace/flowtrace/propagation"
 )
 
-// Compile-time check: formats that must see duplicated headers (W3C
-// traceparent) get every value through Values.
-var _ propagation.MultiValueCarrier = (*HeaderCarrier)(nil)
+// Compile-time checks: formats that must see duplicated headers (W3C
+// traceparent) get every value through Values, and the W3C formats write
+// bytes without a string in between.
+var (
+	_ propagation.MultiValueCarrier = (*HeaderCarrier)(nil)
+	_ propagation.BytesCarrier      = (*HeaderCarrier)(nil)
+)
 
 // HeaderCarrier adapts the headers of a kafka.Message to
 // propagation.Carrier and opentracing.TextMapReader/Writer. Keys match
@@ -24,20 +28,135 @@ var _ propagation.MultiValueCarrier = (*HeaderCarrier)(nil)
 type HeaderCarrier struct {
 	h      *[]kafka.Header
 	copied bool
-	// vals holds the header values as strings, built on the first read and
-	// dropped by Set: propagators read several keys, and converting each
-	// value once saves an allocation per key and format.
+	// vals caches header values as strings by index, for the first 64
+	// headers (bit i of have: vals[i] is set): propagators read several
+	// keys, and converting each value once saves an allocation per key and
+	// format. Only the headers read are converted, and a value Set writes
+	// is cached as the string it was given.
+	vals   []string
+	have   uint64
+	inline [4]string // vals for messages of up to 4 headers
+	// arena, when not nil, backs the copied header slice and the values Set
+	// writes (the Writer's, one per WriteMessages call).
+	arena *arena
+}
+
+// arena hands out pieces of two buffers made once per batch of messages,
+// so that injecting into a message allocates nothing. Pieces are
+// capacity-limited and never handed out twice: an append to one copies.
+type arena struct {
+	hdrs []kafka.Header
+	b    []byte
 	vals []string
 }
 
-func (c *HeaderCarrier) values() []string {
-	if c.vals == nil && len(*c.h) > 0 {
-		c.vals = make([]string, len(*c.h))
-		for i, h := range *c.h {
-			c.vals[i] = string(h.Value)
-		}
+// strings returns a zeroed slice of n strings.
+func (a *arena) strings(n int) []string {
+	if a == nil || cap(a.vals)-len(a.vals) < n {
+		return make([]string, n)
 	}
-	return c.vals
+	i := len(a.vals)
+	a.vals = a.vals[:i+n]
+	return a.vals[i : i+n : i+n]
+}
+
+// headers returns a zeroed slice of length n and capacity c.
+func (a *arena) headers(n, c int) []kafka.Header {
+	if a == nil || cap(a.hdrs)-len(a.hdrs) < c {
+		return make([]kafka.Header, n, c)
+	}
+	i := len(a.hdrs)
+	a.hdrs = a.hdrs[:i+c]
+	return a.hdrs[i : i+n : i+c]
+}
+
+// bytes returns a copy of v.
+func (a *arena) bytes(v string) []byte {
+	if a == nil || cap(a.b)-len(a.b) < len(v) {
+		return []byte(v)
+	}
+	i := len(a.b)
+	a.b = append(a.b, v...)
+	return a.b[i:len(a.b):len(a.b)]
+}
+
+// buffer returns the free part of the arena, if it has room for n bytes.
+func (a *arena) buffer(n int) []byte {
+	if a == nil || cap(a.b)-len(a.b) < n {
+		return make([]byte, 0, n)
+	}
+	return a.b[len(a.b):len(a.b)]
+}
+
+// keep takes v, an append to the last buffer, out of the free part when
+// it is still there (it may have grown into memory of its own).
+func (a *arena) keep(v []byte) []byte {
+	if a == nil || len(v) == 0 || cap(a.b)-len(a.b) < len(v) {
+		return v[:len(v):len(v)]
+	}
+	free := a.b[len(a.b) : len(a.b)+1]
+	if &free[0] != &v[0] {
+		return v[:len(v):len(v)]
+	}
+	i := len(a.b)
+	a.b = a.b[:i+len(v)]
+	return a.b[i : i+len(v) : i+len(v)]
+}
+
+// value returns header i's value as a string.
+func (c *HeaderCarrier) value(i int) string {
+	hs := *c.h
+	if i >= 64 {
+		return string(hs[i].Value)
+	}
+	if c.have&(1<<i) == 0 && (c.have != 0 || !c.convertAll()) {
+		c.cache(i, string(hs[i].Value))
+	}
+	return c.vals[i]
+}
+
+// maxConvertAll bounds the headers convertAll turns into one string: a
+// value kept from it (a flow id) keeps the whole string alive.
+const maxConvertAll = 512
+
+// convertAll caches the values of the first 64 headers with one allocation
+// (a consumer reads three or four of them), unless they are large.
+func (c *HeaderCarrier) convertAll() bool {
+	hs := (*c.h)[:min(len(*c.h), 64)]
+	total := 0
+	for _, h := range hs {
+		total += len(h.Value)
+	}
+	if total > maxConvertAll {
+		return false
+	}
+	var b strings.Builder
+	b.Grow(total)
+	for _, h := range hs {
+		b.Write(h.Value)
+	}
+	all := b.String()
+	for i, h := range hs {
+		c.cache(i, all[:len(h.Value)])
+		all = all[len(h.Value):]
+	}
+	return true
+}
+
+// cache records v as header i's value (i < 64).
+func (c *HeaderCarrier) cache(i int, v string) {
+	if i >= len(c.vals) {
+		var n []string
+		if l := min(max(cap(*c.h), i+1), 64); c.vals == nil && l <= len(c.inline) {
+			n = c.inline[:l:l]
+		} else {
+			n = c.arena.strings(l)
+		}
+		copy(n, c.vals)
+		c.vals = n
+	}
+	c.vals[i] = v
+	c.have |= 1 << i
 }
 
 // NewHeaderCarrier returns a carrier over *h. Set replaces *h by a new
@@ -56,7 +175,7 @@ func (c *HeaderCarrier) Headers() []kafka.Header { return *c.h }
 func (c *HeaderCarrier) Get(key string) string {
 	for i, h := range *c.h {
 		if strings.EqualFold(h.Key, key) {
-			return c.values()[i]
+			return c.value(i)
 		}
 	}
 	return ""
@@ -76,16 +195,16 @@ func (c *HeaderCarrier) Values(key string) []string {
 	switch {
 	case n == 0:
 		return nil
-	case n == 1:
+	case n == 1 && first < 64:
 		// The usual case: a view of the cache, capacity-limited so that an
 		// append by the caller cannot write into it.
-		return c.values()[first : first+1 : first+1]
+		c.value(first)
+		return c.vals[first : first+1 : first+1]
 	}
-	vals := c.values()
 	out := make([]string, 0, n)
 	for i, h := range *c.h {
 		if strings.EqualFold(h.Key, key) {
-			out = append(out, vals[i])
+			out = append(out, c.value(i))
 		}
 	}
 	return out
@@ -94,37 +213,63 @@ func (c *HeaderCarrier) Values(key string) []string {
 // Set replaces all headers named key (any case) by one header key=value,
 // at the position of the first one, or appends it.
 func (c *HeaderCarrier) Set(key, value string) {
-	c.vals = nil
+	if at := c.set(key, c.arena.bytes(value)); at < 64 {
+		c.cache(at, value)
+	}
+}
+
+// Buffer returns room for a value of n bytes, from the Writer's arena
+// when there is one (propagation.BytesCarrier).
+func (c *HeaderCarrier) Buffer(n int) []byte { return c.arena.buffer(n) }
+
+// SetBytes is Set with the value as bytes, an append to the last Buffer,
+// which it keeps: the W3C formats write through it without making a
+// string first (propagation.BytesCarrier).
+func (c *HeaderCarrier) SetBytes(key string, value []byte) {
+	if at := c.set(key, c.arena.keep(value)); at < 64 {
+		c.have &^= 1 << at // converted again when read
+	}
+}
+
+// set writes the header key=v (v the carrier's own copy) and returns its
+// index.
+func (c *HeaderCarrier) set(key string, v []byte) int {
 	if !c.copied {
 		old := *c.h
 		// Room for the few headers a propagator writes, so that injecting
 		// allocates once.
-		n := make([]kafka.Header, len(old), len(old)+4)
+		n := c.arena.headers(len(old), len(old)+4)
 		copy(n, old)
 		*c.h = n
 		c.copied = true
 	}
 	hs := *c.h
-	found := false
+	at := -1
 	out := hs[:0]
 	for _, h := range hs {
 		if strings.EqualFold(h.Key, key) {
-			if found {
+			if at >= 0 {
 				continue
 			}
-			found = true
-			h = kafka.Header{Key: key, Value: []byte(value)}
+			at = len(out)
+			h = kafka.Header{Key: key, Value: v}
 		}
 		out = append(out, h)
 	}
-	// Clear the tail left by removed duplicates (our own copy).
-	for i := len(out); i < len(hs); i++ {
-		hs[i] = kafka.Header{}
+	if len(out) < len(hs) {
+		// Removed duplicates moved the headers after them: the cache's
+		// indexes no longer hold. Clear the tail (our own copy).
+		c.have = 0
+		for i := len(out); i < len(hs); i++ {
+			hs[i] = kafka.Header{}
+		}
 	}
-	if !found {
-		out = append(out, kafka.Header{Key: key, Value: []byte(value)})
+	if at < 0 {
+		at = len(out)
+		out = append(out, kafka.Header{Key: key, Value: v})
 	}
 	*c.h = out
+	return at
 }
 
 // Keys returns each header name once (the first spelling met).

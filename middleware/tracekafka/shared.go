@@ -111,10 +111,43 @@ func (c *config) tags(k stability.Kind) stability.Emitter {
 func (c *config) commonTags(span opentracing.Span, k stability.Kind, op, topic string) {
 	em := c.tags(k)
 	semconv.MessagingSystem.Set(span, "kafka")
-	em.Set(span, semconv.MessagingOperation.Key(), op)
+	em.Set(span, semconv.MessagingOperation.Key(), opTag(op))
 	if topic != "" {
-		semconv.MessagingDestinationName.Set(span, topic)
+		// semconv.MessagingDestinationName.Set with the value boxed once
+		// per topic (the key is the same in every vocabulary).
+		span.SetTag(semconv.MessagingDestinationName.Key(), topicOf(topic).tag)
 	}
+}
+
+// opTag returns op as a tag value; the package's operations come back as
+// constants, whose interface values cost no allocation.
+func opTag(op string) any {
+	switch op {
+	case semconv.MessagingOperationPublish:
+		return semconv.MessagingOperationPublish
+	case semconv.MessagingOperationProcess:
+		return semconv.MessagingOperationProcess
+	case semconv.MessagingOperationReceive:
+		return semconv.MessagingOperationReceive
+	}
+	return op
+}
+
+// topicNames are the span names of one topic and the topic as a tag value,
+// made once (instr.Cache): a concatenation and an interface conversion per
+// message otherwise.
+type topicNames struct {
+	tag                    any
+	send, receive, process string
+}
+
+var topicCache instr.Cache[*topicNames]
+
+// topicOf returns the names of a non-empty topic.
+func topicOf(topic string) *topicNames { return topicCache.Get(topic, newTopicNames) }
+
+func newTopicNames(topic string) *topicNames {
+	return &topicNames{tag: topic, send: "send " + topic, receive: "receive " + topic, process: "process " + topic}
 }
 
 // messageTags sets the per-message tags.
@@ -187,6 +220,16 @@ func StartSpanFromMessage(ctx context.Context, m kafka.Message, opts ...Option) 
 	return c.startConsumer(ctx, &m, "process", c.group)
 }
 
+// SpanStarter returns StartSpanFromMessage with opts applied once, for a
+// loop that starts a span per message (package kafkaconsume uses it):
+// StartSpanFromMessage builds its configuration on every call.
+func SpanStarter(opts ...Option) func(ctx context.Context, m kafka.Message) (opentracing.Span, context.Context) {
+	c := newConfig(opts)
+	return func(ctx context.Context, m kafka.Message) (opentracing.Span, context.Context) {
+		return c.startConsumer(ctx, &m, "process", c.group)
+	}
+}
+
 func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group string) (opentracing.Span, context.Context) {
 	if c.filter != nil && !c.filter(*m) {
 		id := c.engine.Untraced(NewHeaderCarrier(&m.Headers).Values(flowid.Header))
@@ -228,6 +271,14 @@ func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group 
 func spanName(op, topic string) string {
 	if topic == "" {
 		return op
+	}
+	switch op {
+	case "send":
+		return topicOf(topic).send
+	case "receive":
+		return topicOf(topic).receive
+	case "process":
+		return topicOf(topic).process
 	}
 	return op + " " + topic
 }
