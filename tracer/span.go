@@ -347,27 +347,86 @@ func (s *Span) encodeEvent(at time.Time, fields []log.Field) eventEncoder {
 	// the heap on every event; encoders are pooled instead. They are ours
 	// alone: nothing a user holds points into one once this returns.
 	enc := encoderPool.Get().(*eventEncoder)
-	*enc = eventEncoder{span: s, attrs: make([]Attribute, 0, len(fields)), name: "log", at: at}
+	scratch := attrScratchPool.Get().(*[]Attribute)
+	*enc = eventEncoder{span: s, attrs: (*scratch)[:0], scratch: scratch, name: "log", at: at}
 	for _, f := range fields {
 		enc.marshal(f)
 	}
 	out := *enc
-	if !out.lazy {
+	if out.lazy {
 		// A lazy logger is user code that was handed the encoder and might
-		// keep it: such an encoder is left to the garbage collector.
-		*enc = eventEncoder{}
-		encoderPool.Put(enc)
+		// keep it (and append to its fields later): such an encoder and
+		// its scratch are left to the garbage collector, and the event
+		// keeps a copy of the fields.
+		out.attrs = append([]Attribute(nil), out.attrs...)
+		out.scratch = nil
+		return out
 	}
+	*enc = eventEncoder{}
+	encoderPool.Put(enc)
 	return out
 }
 
 var encoderPool = sync.Pool{New: func() any { return new(eventEncoder) }}
 
+// attrScratchPool holds the buffers events' fields are collected in before
+// addEventLocked copies them into the span.
+var attrScratchPool = sync.Pool{New: func() any { b := make([]Attribute, 0, 8); return &b }}
+
+const maxPooledAttrScratch = 64
+
+// noAttributes is an event's empty field list: empty, not nil, as a
+// fresh slice was before.
+var noAttributes = []Attribute{}
+
+// placeEventAttributes copies an event's fields out of enc's scratch into
+// the span: into the unused end of the attribute array when there is room
+// (the span's tags then stop short of it, so a later tag grows into a new
+// array rather than over the fields), else into an array of their own.
+// It returns the scratch to its pool.
+func (s *Span) placeEventAttributes(enc *eventEncoder) []Attribute {
+	attrs := enc.attrs
+	if enc.scratch == nil {
+		return attrs
+	}
+	n := len(attrs)
+	var dst []Attribute
+	switch a := s.data.Attributes; {
+	case n == 0:
+		dst = noAttributes
+	case cap(a)-len(a) >= n:
+		dst = a[cap(a)-n : cap(a) : cap(a)]
+		s.data.Attributes = a[: len(a) : cap(a)-n]
+	default:
+		dst = make([]Attribute, n)
+	}
+	copy(dst, attrs)
+	releaseScratch(enc)
+	enc.attrs = dst
+	return dst
+}
+
+// releaseScratch returns enc's scratch to its pool; enc.attrs is not to be
+// used afterwards.
+func releaseScratch(enc *eventEncoder) {
+	if enc.scratch == nil {
+		return
+	}
+	if attrs := enc.attrs; cap(attrs) <= maxPooledAttrScratch {
+		clear(attrs)
+		*enc.scratch = attrs[:0]
+		attrScratchPool.Put(enc.scratch)
+	}
+	enc.attrs, enc.scratch = nil, nil
+}
+
 func (s *Span) addEventLocked(enc eventEncoder) {
 	if over(s.tracer.cfg.limits.EventCount, len(s.data.Events)) {
+		releaseScratch(&enc)
 		s.data.DroppedEvents++
 		return
 	}
+	attrs := s.placeEventAttributes(&enc)
 	if enc.name == "error" || enc.errMsg != "" {
 		s.data.Status = StatusError
 		limit := s.tracer.cfg.limits.AttributeValueLength
@@ -380,14 +439,17 @@ func (s *Span) addEventLocked(enc eventEncoder) {
 	if s.data.Events == nil {
 		s.data.Events = s.eventBuf[:0]
 	}
-	s.data.Events = append(s.data.Events, Event{Time: enc.at, Name: enc.name, Attributes: enc.attrs})
+	s.data.Events = append(s.data.Events, Event{Time: enc.at, Name: enc.name, Attributes: attrs})
 }
 
 type eventEncoder struct {
-	span    *Span
-	lazy    bool
-	at      time.Time
-	attrs   []Attribute
+	span  *Span
+	lazy  bool
+	at    time.Time
+	attrs []Attribute
+	// scratch is the pooled buffer attrs starts in, until
+	// placeEventAttributes copies the fields into the span.
+	scratch *[]Attribute
 	name    string
 	message string
 	errMsg  string

@@ -437,3 +437,36 @@ func TestSmallSpanAttributesSpill(t *testing.T) {
 	v, _ := attr(d, "k3")
 	require.Equal(t, "again", v)
 }
+
+// An event's fields may live in the unused end of the span's attribute
+// array: tags set afterwards must not overwrite them, nor they the tags,
+// and a lazy logger's fields are kept as they were emitted.
+func TestEventFieldsAndLaterTagsKeptApart(t *testing.T) {
+	tr, rec := newRecorded()
+	s := tr.StartSpan("op")
+	for i := 0; i < 4; i++ {
+		s.SetTag(fmt.Sprintf("t%d", i), i)
+	}
+	s.LogFields(log.String("event", "one"), log.String("a", "1"), log.Int("b", 2))
+	for i := 4; i < 12; i++ {
+		s.SetTag(fmt.Sprintf("t%d", i), i)
+	}
+	s.LogFields(log.String("c", "3"))
+	s.LogFields(log.Lazy(func(fv log.Encoder) { fv.EmitString("lazy", "yes"); fv.EmitInt("n", 7) }))
+	s.LogFields()
+	s.Finish()
+	d := rec.all()[0]
+	require.Len(t, d.Attributes, 13) // sampling.probability, t0..t11
+	for i := 0; i < 12; i++ {
+		v, ok := attr(d, fmt.Sprintf("t%d", i))
+		require.True(t, ok)
+		require.Equal(t, i, v)
+	}
+	require.Len(t, d.Events, 4)
+	require.Equal(t, "one", d.Events[0].Name)
+	require.Equal(t, []Attribute{{Key: "a", Value: "1"}, {Key: "b", Value: 2}}, d.Events[0].Attributes)
+	require.Equal(t, []Attribute{{Key: "c", Value: "3"}}, d.Events[1].Attributes)
+	require.Equal(t, []Attribute{{Key: "lazy", Value: "yes"}, {Key: "n", Value: 7}}, d.Events[2].Attributes)
+	require.NotNil(t, d.Events[3].Attributes)
+	require.Empty(t, d.Events[3].Attributes)
+}
