@@ -15,12 +15,14 @@
 // # Batcher
 //
 // OnEnd does a non-blocking enqueue and a few atomic operations: it never
-// waits for a lock, a channel or the network. In front of an OTLPExporter
-// it first encodes the finished span to OTLP protobuf wire bytes (as
-// Converter + proto.Marshal would, byte for byte), so the queue holds
-// pointer-free bytes the garbage collector does not scan, the span object
-// is not referenced once OnEnd returns and dies young, and a batch is the
-// resource and scope headers around the spans' bytes. The queue is bounded
+// waits for the worker, a full channel or the network. In front of an
+// OTLPExporter it first encodes the finished span to OTLP protobuf wire
+// bytes (as Converter + proto.Marshal would, byte for byte) and copies them
+// into a 32 KiB chunk shared with other spans (under a mutex held for that
+// copy only; a chunk is reused once all its spans are exported), so the
+// queue holds pointer-free bytes the garbage collector does not scan, the
+// span object is not referenced once OnEnd returns and dies young, and a
+// batch is the resource and scope headers around the spans' bytes. The queue is bounded
 // both in spans (WithMaxQueueSize, default 2048) and in bytes
 // (WithMaxQueueBytes, default 8 MiB): the exact encoded size in front of an
 // OTLPExporter, [EstimateSize] for other exporters, which get the
