@@ -1,7 +1,10 @@
 #!/bin/sh
 # callgrind.sh BINARY >>RAW: instruction counts of the Span, InjectExtract
-# and HTTPServer workloads of every tracer, as benchmark lines with the
-# unit instr/op that cmd/report reads next to the times.
+# and HTTPServer workloads of every tracer, and of issue 18's OpenTelemetry
+# API workloads (OTelAPISpan: the same span through flowtrace's two APIs
+# and the OpenTelemetry SDK; docs/performance.md quotes them by hand), as
+# benchmark lines with the unit instr/op that cmd/report reads next to the
+# times.
 #
 # Instructions are counted by valgrind's callgrind with GOMAXPROCS=1 and
 # GODEBUG=asyncpreemptoff=1: one thread of Go code at a time, so the count
@@ -46,6 +49,10 @@ while [ "$r" -le "$ROUNDS" ]; do
 	done
 	for t in bare flowtrace nethttp-jaeger otelhttp-sdk; do
 		count HTTPServer "$t" 1000 6000
+	done
+	for t in flowtrace-otel flowtrace-opentracing flowtrace-opentracing-ctx otel-sdk-otlp \
+		flowtrace-otel-unsampled flowtrace-opentracing-unsampled flowtrace-opentracing-ctx-unsampled; do
+		count OTelAPISpan "$t" 1000 11000
 	done
 	r=$((r + 1))
 done

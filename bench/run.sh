@@ -13,8 +13,8 @@
 # confidence intervals are left out. About 1.5 minutes per round on 2 cores.
 #
 # Then callgrind.sh counts instructions (valgrind, GOMAXPROCS=1) for the
-# span, propagation and in-process HTTP workloads, 3 rounds, about 15
-# minutes; IR=0 leaves them out.
+# span, propagation, in-process HTTP and OpenTelemetry API workloads, 3
+# rounds, about 20 minutes; IR=0 leaves them out.
 set -eu
 cd "$(dirname "$0")"
 COUNT=${COUNT:-6}

@@ -22,11 +22,13 @@ func (discardProcessor) Shutdown(context.Context) error   { return nil }
 
 // The workload of issue 18's bar (bench BenchmarkOTelAPISpan): one span,
 // five attributes, start and end, sampled, on the tracer's own path (the
-// export path is the same for both APIs). An OpenTelemetry span costs the
-// span and the context Start returns; its string attributes cost nothing
-// once their values repeat (box.go), as an OpenTracing caller's constant
-// strings cost nothing. Started the OpenTracing way from a context (what
-// Start does), OpenTracing costs more.
+// export path is the same for both APIs). An OpenTelemetry span, its view
+// and the context Start returns are one allocation with the tracer's span
+// (sampledSpan), so it costs what OpenTracing's StartSpan costs; its
+// string attributes cost nothing once their values repeat (box.go), as an
+// OpenTracing caller's constant strings cost nothing. Started the
+// OpenTracing way from a context (what Start does), OpenTracing costs
+// more.
 func TestSampledFiveAttributesAllocations(t *testing.T) {
 	tr := tracer.New(tracer.WithProcessor(discardProcessor{}))
 	otelTr := oteltracer.NewProvider(tr).Tracer("bench")
@@ -54,8 +56,8 @@ func TestSampledFiveAttributesAllocations(t *testing.T) {
 		tags(s)
 	})
 	t.Logf("allocs per sampled span with 5 attributes: OpenTelemetry %.0f, OpenTracing StartSpan %.0f, StartSpanFromContext %.0f", otel, ot, otCtx)
-	require.LessOrEqual(t, otel, ot+1, "the span, and the context Start returns")
-	require.LessOrEqual(t, otel, otCtx)
+	require.LessOrEqual(t, otel, ot, "span, view and context in one allocation")
+	require.Less(t, otel, otCtx)
 
 	// A value never seen before still costs its interface, and only that.
 	i := 0
@@ -65,5 +67,5 @@ func TestSampledFiveAttributesAllocations(t *testing.T) {
 		s.SetAttributes(attribute.String("id", string(rune('a'+i%26))+"-unique-"+string(rune('A'+i/26%26))))
 		s.End()
 	})
-	require.LessOrEqual(t, fresh, otel+3, "span, context, the string built here and its interface")
+	require.LessOrEqual(t, fresh, otel+3, "the span; the string built here, its interface, and the variadic slice of a call through the interface")
 }

@@ -3,6 +3,7 @@ package oteltracer
 import (
 	"hash/maphash"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Storing an OpenTelemetry string attribute as a flowtrace tag value puts
@@ -14,6 +15,12 @@ import (
 // value seen twice is kept boxed in a small table, and later spans reuse
 // its interface value. A value seen once costs what it did; a long value
 // (statements, URLs) is never kept.
+//
+// Instrumentation mostly builds its attributes once and passes the same
+// strings on every span, so a second table, indexed by the address of a
+// string's bytes, finds those without hashing them. Its entries hold their
+// string, so the bytes at that address cannot be reused for another string
+// while the entry is there: the same address and length is the same value.
 
 const (
 	boxSlots    = 512
@@ -36,6 +43,8 @@ type boxSlot struct {
 var (
 	boxSeed  = maphash.MakeSeed()
 	boxTable [boxSlots]boxSlot
+	// addrTable is indexed by the address of a value's bytes.
+	addrTable [boxSlots]atomic.Pointer[boxed]
 )
 
 // boxString returns s as an interface value, from the table when it is
@@ -44,14 +53,27 @@ func boxString(s string) any {
 	if len(s) == 0 || len(s) > maxBoxedLen {
 		return s
 	}
+	p := unsafe.StringData(s)
+	a := uintptr(unsafe.Pointer(p))
+	as := &addrTable[(a>>3^a>>12)%boxSlots]
+	if e := as.Load(); e != nil && unsafe.StringData(e.s) == p && len(e.s) == len(s) {
+		return e.v
+	}
 	h := maphash.String(boxSeed, s)
 	slot := &boxTable[h%boxSlots]
 	if e := slot.e.Load(); e != nil && e.s == s {
+		if unsafe.StringData(e.s) == p {
+			// Found by address from now on. (The same value built anew
+			// for each span is only ever found by its hash.)
+			as.Store(e)
+		}
 		return e.v
 	}
 	v := any(s)
 	if slot.seen.Swap(h) == h {
-		slot.e.Store(&boxed{s: s, v: v})
+		e := &boxed{s: s, v: v}
+		slot.e.Store(e)
+		as.Store(e)
 	}
 	return v
 }

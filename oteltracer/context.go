@@ -107,19 +107,38 @@ func (p *Provider) contextWithSpan(ctx context.Context, ot opentracing.Span) con
 // parentOf finds the parent for a span started from ctx: the current span
 // of either API, or a remote OpenTelemetry span context.
 func (p *Provider) parentOf(ctx context.Context) *tracer.SpanContext {
-	cur := trace.SpanFromContext(ctx)
-	if s, ok := cur.(*span); ok {
-		if sc := s.flowtraceContext(); sc != nil {
+	if c, ok := ctx.(*spanCtx); ok {
+		// The usual case, a span of either API current in ctx (a context
+		// put above ours would be found by the lookups below).
+		if sc := c.sp.flowtraceContext(); sc != nil {
 			return sc
 		}
 	}
-	if sc := cur.SpanContext(); sc.IsValid() {
-		return p.t.RemoteContext(propagation.State{SpanContext: wireOf(sc), Baggage: baggageOf(ctx)})
+	// The probed keys ask ctx what SpanFromContext and FromContext would,
+	// without their empty values.
+	var cur trace.Span
+	if otelSpanKey != nil {
+		cur, _ = ctx.Value(otelSpanKey).(trace.Span)
+	} else {
+		cur = trace.SpanFromContext(ctx)
+	}
+	if cur != nil {
+		if s, ok := cur.(*span); ok {
+			if sc := s.flowtraceContext(); sc != nil {
+				return sc
+			}
+		}
+		if sc := cur.SpanContext(); sc.IsValid() {
+			return p.t.RemoteContext(propagation.State{SpanContext: wireOf(sc), Baggage: baggageOf(ctx)})
+		}
 	}
 	if ot := opentracing.SpanFromContext(ctx); ot != nil {
 		if sc, ok := ot.Context().(*tracer.SpanContext); ok {
 			return sc
 		}
+	}
+	if otelBaggageKey != nil && ctx.Value(otelBaggageKey) == nil {
+		return nil
 	}
 	if b := baggageOf(ctx); b.Len() > 0 {
 		// A flow id set through OpenTelemetry's baggage with no span yet.

@@ -46,4 +46,15 @@
 // instrumentation scope of each Tracer (name and version) is its spans'
 // scope, tracer.SpanData.Scope, which the OTLP exporter writes as one
 // ScopeSpans per scope; OpenTracing spans have flowtrace's scope.
+//
+// # Cost
+//
+// Start makes one allocation, as OpenTracing's StartSpan does: the
+// tracer's span (tracer.StartSpanIn), its OpenTelemetry view and the
+// context Start returns are one value. SetAttributes converts scalar
+// attributes without a call per value and records them under one lock
+// (tracer.Span.SetAttributes); on an unsampled span it does nothing. The
+// context keeps its parent context reachable for as long as the span's
+// data is (a processor that holds SpanData until export holds it too; the
+// OTLP batcher encodes at End and does not).
 package oteltracer

@@ -60,47 +60,75 @@ type Tracer struct {
 
 var _ trace.Tracer = (*Tracer)(nil)
 
+// sampledSpan is a recording span started through this API: the context
+// Start returns, the OpenTelemetry view and the tracer's span are one
+// allocation, as an OpenTracing StartSpan is.
+type sampledSpan struct {
+	spanCtx
+	rec tracer.RecordingSpan
+}
+
+// unsampledSpan is the same for an unsampled span.
+type unsampledSpan struct {
+	spanCtx
+	nr tracer.NonRecordingSpan
+}
+
 // Start implements trace.Tracer: the span is started by flowtrace's tracer
 // as the child of the current span of ctx, whichever API started that.
 func (tr *Tracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	cfg := trace.NewSpanStartConfig(opts...)
-	var parent *tracer.SpanContext
+	// The options are opaque functions; with none, their zero
+	// configuration is known without building it.
+	var cfg trace.SpanConfig
+	if len(opts) > 0 {
+		cfg = trace.NewSpanStartConfig(opts...)
+	}
+	st := tracer.SpanStart{
+		StartTime: cfg.Timestamp(),
+		Kind:      kindOf(cfg.SpanKind()),
+		// Exported as the span's OTLP scope, not as attributes.
+		Scope: tracer.Scope{Name: tr.name, Version: tr.version},
+	}
 	if cfg.NewRoot() {
 		// A new trace keeps the request's baggage (the flow id).
 		if pc := tr.p.parentOf(ctx); pc != nil && pc.Baggage().Len() > 0 {
-			parent = tr.p.t.RemoteContext(stateBaggageOnly(pc))
+			st.Parent = tr.p.t.RemoteContext(stateBaggageOnly(pc))
 		}
 	} else {
-		parent = tr.p.parentOf(ctx)
+		st.Parent = tr.p.parentOf(ctx)
 	}
-	var otOpts [4]opentracing.StartSpanOption
-	o := otOpts[:0]
-	if parent != nil {
-		o = append(o, opentracing.ChildOf(parent))
-	}
-	if ts := cfg.Timestamp(); !ts.IsZero() {
-		o = append(o, opentracing.StartTime(ts))
-	}
-	for _, l := range cfg.Links() {
-		if l.SpanContext.IsValid() {
-			o = append(o, tracer.LinkTo(tr.p.t.RemoteContext(stateOf(l.SpanContext))))
+	if links := cfg.Links(); len(links) > 0 {
+		st.Links = make([]*tracer.SpanContext, 0, len(links))
+		for _, l := range links {
+			if l.SpanContext.IsValid() {
+				st.Links = append(st.Links, tr.p.t.RemoteContext(stateOf(l.SpanContext)))
+			}
 		}
 	}
-	ot := tr.p.t.StartSpan(name, o...)
-	n := &spanCtx{Context: ctx, sp: span{ot: ot, tracer: tr}}
-	if rs, ok := ot.(*tracer.Span); ok {
+	var n *spanCtx
+	ot := tr.p.t.StartSpanIn(name, &st, func(recording bool) (*tracer.RecordingSpan, *tracer.NonRecordingSpan) {
+		if recording {
+			s := &sampledSpan{}
+			n = &s.spanCtx
+			return &s.rec, nil
+		}
+		u := &unsampledSpan{}
+		n = &u.spanCtx
+		return nil, &u.nr
+	})
+	if n == nil {
+		n = &spanCtx{}
+	}
+	n.Context = ctx
+	n.sp = span{ot: ot, tracer: tr}
+	if attrs := cfg.Attributes(); len(attrs) > 0 {
 		// Only a recording span pays for its attributes.
-		if k := kindName(cfg.SpanKind()); k != "" {
-			rs.SetTag("span.kind", k)
+		if rs, ok := ot.(*tracer.Span); ok {
+			setAttributes(rs, attrs)
 		}
-		if tr.name != "" {
-			// Exported as the span's OTLP scope, not as attributes.
-			rs.SetScope(tr.name, tr.version)
-		}
-		setAttributes(rs, cfg.Attributes())
 	}
 	if otelSpanKey == nil || otSpanKey == nil {
 		// The probe failed (a future API release): the plain way.
@@ -109,16 +137,16 @@ func (tr *Tracer) Start(ctx context.Context, name string, opts ...trace.SpanStar
 	return n, &n.sp
 }
 
-func kindName(k trace.SpanKind) string {
+func kindOf(k trace.SpanKind) tracer.SpanKind {
 	switch k {
 	case trace.SpanKindServer:
-		return "server"
+		return tracer.KindServer
 	case trace.SpanKindClient:
-		return "client"
+		return tracer.KindClient
 	case trace.SpanKindProducer:
-		return "producer"
+		return tracer.KindProducer
 	case trace.SpanKindConsumer:
-		return "consumer"
+		return tracer.KindConsumer
 	}
-	return "" // internal is the tracer's default
+	return tracer.KindInternal
 }

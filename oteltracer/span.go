@@ -148,10 +148,36 @@ func (s *span) SetAttributes(kv ...attribute.KeyValue) {
 func (s *span) TracerProvider() trace.TracerProvider { return s.tracer.p }
 
 func setAttributes(rs *tracer.Span, kvs []attribute.KeyValue) {
-	for _, kv := range kvs {
-		if kv.Valid() {
-			rs.SetTag(string(kv.Key), value(kv.Value))
+	// Converted in batches on the stack, each recorded under one lock.
+	var buf [8]tracer.Attribute
+	n := 0
+	for i := range kvs {
+		// The scalar kinds here, without copying the value to a call.
+		kv := &kvs[i]
+		if !kv.Valid() {
+			continue
 		}
+		a := &buf[n]
+		a.Key = string(kv.Key)
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			a.Value = boxString(kv.Value.AsString())
+		case attribute.INT64:
+			a.Value = kv.Value.AsInt64()
+		case attribute.BOOL:
+			a.Value = kv.Value.AsBool()
+		case attribute.FLOAT64:
+			a.Value = kv.Value.AsFloat64()
+		default:
+			a.Value = value(kv.Value)
+		}
+		if n++; n == len(buf) {
+			rs.SetAttributes(buf[:n])
+			n = 0
+		}
+	}
+	if n > 0 {
+		rs.SetAttributes(buf[:n])
 	}
 }
 

@@ -131,3 +131,123 @@ func (t *Tracer) ContextWithSpanHook(ctx context.Context, span opentracing.Span)
 }
 
 var _ opentracing.TracerContextWithSpanExtension = (*Tracer)(nil)
+
+// SpanStart is a new span as an API layered on the tracer describes it
+// (package oteltracer's Start): what StartSpan's options say, given
+// directly, so that no option is boxed or decoded.
+type SpanStart struct {
+	// Parent is the parent's context; nil starts a trace.
+	Parent *SpanContext
+	// Links are related contexts that are not the parent.
+	Links []*SpanContext
+	// StartTime zero: now.
+	StartTime time.Time
+	// Kind zero: internal.
+	Kind SpanKind
+	// Scope is the instrumentation scope (bounded by Limits.NameLength).
+	Scope Scope
+}
+
+// SpanMemory gives StartSpanIn the memory of the span it starts, so that
+// a layered API keeps its per-span state (oteltracer: the OpenTelemetry
+// view and the context Start returns) in the allocation of the tracer's
+// span. It is called at most once, after the sampling decision: with
+// recording true it returns a zero RecordingSpan, else a zero
+// NonRecordingSpan, either used for nothing else; nil makes the tracer
+// allocate.
+type SpanMemory func(recording bool) (*RecordingSpan, *NonRecordingSpan)
+
+// RecordingSpan is the memory of a sampled span, for SpanMemory: a Span
+// with room for 8 attributes (OpenTelemetry instrumentation sets several
+// after Start). The span StartSpanIn returns for it is not this type.
+type RecordingSpan struct{ s spanLarge }
+
+// NonRecordingSpan is the memory of an unsampled span, for SpanMemory; the
+// span StartSpanIn returns for it is not this type, and this type has no
+// use of its own.
+type NonRecordingSpan struct{ s nonRecordingRoot }
+
+// recordingMemory is the span in mem's memory, or nil.
+func recordingMemory(mem SpanMemory) *Span {
+	if mem != nil {
+		if r, _ := mem(true); r != nil {
+			r.s.data.Attributes = r.s.attrs[:0]
+			return &r.s.Span
+		}
+	}
+	return nil
+}
+
+func nonRecordingMemory(mem SpanMemory) *nonRecordingRoot {
+	if mem != nil {
+		if _, nr := mem(false); nr != nil {
+			return &nr.s
+		}
+	}
+	return nil
+}
+
+func newNonRecordingRoot(t *Tracer, mem SpanMemory) *nonRecordingRoot {
+	s := nonRecordingMemory(mem)
+	if s == nil {
+		s = new(nonRecordingRoot)
+	}
+	s.tracer = t
+	return s
+}
+
+// newNonRecordingChild is the span that carries its parent's context
+// (sharesContext): given memory, the part of it that is that span.
+func newNonRecordingChild(t *Tracer, mem SpanMemory) *nonRecordingSpan {
+	var s *nonRecordingSpan
+	if r := nonRecordingMemory(mem); r != nil {
+		s = &r.nonRecordingSpan
+	} else {
+		s = new(nonRecordingSpan)
+	}
+	s.tracer = t
+	return s
+}
+
+// StartSpanIn starts a span as StartSpan does (same limits, sampler,
+// counters and tags), described by st, in the memory mem gives. The
+// result is a *Span when the span is recording.
+func (t *Tracer) StartSpanIn(name string, st *SpanStart, mem SpanMemory) opentracing.Span {
+	name = truncateString(name, t.cfg.limits.NameLength)
+	var o startOptions
+	if st.Parent != nil {
+		o.refs.add(opentracing.SpanReference{Type: opentracing.ChildOfRef, ReferencedContext: st.Parent})
+	}
+	o.startTime = st.StartTime
+	for _, l := range st.Links {
+		if l != nil {
+			o.links.add(linkOption{ctx: l})
+		}
+	}
+	sp := t.start(name, &o, mem)
+	if s, ok := sp.(*Span); ok {
+		// Not yet shared: no lock needed.
+		if st.Kind != KindUnspecified {
+			s.data.Kind = st.Kind
+		}
+		if st.Scope != (Scope{}) {
+			lim := t.cfg.limits.NameLength
+			s.data.Scope = Scope{Name: truncateString(st.Scope.Name, lim), Version: truncateString(st.Scope.Version, lim)}
+		}
+	}
+	return sp
+}
+
+// SetAttributes sets attrs as SetTag sets each, under one lock. Their
+// values must be of kinds that run no user code when recorded (scalars,
+// strings, slices of one scalar type: OpenTelemetry's attribute values);
+// attrs is not kept.
+func (s *Span) SetAttributes(attrs []Attribute) {
+	s.mu.Lock()
+	if !s.finished {
+		for i := range attrs {
+			s.setUserTagLocked(attrs[i].Key, s.normalize(attrs[i].Value))
+		}
+	}
+	s.mu.Unlock()
+}

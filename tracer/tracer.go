@@ -298,12 +298,17 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	operationName = truncateString(operationName, t.cfg.limits.NameLength)
 	var o startOptions
 	o.decode(opts)
+	return t.start(operationName, &o, nil)
+}
+
+// start is StartSpan after decoding; mem, if not nil, gives the memory of
+// the span (StartSpanIn).
+func (t *Tracer) start(operationName string, o *startOptions, mem SpanMemory) opentracing.Span {
 	parent, parentIdx := chooseParent(o.refs.list())
 
 	if t.cfg.passThrough {
 		t.notRecorded.Add(1)
-		s := &nonRecordingRoot{}
-		s.tracer = t
+		s := newNonRecordingRoot(t, mem)
 		if parent != nil {
 			s.initial = *parent
 			// The caller's context, carried as it is, is now this
@@ -313,7 +318,7 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 		s.ctx.Store(&s.initial)
 		return &s.nonRecordingSpan
 	}
-	sc, sampled := t.decide(operationName, parent, &o)
+	sc, sampled := t.decide(operationName, parent, o)
 	if !sampled || !t.cfg.recording {
 		t.notRecorded.Add(1)
 		if !sampled && sharesContext(parent, &sc) {
@@ -323,18 +328,18 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 			// id, flags and tracestate downstream are the same. It costs
 			// one small allocation and no id; SetBaggageItem gives it a
 			// context of its own, as for any span.
-			s := &nonRecordingSpan{tracer: t}
+			s := newNonRecordingChild(t, mem)
 			s.ctx.Store(parent)
 			return s
 		}
 		sc.wire.SpanID = newSpanID()
-		s := &nonRecordingRoot{initial: sc}
-		s.tracer = t
+		s := newNonRecordingRoot(t, mem)
+		s.initial = sc
 		s.ctx.Store(&s.initial)
 		return &s.nonRecordingSpan
 	}
 	sc.wire.SpanID = newSpanID()
-	return t.construct(operationName, sc, parent, parentIdx, &o)
+	return t.construct(operationName, sc, parent, parentIdx, o, mem)
 }
 
 // startOptions is what StartSpan's options say. Its lists keep their
@@ -550,14 +555,16 @@ func sharesContext(parent, sc *SpanContext) bool {
 
 // construct makes the recording span for a sampled context sc: its data,
 // the tracer's own tags, links and the caller's tags.
-func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, parentIdx int, o *startOptions) *Span {
+func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, parentIdx int, o *startOptions, mem SpanMemory) *Span {
 	t.sampled.Add(1)
 	startTime := o.startTime
 	if startTime.IsZero() {
 		startTime = time.Now()
 	}
-	var s *Span
-	if parentIdx >= 0 && parent.wire.IsValid() && !parent.remote && len(o.tags) == 0 && len(o.tagList.list()) == 0 {
+	s := recordingMemory(mem)
+	if s != nil {
+		// In the caller's memory (StartSpanIn).
+	} else if parentIdx >= 0 && parent.wire.IsValid() && !parent.remote && len(o.tags) == 0 && len(o.tagList.list()) == 0 {
 		small := &spanSmall{}
 		s = &small.Span
 		s.data.Attributes = small.attrs[:0]
