@@ -91,21 +91,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	sp := e.StartOutbound(ctx, tr, &ob)
 	em := e.Tags(stability.HTTP, stability.Client)
 	semconv.Component.Set(sp, componentName)
-	em.Set(sp, semconv.HTTPMethod.Key(), methodName(mi))
+	em.Set(sp, semconv.HTTPMethod.Key(), methodTags[mi])
 	if mi == len(knownMethods) {
 		em.Set(sp, semconv.HTTPMethodOriginal.Key(), sanitizeText(req.Method, maxMethodLen))
 	}
 	if req.URL != nil {
 		em.Set(sp, semconv.HTTPURL.Key(), safeURL(req.URL))
-		if host := req.URL.Hostname(); host != "" {
-			if h, ok := sanitizeHost(host); ok {
-				em.Set(sp, semconv.PeerHostname.Key(), h)
-			}
+		pt := peers.Get(req.URL.Host, newPeerTags)
+		if pt.host != nil {
+			em.Set(sp, semconv.PeerHostname.Key(), pt.host)
 		}
-		if port := req.URL.Port(); port != "" {
-			if p, err := strconv.ParseUint(port, 10, 16); err == nil {
-				em.Set(sp, semconv.PeerPort.Key(), int(p))
-			}
+		if pt.port != nil {
+			em.Set(sp, semconv.PeerPort.Key(), pt.port)
 		}
 	}
 	cfg.setUserTags(sp, req)
@@ -137,6 +134,29 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = newTracedBody(resp.Body, sp, em)
 	return resp, nil
+}
+
+// peerTags are the peer.hostname and peer.port values of a URL host, boxed
+// once per host (nil: not recorded): a client calls a few hosts, and an
+// interface per tag and request would allocate.
+type peerTags struct{ host, port any }
+
+var peers instr.Cache[*peerTags]
+
+func newPeerTags(hostport string) *peerTags {
+	u := url.URL{Host: hostport}
+	pt := &peerTags{}
+	if host := u.Hostname(); host != "" {
+		if h, ok := sanitizeHost(host); ok {
+			pt.host = h
+		}
+	}
+	if port := u.Port(); port != "" {
+		if p, err := strconv.ParseUint(port, 10, 16); err == nil {
+			pt.port = int(p)
+		}
+	}
+	return pt
 }
 
 // headerFlow gives the engine the flow-id field of an http.Header; keys are
