@@ -95,20 +95,20 @@ func (c *config) startClient(ctx context.Context, method string, cc *grpc.Client
 	}
 	c.startSpanTags(span, false, mn, target)
 
-	md := outgoingCopy(ctx)
-	carrier := &countingCarrier{MetadataCarrier: MetadataCarrier(md), dropped: &instr.Counters(tr).DroppedValues}
+	md, carrier := outgoing(ctx, tr)
 	e.Inject(ctx, tr, span, carrier, carrier)
 	return metadata.NewOutgoingContext(ctx, md), span
 }
 
-// outgoingCopy returns a copy of ctx's outgoing metadata (keys lower-cased),
-// so that the caller's metadata is never changed.
-func outgoingCopy(ctx context.Context) metadata.MD {
+// outgoing returns a copy of ctx's outgoing metadata (keys lower-cased),
+// so that the caller's metadata is never changed, and the carrier that
+// writes it, counting drops for tr.
+func outgoing(ctx context.Context, tr opentracing.Tracer) (metadata.MD, *countingCarrier) {
 	md, ok := metadata.FromOutgoingContext(ctx)
 	if !ok {
 		md = metadata.MD{}
 	}
-	return md
+	return md, &countingCarrier{MetadataCarrier: MetadataCarrier(md), dropped: &instr.Counters(tr).DroppedValues}
 }
 
 // propagateOnly passes the caller's trace context and flow id on for a
@@ -117,8 +117,7 @@ func (c *config) propagateOnly(ctx context.Context) context.Context {
 	if !instr.HasOutbound(ctx) {
 		return ctx
 	}
-	md := outgoingCopy(ctx)
-	carrier := &countingCarrier{MetadataCarrier: MetadataCarrier(md), dropped: &instr.Counters(c.engine.TracerFor()).DroppedValues}
+	md, carrier := outgoing(ctx, c.engine.TracerFor())
 	c.engine.PropagateOnly(ctx, carrier, carrier)
 	return metadata.NewOutgoingContext(ctx, md)
 }

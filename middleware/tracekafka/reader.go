@@ -50,25 +50,23 @@ func (r *Reader) Unwrap() *kafka.Reader { return r.r }
 // FetchMessage is kafka.Reader.FetchMessage with a receive span.
 func (r *Reader) FetchMessage(ctx context.Context) (kafka.Message, error) {
 	m, err := r.r.FetchMessage(ctx)
-	if err == nil {
-		r.receive(ctx, &m)
-	}
-	return m, err
+	return r.receive(ctx, m, err)
 }
 
 // ReadMessage is kafka.Reader.ReadMessage (which commits when the reader
 // has a GroupID) with a receive span.
 func (r *Reader) ReadMessage(ctx context.Context) (kafka.Message, error) {
 	m, err := r.r.ReadMessage(ctx)
-	if err == nil {
-		r.receive(ctx, &m)
-	}
-	return m, err
+	return r.receive(ctx, m, err)
 }
 
-func (r *Reader) receive(ctx context.Context, m *kafka.Message) {
-	span, _ := r.cfg.startConsumer(ctx, m, "receive", r.group)
-	span.Finish()
+// receive gives a fetched message (err == nil) its receive span.
+func (r *Reader) receive(ctx context.Context, m kafka.Message, err error) (kafka.Message, error) {
+	if err == nil {
+		span, _ := r.cfg.startConsumer(ctx, &m, "receive", r.group)
+		span.Finish()
+	}
+	return m, err
 }
 
 // CommitMessages is kafka.Reader.CommitMessages.
