@@ -23,6 +23,8 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/flowtrace/flowtrace/internal/otlpreceive"
 )
 
 // BehaviorKind names what a ChaosReceiver does with a request.
@@ -190,7 +192,7 @@ func NewTLSChaosReceiver(opts ...Option) (*ChaosReceiver, error) {
 }
 
 func newChaos(tlsCfg *tls.Config, opts []Option) (*ChaosReceiver, error) {
-	r := &Receiver{cfg: newConfig(opts...)}
+	r := unstartedReceiver(opts)
 	c := &ChaosReceiver{
 		Receiver: r,
 		tls:      tlsCfg != nil,
@@ -211,12 +213,11 @@ func newChaos(tlsCfg *tls.Config, opts []Option) (*ChaosReceiver, error) {
 	r.grpcLis = &trackingListener{Listener: grpcLis, t: c.conns}
 	r.httpLis = httpLis
 
-	srvOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(r.cfg.maxRequestBytes)}
+	var srvOpts []grpc.ServerOption
 	if tlsCfg != nil {
 		srvOpts = append(srvOpts, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	}
-	r.grpcSrv = grpc.NewServer(srvOpts...)
-	ptraceotlp.RegisterGRPCServer(r.grpcSrv, &chaosGRPC{c: c})
+	r.grpcSrv = otlpreceive.NewGRPCServer(r.cfg.maxRequestBytes, &chaosGRPC{c: c}, srvOpts...)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/traces", c.serveHTTP)
@@ -444,17 +445,19 @@ func (s *chaosGRPC) Export(ctx context.Context, req ptraceotlp.ExportRequest) (p
 	case KindUnavailable:
 		return resp, retryStatus(codes.Unavailable, "tracetest: unavailable", b.retryAfter)
 	case KindPartialSuccess:
-		td := ptrace.NewTraces()
-		req.Traces().MoveTo(td)
-		n := c.keepPartial(td, b.rejected)
-		resp.PartialSuccess().SetRejectedSpans(n)
-		resp.PartialSuccess().SetErrorMessage(b.message)
-		return resp, nil
+		return c.partial(b).Export(ctx, req)
 	}
-	td := ptrace.NewTraces()
-	req.Traces().MoveTo(td)
-	c.record(td)
-	return resp, nil
+	return c.otlp.Export(ctx, req)
+}
+
+// partial is a handler that keeps what partial success b keeps.
+func (c *ChaosReceiver) partial(b Behavior) *otlpreceive.Handler {
+	return &otlpreceive.Handler{
+		MaxRequestBytes: c.cfg.maxRequestBytes,
+		Accept: func(_ context.Context, td ptrace.Traces) (otlpreceive.PartialSuccess, error) {
+			return otlpreceive.PartialSuccess{RejectedSpans: c.keepPartial(td, b.rejected), Message: b.message}, nil
+		},
+	}
 }
 
 // abandoned is the status of a request given up by its client (its
@@ -509,10 +512,10 @@ func (c *ChaosReceiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		c.streamForever(w, req, b.status)
 		return
 	case KindPartialSuccess:
-		c.servePartialHTTP(w, req, b)
+		c.partial(b).ServeHTTP(w, req)
 		return
 	}
-	c.Receiver.serveHTTP(w, req)
+	c.otlp.ServeHTTP(w, req)
 }
 
 // resetHTTP reads part of the request and closes the connection abruptly.
@@ -537,7 +540,7 @@ func (c *ChaosReceiver) resetHTTP(w http.ResponseWriter, req *http.Request) {
 // the receiver closes.
 func (c *ChaosReceiver) streamForever(w http.ResponseWriter, req *http.Request, code int) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(req.Body, int64(c.cfg.maxRequestBytes)))
-	w.Header().Set("Content-Type", contentTypeProto)
+	w.Header().Set("Content-Type", otlpreceive.ContentTypeProto)
 	w.WriteHeader(code)
 	chunk := make([]byte, 32<<10)
 	for i := range chunk {
@@ -560,51 +563,6 @@ func (c *ChaosReceiver) streamForever(w http.ResponseWriter, req *http.Request, 
 			return
 		}
 	}
-}
-
-// servePartialHTTP decodes the request like a Receiver and answers with a
-// partial success.
-func (c *ChaosReceiver) servePartialHTTP(w http.ResponseWriter, req *http.Request, b Behavior) {
-	// Let the plain Receiver decode and validate into a scratch Receiver,
-	// then keep what partial success keeps.
-	scratch := &Receiver{cfg: c.cfg}
-	rec := &discardWriter{header: http.Header{}}
-	scratch.serveHTTP(rec, req)
-	if rec.code != http.StatusOK || len(scratch.batches) != 1 {
-		for k, v := range rec.header {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.code)
-		_, _ = w.Write(rec.body)
-		return
-	}
-	n := c.keepPartial(scratch.batches[0], b.rejected)
-	resp := ptraceotlp.NewExportResponse()
-	resp.PartialSuccess().SetRejectedSpans(n)
-	resp.PartialSuccess().SetErrorMessage(b.message)
-	writeExportResponse(w, rec.header.Get("Content-Type"), resp)
-}
-
-// discardWriter captures a response in memory.
-type discardWriter struct {
-	header http.Header
-	code   int
-	body   []byte
-}
-
-func (d *discardWriter) Header() http.Header { return d.header }
-func (d *discardWriter) WriteHeader(code int) {
-	if d.code == 0 {
-		d.code = code
-	}
-}
-
-func (d *discardWriter) Write(p []byte) (int, error) {
-	if d.code == 0 {
-		d.code = http.StatusOK
-	}
-	d.body = append(d.body, p...)
-	return len(p), nil
 }
 
 // connTracker remembers the open connections of a listener by remote

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/flowtrace/flowtrace/internal/otlpreceive"
 )
 
 func chaosRequest(n int) ptraceotlp.ExportRequest {
@@ -47,7 +49,7 @@ func postChaos(t *testing.T, c *ChaosReceiver, client *http.Client, n int) (*htt
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, c.HTTPEndpoint(), bytes.NewReader(body))
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", contentTypeProto)
+	req.Header.Set("Content-Type", otlpreceive.ContentTypeProto)
 	return client.Do(req)
 }
 

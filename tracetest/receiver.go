@@ -1,33 +1,24 @@
 package tracetest
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
-	_ "google.golang.org/grpc/encoding/gzip" // lets the gRPC server accept gzip-compressed requests
+
+	"github.com/flowtrace/flowtrace/internal/otlpreceive"
 )
 
 // Defaults for a Receiver's bounds.
 const (
 	DefaultMaxSpans        = 100_000
 	DefaultMaxRequestBytes = 16 << 20
-)
-
-// Content types of OTLP/HTTP.
-const (
-	contentTypeProto = "application/x-protobuf"
-	contentTypeJSON  = "application/json"
 )
 
 // Option configures a Receiver.
@@ -75,7 +66,8 @@ func WithMaxRequestBytes(n int) Option {
 // Receiver is an in-memory OTLP trace receiver serving OTLP/gRPC and
 // OTLP/HTTP on loopback. It is safe for concurrent use.
 type Receiver struct {
-	cfg config
+	cfg  config
+	otlp *otlpreceive.Handler // decodes requests into record
 
 	grpcLis, httpLis net.Listener
 	grpcSrv          *grpc.Server
@@ -92,7 +84,7 @@ type Receiver struct {
 
 // NewReceiver starts a Receiver on 127.0.0.1 with ephemeral ports.
 func NewReceiver(opts ...Option) (*Receiver, error) {
-	r := &Receiver{cfg: newConfig(opts...)}
+	r := unstartedReceiver(opts)
 
 	var err error
 	if r.grpcLis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
@@ -103,11 +95,10 @@ func NewReceiver(opts ...Option) (*Receiver, error) {
 		return nil, fmt.Errorf("tracetest: listen for HTTP: %w", err)
 	}
 
-	r.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(r.cfg.maxRequestBytes))
-	ptraceotlp.RegisterGRPCServer(r.grpcSrv, &grpcService{r: r})
+	r.grpcSrv = otlpreceive.NewGRPCServer(r.cfg.maxRequestBytes, r.otlp)
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/traces", r.serveHTTP)
+	mux.Handle("/v1/traces", r.otlp)
 	r.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	r.wg.Add(2)
@@ -120,6 +111,20 @@ func NewReceiver(opts ...Option) (*Receiver, error) {
 		_ = r.httpSrv.Serve(r.httpLis)
 	}()
 	return r, nil
+}
+
+// unstartedReceiver is a Receiver without listeners; it keeps every request
+// its handler accepts.
+func unstartedReceiver(opts []Option) *Receiver {
+	r := &Receiver{cfg: newConfig(opts...)}
+	r.otlp = &otlpreceive.Handler{
+		MaxRequestBytes: r.cfg.maxRequestBytes,
+		Accept: func(_ context.Context, td ptrace.Traces) (otlpreceive.PartialSuccess, error) {
+			r.record(td)
+			return otlpreceive.PartialSuccess{}, nil
+		},
+	}
+	return r
 }
 
 // GRPCEndpoint returns the OTLP/gRPC endpoint as a URL, e.g.
@@ -246,94 +251,4 @@ func (r *Receiver) Reset() {
 // or returns what it has with an error when ctx is done first.
 func (r *Receiver) WaitForSpans(ctx context.Context, n int) ([]Span, error) {
 	return r.store.wait(ctx, n, "got")
-}
-
-type grpcService struct {
-	ptraceotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-func (s *grpcService) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	td := ptrace.NewTraces()
-	req.Traces().MoveTo(td)
-	s.r.record(td)
-	return ptraceotlp.NewExportResponse(), nil
-}
-
-func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
-	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	mediaType, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
-	if err != nil || (mediaType != contentTypeProto && mediaType != contentTypeJSON) {
-		http.Error(w, "unsupported content type", http.StatusUnsupportedMediaType)
-		return
-	}
-
-	limit := int64(r.cfg.maxRequestBytes)
-	var body io.Reader = http.MaxBytesReader(w, req.Body, limit)
-	switch req.Header.Get("Content-Encoding") {
-	case "", "identity":
-	case "gzip":
-		gz, err := gzip.NewReader(body)
-		if err != nil {
-			http.Error(w, "bad gzip body", http.StatusBadRequest)
-			return
-		}
-		defer gz.Close()
-		body = gz
-	default:
-		http.Error(w, "unsupported content encoding", http.StatusUnsupportedMediaType)
-		return
-	}
-	data, err := io.ReadAll(io.LimitReader(body, limit+1))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	if int64(len(data)) > limit {
-		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-
-	exportReq := ptraceotlp.NewExportRequest()
-	if mediaType == contentTypeJSON {
-		err = exportReq.UnmarshalJSON(data)
-	} else {
-		err = exportReq.UnmarshalProto(data)
-	}
-	if err != nil {
-		http.Error(w, "decode request: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	td := ptrace.NewTraces()
-	exportReq.Traces().MoveTo(td)
-	r.record(td)
-
-	writeExportResponse(w, mediaType, ptraceotlp.NewExportResponse())
-}
-
-// writeExportResponse answers an OTLP/HTTP export in the request's encoding.
-func writeExportResponse(w http.ResponseWriter, mediaType string, resp ptraceotlp.ExportResponse) {
-	var out []byte
-	var err error
-	if mediaType == contentTypeJSON {
-		out, err = resp.MarshalJSON()
-	} else {
-		out, err = resp.MarshalProto()
-	}
-	if err != nil {
-		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", mediaType)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
 }

@@ -1,24 +1,19 @@
 package serve
 
 import (
-	"compress/gzip"
 	"context"
-	"errors"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed gRPC requests
-	"google.golang.org/grpc/status"
 
 	"github.com/flowtrace/flowtrace/analysis/live"
 	"github.com/flowtrace/flowtrace/analysis/source"
+	"github.com/flowtrace/flowtrace/internal/otlpreceive"
 )
 
 // Defaults of a [Server].
@@ -46,6 +41,7 @@ type Config struct {
 type Server struct {
 	cfg      Config
 	core     *live.Core
+	otlp     *otlpreceive.Handler
 	grpcLis  net.Listener
 	httpLis  net.Listener
 	grpcSrv  *grpc.Server
@@ -70,6 +66,12 @@ func Start(core *live.Core, cfg Config) (*Server, error) {
 		cfg.Title = "flowtrace"
 	}
 	s := &Server{cfg: cfg, core: core, stop: make(chan struct{})}
+	s.otlp = &otlpreceive.Handler{
+		MaxRequestBytes: cfg.MaxRequestBytes,
+		Accept:          s.accept,
+		TooLarge:        func() { core.Reject("limit", 0) },
+		Undecodable:     func() { core.Reject("decode", 0) },
+	}
 	if cfg.HTTPAddr != "-" {
 		lis, err := net.Listen("tcp", cfg.HTTPAddr)
 		if err != nil {
@@ -97,8 +99,7 @@ func Start(core *live.Core, cfg Config) (*Server, error) {
 		}()
 	}
 	if s.grpcLis != nil {
-		s.grpcSrv = grpc.NewServer(grpc.MaxRecvMsgSize(cfg.MaxRequestBytes))
-		ptraceotlp.RegisterGRPCServer(s.grpcSrv, &grpcService{s: s})
+		s.grpcSrv = otlpreceive.NewGRPCServer(cfg.MaxRequestBytes, s.otlp)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -168,7 +169,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Handler serves the HTTP endpoints (without a listener of its own).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/traces", s.serveOTLP)
+	mux.Handle("/v1/traces", s.otlp)
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", live.ContentType)
 		_ = s.core.Snapshot().WriteText(w)
@@ -185,98 +186,14 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-type grpcService struct {
-	ptraceotlp.UnimplementedGRPCServer
-	s *Server
-}
-
-func (g *grpcService) Export(_ context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	if err := g.s.accept(req); err != nil {
-		return ptraceotlp.NewExportResponse(), status.Error(codes.InvalidArgument, err.Error())
-	}
-	return ptraceotlp.NewExportResponse(), nil
-}
-
-// accept converts a request's spans and adds them to the core.
-func (s *Server) accept(req ptraceotlp.ExportRequest) error {
-	td := req.Traces()
+// accept converts a request's spans and adds them to the core; spans
+// that cannot be converted refuse the request.
+func (s *Server) accept(_ context.Context, td ptrace.Traces) (otlpreceive.PartialSuccess, error) {
 	spans, err := source.FromPtrace(td)
 	if err != nil {
 		s.core.Reject("decode", td.SpanCount())
-		return err
+		return otlpreceive.PartialSuccess{}, err
 	}
 	s.core.Add(spans)
-	return nil
-}
-
-const (
-	contentTypeProto = "application/x-protobuf"
-	contentTypeJSON  = "application/json"
-)
-
-func (s *Server) serveOTLP(w http.ResponseWriter, req *http.Request) {
-	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	mediaType, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
-	if err != nil || (mediaType != contentTypeProto && mediaType != contentTypeJSON) {
-		http.Error(w, "unsupported content type", http.StatusUnsupportedMediaType)
-		return
-	}
-	limit := int64(s.cfg.MaxRequestBytes)
-	var body io.Reader = http.MaxBytesReader(w, req.Body, limit)
-	switch req.Header.Get("Content-Encoding") {
-	case "", "identity":
-	case "gzip":
-		gz, err := gzip.NewReader(body)
-		if err != nil {
-			http.Error(w, "bad gzip body", http.StatusBadRequest)
-			return
-		}
-		defer gz.Close()
-		body = gz
-	default:
-		http.Error(w, "unsupported content encoding", http.StatusUnsupportedMediaType)
-		return
-	}
-	data, err := io.ReadAll(io.LimitReader(body, limit+1))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig) || int64(len(data)) > limit:
-		s.core.Reject("limit", 0)
-		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
-		return
-	case err != nil:
-		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	exp := ptraceotlp.NewExportRequest()
-	if mediaType == contentTypeJSON {
-		err = exp.UnmarshalJSON(data)
-	} else {
-		err = exp.UnmarshalProto(data)
-	}
-	if err != nil {
-		s.core.Reject("decode", 0)
-		http.Error(w, "decode request: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	if err := s.accept(exp); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var out []byte
-	if mediaType == contentTypeJSON {
-		out, err = ptraceotlp.NewExportResponse().MarshalJSON()
-	} else {
-		out, err = ptraceotlp.NewExportResponse().MarshalProto()
-	}
-	if err != nil {
-		http.Error(w, "encode response", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", mediaType)
-	_, _ = w.Write(out)
+	return otlpreceive.PartialSuccess{}, nil
 }
