@@ -184,16 +184,24 @@ func (h *handler) setRequestTags(sp opentracing.Span, r *http.Request, mi int, r
 		em.Set(sp, semconv.HTTPScheme.Key(), semconv.HTTPSchemeHTTP)
 	}
 	if host, ok := sanitizeHost(r.Host); ok {
-		em.Set(sp, semconv.HTTPHost.Key(), host)
+		em.Set(sp, semconv.HTTPHost.Key(), requestValues.Get(host, box))
 	}
 	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
-		em.Set(sp, semconv.UserAgent.Key(), sanitizeText(ua[0], maxUserAgentLen))
+		em.Set(sp, semconv.UserAgent.Key(), requestValues.Get(sanitizeText(ua[0], maxUserAgentLen), box))
 	}
 	if r.ContentLength > 0 {
 		em.Set(sp, semconv.HTTPRequestContentLength.Key(), int(r.ContentLength))
 	}
 	setPeerTags(em, sp, r.RemoteAddr)
 }
+
+// requestValues holds hosts and user agents as tag values, boxed once: a
+// server sees few of each, and an interface per tag and request would
+// allocate. The table is bounded (instr.MaxCached); past it a value is
+// boxed per request, as before.
+var requestValues instr.Cache[any]
+
+func box(s string) any { return s }
 
 // redactQuery returns a query string with its parameter names (sanitized)
 // and every value replaced by REDACTED: a value may be a token, and
