@@ -50,19 +50,16 @@ type Jaeger struct {
 	OTLPGRPC, OTLPHTTP, Query string
 }
 
-// Start runs Jaeger until the test ends and waits for its query API.
-func Start(t testing.TB) Jaeger {
-	t.Helper()
-	bin := Binary(t)
-	j := Jaeger{OTLPGRPC: freePort(t), OTLPHTTP: freePort(t), Query: freePort(t)}
-	queryGRPC, health := freePort(t), freePort(t)
-	cfg := fmt.Sprintf(`service:
-  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+// config is a Jaeger configuration with in-memory storage (at most
+// maxTraces traces) and a health check on health; extensions come after
+// jaeger_storage, extra holds their sections and the pipeline's
+// components.
+func config(health string, maxTraces int, extensions, pipeline, extra string) string {
+	return fmt.Sprintf(`service:
+  extensions: [jaeger_storage, %s, healthcheckv2]
   pipelines:
     traces:
-      receivers: [otlp]
-      processors: [batch]
-      exporters: [jaeger_storage_exporter]
+%s
   telemetry:
     metrics:
       level: none
@@ -75,8 +72,71 @@ extensions:
     backends:
       memstore:
         memory:
-          max_traces: 100000
-  jaeger_query:
+          max_traces: %d
+%s`, extensions, pipeline, health, maxTraces, extra)
+}
+
+// process is one Jaeger run from a configuration file; its output is
+// logged when the test fails.
+type process struct {
+	bin, config string
+	logs        bytes.Buffer
+	cmd         *exec.Cmd
+	cancel      context.CancelFunc
+}
+
+func newProcess(t testing.TB, name, cfg string) *process {
+	t.Helper()
+	p := &process{bin: Binary(t), config: filepath.Join(t.TempDir(), name)}
+	require.NoError(t, os.WriteFile(p.config, []byte(cfg), 0o600))
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("jaeger output:\n%s", p.logs.String())
+		}
+	})
+	return p
+}
+
+func (p *process) start(t testing.TB) {
+	t.Helper()
+	p.stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, p.bin, "--config", "file:"+p.config)
+	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
+	require.NoError(t, cmd.Start())
+	p.cmd, p.cancel = cmd, cancel
+}
+
+// stop ends the process; calling it again does nothing.
+func (p *process) stop() {
+	if p.cancel != nil {
+		p.cancel()
+		_ = p.cmd.Wait()
+		p.cancel = nil
+	}
+}
+
+// listening reports whether every address accepts a connection.
+func listening(addrs ...string) bool {
+	for _, addr := range addrs {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+	}
+	return true
+}
+
+// Start runs Jaeger until the test ends and waits for its query API.
+func Start(t testing.TB) Jaeger {
+	t.Helper()
+	j := Jaeger{OTLPGRPC: freePort(t), OTLPHTTP: freePort(t), Query: freePort(t)}
+	queryGRPC, health := freePort(t), freePort(t)
+	p := newProcess(t, "jaeger.yaml", config(health, 100000, "jaeger_query", `      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]`, fmt.Sprintf(`  jaeger_query:
     storage:
       traces: memstore
     http:
@@ -96,21 +156,8 @@ processors:
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
-`, health, j.Query, queryGRPC, j.OTLPGRPC, j.OTLPHTTP)
-	path := filepath.Join(t.TempDir(), "jaeger.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "--config", "file:"+path)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("jaeger output:\n%s", logs.String())
-		}
-	})
+`, j.Query, queryGRPC, j.OTLPGRPC, j.OTLPHTTP)))
+	p.start(t)
 	client := &http.Client{Timeout: time.Second}
 	require.Eventually(t, func() bool {
 		res, err := client.Get("http://" + j.Query + "/api/services")
@@ -118,18 +165,8 @@ exporters:
 			return false
 		}
 		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			return false
-		}
 		// The receivers start after the query API.
-		for _, addr := range []string{j.OTLPHTTP, j.OTLPGRPC} {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err != nil {
-				return false
-			}
-			c.Close()
-		}
-		return true
+		return res.StatusCode == http.StatusOK && listening(j.OTLPHTTP, j.OTLPGRPC)
 	}, 30*time.Second, 100*time.Millisecond, "jaeger query API and OTLP receivers never came up")
 	return j
 }

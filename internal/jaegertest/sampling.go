@@ -1,13 +1,7 @@
 package jaegertest
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,11 +11,8 @@ import (
 // Sampling is a running Jaeger's remote_sampling extension: its gRPC
 // SamplingManager and its HTTP endpoint (legacy JSON at any path).
 type Sampling struct {
-	GRPC, HTTP  string
-	bin, config string
-	logs        bytes.Buffer
-	cmd         *exec.Cmd
-	cancel      context.CancelFunc
+	GRPC, HTTP string
+	p          *process
 }
 
 // StartSampling runs Jaeger with only the remote_sampling extension, serving
@@ -31,29 +22,10 @@ type Sampling struct {
 // receiver.
 func StartSampling(t testing.TB, strategies string, reload time.Duration) *Sampling {
 	t.Helper()
-	bin := Binary(t)
 	s := &Sampling{GRPC: freePort(t), HTTP: freePort(t)}
 	health := freePort(t)
-	cfg := fmt.Sprintf(`service:
-  extensions: [jaeger_storage, remote_sampling, healthcheckv2]
-  pipelines:
-    traces:
-      receivers: [nop]
-      exporters: [nop]
-  telemetry:
-    metrics:
-      level: none
-extensions:
-  healthcheckv2:
-    use_v2: true
-    http:
-      endpoint: %q
-  jaeger_storage:
-    backends:
-      memstore:
-        memory:
-          max_traces: 10
-  remote_sampling:
+	s.p = newProcess(t, "jaeger-sampling.yaml", config(health, 10, "remote_sampling", `      receivers: [nop]
+      exporters: [nop]`, fmt.Sprintf(`  remote_sampling:
     file:
       path: %q
       reload_interval: %s
@@ -65,15 +37,7 @@ receivers:
   nop:
 exporters:
   nop:
-`, health, strategies, reload, s.HTTP, s.GRPC)
-	s.bin, s.config = bin, filepath.Join(t.TempDir(), "jaeger-sampling.yaml")
-	require.NoError(t, os.WriteFile(s.config, []byte(cfg), 0o600))
-	t.Cleanup(func() {
-		s.Stop()
-		if t.Failed() {
-			t.Logf("jaeger output:\n%s", s.logs.String())
-		}
-	})
+`, strategies, reload, s.HTTP, s.GRPC)))
 	s.Restart(t)
 	return s
 }
@@ -82,29 +46,10 @@ exporters:
 // endpoint comes back), and waits until both listeners accept.
 func (s *Sampling) Restart(t testing.TB) {
 	t.Helper()
-	s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, s.bin, "--config", "file:"+s.config)
-	cmd.Stdout, cmd.Stderr = &s.logs, &s.logs
-	require.NoError(t, cmd.Start())
-	s.cmd, s.cancel = cmd, cancel
-	require.Eventually(t, func() bool {
-		for _, addr := range []string{s.HTTP, s.GRPC} {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err != nil {
-				return false
-			}
-			c.Close()
-		}
-		return true
-	}, 30*time.Second, 50*time.Millisecond, "jaeger remote_sampling never came up")
+	s.p.start(t)
+	require.Eventually(t, func() bool { return listening(s.HTTP, s.GRPC) },
+		30*time.Second, 50*time.Millisecond, "jaeger remote_sampling never came up")
 }
 
 // Stop ends Jaeger (the endpoint goes down); calling it again does nothing.
-func (s *Sampling) Stop() {
-	if s.cancel != nil {
-		s.cancel()
-		_ = s.cmd.Wait()
-		s.cancel = nil
-	}
-}
+func (s *Sampling) Stop() { s.p.stop() }
