@@ -53,10 +53,11 @@
 //
 // # OTLP exporter and transport
 //
-// [NewOTLP] converts a batch with a [Converter] (every string made valid
-// UTF-8, so one bad span cannot fail a batch), encodes it and sends it
-// through a [Transport]; behind a Batcher the spans arrive already encoded
-// with the same rules, and only the request around them is built. Requests are kept under a byte limit on their
+// [NewOTLP] encodes a batch to OTLP protobuf with the rules of [ToOTLP]
+// (every string made valid UTF-8, so one bad span cannot fail a batch) and
+// sends it through a [Transport]; behind a Batcher the spans arrive
+// already encoded, and only the request around them is built. Both go
+// through one sending path (limits, splits, trimming, outcome). Requests are kept under a byte limit on their
 // uncompressed size ([WithMaxRequestBytes], default [DefaultMaxRequestBytes]
 // = 3 MiB, below grpc-go's and the Collector's default 4 MiB receive
 // limit): a larger batch goes as several requests, and a span that alone is

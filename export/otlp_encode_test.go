@@ -110,13 +110,15 @@ func (c *captureTransport) Send(_ context.Context, b []byte) (Response, error) {
 
 func (c *captureTransport) Close(context.Context) error { return nil }
 
-// TestExportEncodedMatchesExport: the requests built from spans encoded at
-// finish (resource, one ScopeSpans per scope in the order scopes first
-// appear, the spans' bytes) are those Export builds from the spans, split
-// at the same request limit.
+// TestExportEncodedMatchesExport: Export (spans as *SpanData) and
+// exportEncoded (spans encoded at finish, the Batcher's path) send the same
+// requests, and those are the ones Converter + proto.Marshal give: resource,
+// one ScopeSpans per scope in the order scopes first appear, the spans; at
+// a limit that splits the batch, each request stays under it and together
+// they carry every span once, in order.
 func TestExportEncodedMatchesExport(t *testing.T) {
 	var spans []*tracer.SpanData
-	for i := 0; i < 60; i++ {
+	for i := 0; i < 300; i++ {
 		s := mkSpan(i)
 		switch i % 3 {
 		case 1:
@@ -124,26 +126,56 @@ func TestExportEncodedMatchesExport(t *testing.T) {
 		case 2:
 			s.Scope = tracer.Scope{Name: "otel/b"}
 		}
+		if i == 7 {
+			s.Attributes = append(s.Attributes, tracer.Attribute{Key: "big", Value: strings.Repeat("x", 1000)})
+		}
 		spans = append(spans, s)
+	}
+	want := ToOTLP(testRes, "test-scope", "9.9.9", spans)
+	var wantSpans []*tracepb.Span
+	for _, ss := range want[0].ScopeSpans {
+		wantSpans = append(wantSpans, ss.Spans...)
 	}
 	for _, limit := range []int{0, MinMaxRequestBytes} {
 		byExport, byEncoded := &captureTransport{}, &captureTransport{}
-		a := NewOTLP(byExport, testRes, WithMaxRequestBytes(limit))
-		b := NewOTLP(byEncoded, testRes, WithMaxRequestBytes(limit))
+		a := NewOTLP(byExport, testRes, WithMaxRequestBytes(limit), WithScope("test-scope", "9.9.9"))
+		b := NewOTLP(byEncoded, testRes, WithMaxRequestBytes(limit), WithScope("test-scope", "9.9.9"))
 		var enc []encodedSpan
 		for _, s := range spans {
 			enc = append(enc, b.encodeSpan(s))
 		}
 		require.NoError(t, b.exportEncoded(context.Background(), enc))
 		require.NoError(t, a.Export(context.Background(), spans))
-		require.NotEmpty(t, byExport.reqs)
-		require.Equal(t, len(byExport.reqs), len(byEncoded.reqs), "limit %d: same split", limit)
-		for i := range byExport.reqs {
-			var want, got coltracepb.ExportTraceServiceRequest
-			require.NoError(t, proto.Unmarshal(byExport.reqs[i], &want))
-			require.NoError(t, proto.Unmarshal(byEncoded.reqs[i], &got))
-			require.True(t, proto.Equal(&want, &got), "request %d differs:\nwant %v\ngot  %v", i, &want, &got)
-			require.Len(t, got.ResourceSpans[0].ScopeSpans, 3)
+		require.Equal(t, byExport.reqs, byEncoded.reqs, "limit %d: the same bytes", limit)
+		if limit == 0 {
+			require.Len(t, byExport.reqs, 1)
+			var got coltracepb.ExportTraceServiceRequest
+			require.NoError(t, proto.Unmarshal(byExport.reqs[0], &got))
+			wantReq := &coltracepb.ExportTraceServiceRequest{ResourceSpans: want}
+			require.True(t, proto.Equal(wantReq, &got), "differs from Converter's:\nwant %v\ngot  %v", wantReq, &got)
+			wb, err := proto.Marshal(wantReq)
+			require.NoError(t, err)
+			require.Equal(t, wb, byExport.reqs[0], "byte for byte what proto.Marshal gives")
+			continue
+		}
+		require.Greater(t, len(byExport.reqs), 1, "limit %d splits", limit)
+		var gotSpans []*tracepb.Span
+		for i, r := range byExport.reqs {
+			require.LessOrEqual(t, len(r), limit, "request %d", i)
+			var got coltracepb.ExportTraceServiceRequest
+			require.NoError(t, proto.Unmarshal(r, &got))
+			require.True(t, proto.Equal(want[0].Resource, got.ResourceSpans[0].Resource))
+			for _, ss := range got.ResourceSpans[0].ScopeSpans {
+				gotSpans = append(gotSpans, ss.Spans...)
+			}
+		}
+		require.Len(t, gotSpans, len(wantSpans))
+		byID := map[string]*tracepb.Span{}
+		for _, sp := range gotSpans {
+			byID[string(sp.SpanId)] = sp
+		}
+		for _, sp := range wantSpans {
+			require.True(t, proto.Equal(sp, byID[string(sp.SpanId)]), "span %s", sp.Name)
 		}
 	}
 }

@@ -59,22 +59,25 @@ type encItem struct {
 	b     []byte
 }
 
-// exportEncoded sends spans encoded by encodeSpan, with the rules of
-// Export: one ScopeSpans per scope in the order scopes first appear,
-// requests within the request limit, a span alone over it trimmed, a
-// request the collector finds too large split, and the same outcome.
+// exportEncoded sends spans encoded when they finished (the Batcher's
+// path; Export encodes its batch and joins here).
 func (e *OTLPExporter) exportEncoded(ctx context.Context, spans []encodedSpan) error {
-	e.mu.Lock()
-	stopped := e.stopped
-	e.mu.Unlock()
-	if stopped {
+	if e.isStopped() {
 		return errExporterShutdown
 	}
 	if len(spans) == 0 {
 		return nil
 	}
-	e.convMu.Lock()
-	defer e.convMu.Unlock()
+	e.sendMu.Lock()
+	defer e.sendMu.Unlock()
+	return e.exportLocked(ctx, spans)
+}
+
+// exportLocked sends encoded spans: one ScopeSpans per scope in the order
+// scopes first appear, requests within the request limit, a span alone
+// over it trimmed, a request the collector finds too large split in
+// halves, and the outcome counted per span. Called with sendMu held.
+func (e *OTLPExporter) exportLocked(ctx context.Context, spans []encodedSpan) error {
 	if !e.encInit {
 		e.resourceMsg = appendResource(nil, e.resource)
 		e.encInit = true
@@ -159,7 +162,7 @@ func (e *OTLPExporter) exportEncoded(ctx context.Context, spans []encodedSpan) e
 	return out.result()
 }
 
-// result is the error Export and exportEncoded return for an outcome.
+// result is the error an export returns for its outcome.
 func (o *outcome) result() error {
 	switch {
 	case o.failed == 0 && o.unconfirmed == 0 && o.err == nil && o.rejected == 0 && o.msg == "":
@@ -237,7 +240,7 @@ func forEachScope(chunk []encItem, f func(g int, spans []encItem)) {
 }
 
 // sendEncoded sends one request of chunk; a request the collector finds
-// too large is split in halves, and a single span trimmed (as send does).
+// too large is split in halves, and a single span trimmed.
 func (e *OTLPExporter) sendEncoded(ctx context.Context, chunk []encItem, out *outcome, depth int) {
 	if len(chunk) == 0 {
 		return

@@ -7,12 +7,9 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unicode/utf8"
 
-	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowtrace/flowtrace/sdklog"
@@ -74,8 +71,11 @@ func cloneAttrs(a []tracer.Attribute) []tracer.Attribute {
 	return append([]tracer.Attribute(nil), a...)
 }
 
-// OTLPExporter converts spans with a Converter, encodes them into requests
-// no larger than the request limit and sends them through a Transport.
+// OTLPExporter encodes spans to OTLP protobuf, builds requests no larger
+// than the request limit and sends them through a Transport. Export (spans
+// as *tracer.SpanData) and exportEncoded (spans a Batcher encoded when they
+// finished) share one path: Export encodes the batch, then sends it as
+// exportEncoded does.
 type OTLPExporter struct {
 	transport Transport
 	resource  []tracer.Attribute
@@ -84,18 +84,15 @@ type OTLPExporter struct {
 	mu      sync.Mutex
 	stopped bool
 
-	// convMu serialises Export: the converter's objects are reused by the
-	// next batch, and limit adapts to what the collector accepted.
-	convMu sync.Mutex
-	conv   Converter
+	// sendMu serialises exports: the scratch below is reused by the next
+	// batch, and limit adapts to what the collector accepted.
+	sendMu sync.Mutex
 	limit  int
-	// Scratch of Export, reused batch after batch (under convMu).
-	flat      []scopedSpan
-	scopeBase []int
-	reqScopes []*tracepb.ScopeSpans
-	reqSpans  []*tracepb.Span
-	// Scratch of exportEncoded (under convMu); resourceMsg is the
-	// encoded Resource, made once.
+	// Scratch of Export (under sendMu): the batch's encoded spans.
+	expBuf   []byte
+	expSpans []encodedSpan
+	// Scratch of exportLocked (under sendMu); resourceMsg is the encoded
+	// Resource, made once.
 	encInit     bool
 	resourceMsg []byte
 	encScopes   []tracer.Scope
@@ -103,6 +100,7 @@ type OTLPExporter struct {
 	encIdx      []int
 	encItems    []encItem
 	encHeaders  [][]byte
+	scopeBase   []int
 
 	trimmed atomic.Int64
 }
@@ -154,146 +152,47 @@ const trimmedStringBytes = 4096
 // maxSplitDepth bounds the halvings of one batch after "too large" answers.
 const maxSplitDepth = 24
 
-// scopedSpan is a converted span and the index of its ScopeSpans in the
-// batch: requests are cut across scopes, and each request rebuilds the
-// ScopeSpans of the spans it carries.
-type scopedSpan struct {
-	scope int
-	span  *tracepb.Span
-}
+// maxKeptExportBuf bounds the encoding scratch Export keeps between
+// batches (a batch of huge spans leaves its buffer to the collector).
+const maxKeptExportBuf = 4 << 20
 
-// Export converts and sends spans. It returns nil when the collector
-// accepted every span; a *RejectedError for an OTLP partial success alone;
-// an *OutcomeError when some spans failed or were unconfirmed (the Batcher
-// counts each group apart).
+// Export encodes spans (the rules of ToOTLP: every string made valid
+// UTF-8, so one bad span cannot fail a batch) and sends them. It returns
+// nil when the collector accepted every span; a *RejectedError for an OTLP
+// partial success alone; an *OutcomeError when some spans failed or were
+// unconfirmed (the Batcher counts each group apart).
 func (e *OTLPExporter) Export(ctx context.Context, spans []*tracer.SpanData) error {
-	e.mu.Lock()
-	stopped := e.stopped
-	e.mu.Unlock()
-	if stopped {
+	if e.isStopped() {
 		return errExporterShutdown
 	}
-	e.convMu.Lock()
-	defer e.convMu.Unlock()
-	rs := e.conv.Convert(e.resource, e.cfg.name, e.cfg.version, spans)
-	if rs == nil {
+	if len(spans) == 0 {
 		return nil
 	}
-	scopes := rs[0].ScopeSpans
-	all := e.flat[:0]
-	for i, ss := range scopes {
-		for _, sp := range ss.Spans {
-			all = append(all, scopedSpan{scope: i, span: sp})
-		}
+	e.sendMu.Lock()
+	defer e.sendMu.Unlock()
+	buf, enc := e.expBuf[:0], e.expSpans[:0]
+	for _, s := range spans {
+		// A span's bytes stay valid when buf grows: appendSpan only
+		// appends, and a slice keeps the array it points into.
+		start := len(buf)
+		buf = appendSpan(buf, s)
+		enc = append(enc, encodedSpan{scope: s.Scope, b: buf[start:len(buf):len(buf)]})
 	}
-	e.flat = all
-	// The size of a request without spans, and of each scope's ScopeSpans
-	// without spans.
-	scopeBase := e.scopeBase[:0]
-	for _, ss := range scopes {
-		scopeBase = append(scopeBase, fieldSize(proto.Size(&tracepb.ScopeSpans{Scope: ss.Scope, SchemaUrl: ss.SchemaUrl}))+scopeSlack)
+	err := e.exportLocked(ctx, enc)
+	clear(enc)
+	e.expSpans = enc[:0]
+	if cap(buf) <= maxKeptExportBuf {
+		e.expBuf = buf[:0]
+	} else {
+		e.expBuf = nil
 	}
-	e.scopeBase = scopeBase
-	rs[0].ScopeSpans = nil
-	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: rs}
-	base := proto.Size(req) + requestSlack
-	var out outcome
-	start, size, last := 0, base, -1
-	for i, it := range all {
-		n := fieldSize(proto.Size(it.span))
-		if it.scope != last {
-			n += scopeBase[it.scope]
-		}
-		if one := base + scopeBase[it.scope] + fieldSize(proto.Size(it.span)); one > e.limit {
-			e.trim(it.span, e.limit-base-scopeBase[it.scope])
-			n = fieldSize(proto.Size(it.span))
-			if it.scope != last {
-				n += scopeBase[it.scope]
-			}
-		}
-		if i > start && size+n > e.limit {
-			e.send(ctx, req, scopes, all[start:i], &out, 0)
-			start, size = i, base
-			// The new request starts this span's scope again.
-			n = fieldSize(proto.Size(it.span)) + scopeBase[it.scope]
-		}
-		size += n
-		last = it.scope
-	}
-	e.send(ctx, req, scopes, all[start:], &out, 0)
-	rs[0].ScopeSpans = scopes
-	clear(e.flat)
-
-	return out.result()
+	return err
 }
 
-// request points req at the spans of chunk, one ScopeSpans for each run
-// of spans of one scope (chunk keeps the batch's order, so a scope is one
-// run unless the chunk is cut inside it).
-func (e *OTLPExporter) request(req *coltracepb.ExportTraceServiceRequest, scopes []*tracepb.ScopeSpans, chunk []scopedSpan) {
-	e.reqScopes = e.reqScopes[:0]
-	e.reqSpans = e.reqSpans[:0]
-	for _, it := range chunk {
-		e.reqSpans = append(e.reqSpans, it.span)
-	}
-	for i := 0; i < len(chunk); {
-		j := i + 1
-		for j < len(chunk) && chunk[j].scope == chunk[i].scope {
-			j++
-		}
-		src := scopes[chunk[i].scope]
-		e.reqScopes = append(e.reqScopes, &tracepb.ScopeSpans{Scope: src.Scope, SchemaUrl: src.SchemaUrl, Spans: e.reqSpans[i:j:j]})
-		i = j
-	}
-	req.ResourceSpans[0].ScopeSpans = e.reqScopes
-}
-
-// send encodes and sends one request of chunk; a request the collector
-// finds too large is split in halves, and a single span trimmed.
-func (e *OTLPExporter) send(ctx context.Context, req *coltracepb.ExportTraceServiceRequest, scopes []*tracepb.ScopeSpans, chunk []scopedSpan, out *outcome, depth int) {
-	if len(chunk) == 0 {
-		return
-	}
-	e.request(req, scopes, chunk)
-	// A fresh buffer per request: a transport may still reference the
-	// bytes of an abandoned call after Send returned.
-	b, err := proto.Marshal(req)
-	req.ResourceSpans[0].ScopeSpans = nil
-	if err != nil {
-		out.failed += int64(len(chunk))
-		out.err = fmt.Errorf("flowtrace: encode OTLP: %w", err)
-		return
-	}
-	start := time.Now()
-	resp, err := e.transport.Send(ctx, b)
-	switch {
-	case err == nil:
-		out.rejected += min(max(resp.RejectedSpans, 0), int64(len(chunk)))
-		if resp.ErrorMessage != "" {
-			out.msg = resp.ErrorMessage
-		}
-		sdklog.Debugf(e.cfg.logger, "export: request of %d span(s), %d bytes: accepted, %d rejected, in %v", len(chunk), len(b), resp.RejectedSpans, time.Since(start).Round(time.Microsecond))
-	case errors.Is(err, ErrRequestTooLarge) && ctx.Err() == nil && depth < maxSplitDepth && (len(chunk) > 1 || len(b) > MinMaxRequestBytes):
-		// The collector's limit is below ours: remember half this size.
-		e.limit = max(MinMaxRequestBytes, min(e.limit, len(b)/2))
-		sdklog.Warnf(e.cfg.logger, "export: the collector refused a request of %d bytes as too large; sending at most %d bytes per request", len(b), e.limit)
-		if len(chunk) == 1 {
-			e.trim(chunk[0].span, e.limit-(len(b)-fieldSize(proto.Size(chunk[0].span))))
-			e.send(ctx, req, scopes, chunk, out, depth+1)
-			return
-		}
-		half := len(chunk) / 2
-		e.send(ctx, req, scopes, chunk[:half], out, depth+1)
-		e.send(ctx, req, scopes, chunk[half:], out, depth+1)
-	case errors.Is(err, ErrUnconfirmed):
-		out.unconfirmed += int64(len(chunk))
-		out.err = err
-		sdklog.Debugf(e.cfg.logger, "export: request of %d span(s), %d bytes: sent, no answer: %v", len(chunk), len(b), err)
-	default:
-		out.failed += int64(len(chunk))
-		out.err = err
-		sdklog.Debugf(e.cfg.logger, "export: request of %d span(s), %d bytes: failed: %v", len(chunk), len(b), err)
-	}
+func (e *OTLPExporter) isStopped() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stopped
 }
 
 // trim makes sp fit in budget encoded bytes (as a field of ScopeSpans):
@@ -301,7 +200,7 @@ func (e *OTLPExporter) send(ctx context.Context, req *coltracepb.ExportTraceServ
 // counted in the span's dropped counts; then the name, status message and
 // tracestate are cut to trimmedStringBytes. It returns the new field size.
 func (e *OTLPExporter) trim(sp *tracepb.Span, budget int) int {
-	size := fieldSize(proto.Size(sp))
+	size := lenFieldSize(proto.Size(sp))
 	if size <= budget {
 		return size
 	}
@@ -309,19 +208,19 @@ func (e *OTLPExporter) trim(sp *tracepb.Span, budget int) int {
 	over := size - budget
 	for over > 0 && len(sp.Events) > 0 {
 		last := len(sp.Events) - 1
-		over -= fieldSize(proto.Size(sp.Events[last]))
+		over -= lenFieldSize(proto.Size(sp.Events[last]))
 		sp.Events = sp.Events[:last]
 		sp.DroppedEventsCount++
 	}
 	for over > 0 && len(sp.Attributes) > 0 {
 		last := len(sp.Attributes) - 1
-		over -= fieldSize(proto.Size(sp.Attributes[last]))
+		over -= lenFieldSize(proto.Size(sp.Attributes[last]))
 		sp.Attributes = sp.Attributes[:last]
 		sp.DroppedAttributesCount++
 	}
 	for over > 0 && len(sp.Links) > 0 {
 		last := len(sp.Links) - 1
-		over -= fieldSize(proto.Size(sp.Links[last]))
+		over -= lenFieldSize(proto.Size(sp.Links[last]))
 		sp.Links = sp.Links[:last]
 		sp.DroppedLinksCount++
 	}
@@ -332,7 +231,7 @@ func (e *OTLPExporter) trim(sp *tracepb.Span, budget int) int {
 			sp.Status.Message = cutUTF8(sp.Status.Message, trimmedStringBytes)
 		}
 	}
-	size = fieldSize(proto.Size(sp))
+	size = lenFieldSize(proto.Size(sp))
 	sdklog.Warnf(e.cfg.logger, "export: a span alone exceeded the request limit; trimmed to %d bytes (events, attributes, links dropped and counted on the span)", size)
 	return size
 }
@@ -340,10 +239,6 @@ func (e *OTLPExporter) trim(sp *tracepb.Span, budget int) int {
 // Trimmed returns how many spans were trimmed because they alone exceeded
 // the request limit.
 func (e *OTLPExporter) Trimmed() int64 { return e.trimmed.Load() }
-
-// fieldSize is the encoded size of a length-delimited field of n bytes
-// with a one-byte tag.
-func fieldSize(n int) int { return 1 + protowire.SizeVarint(uint64(n)) + n }
 
 func cutUTF8(s string, n int) string {
 	if len(s) <= n {
