@@ -170,7 +170,14 @@ func Parse(data []byte, name string) (*Config, error) {
 
 type errfFunc func(n *yaml.Node, format string, a ...any) error
 
-func fields(n *yaml.Node, path string, errf errfFunc, fn func(key string, k, v *yaml.Node) error) error {
+// errUnknownKey is what a fields callback returns for a key it does not
+// know.
+var errUnknownKey = errors.New("unknown key")
+
+// fields calls fn for each key of mapping n with its scalar value; fn's
+// error is about the value (reported at the value, with it), or
+// errUnknownKey (reported at the key).
+func fields(n *yaml.Node, path string, errf errfFunc, fn func(key string, v *yaml.Node) error) error {
 	if n.Kind != yaml.MappingNode {
 		return errf(n, "%s: want a mapping", path)
 	}
@@ -184,8 +191,11 @@ func fields(n *yaml.Node, path string, errf errfFunc, fn func(key string, k, v *
 		if v.Kind != yaml.ScalarNode {
 			return errf(v, "%s.%s: want a single value", path, k.Value)
 		}
-		if err := fn(k.Value, k, v); err != nil {
-			return err
+		if err := fn(k.Value, v); err != nil {
+			if errors.Is(err, errUnknownKey) {
+				return errf(k, "%s: unknown key %q", path, k.Value)
+			}
+			return errf(v, "%s.%s: %q: %v", path, k.Value, v.Value, unwrapNum(err))
 		}
 	}
 	return nil
@@ -194,7 +204,7 @@ func fields(n *yaml.Node, path string, errf errfFunc, fn func(key string, k, v *
 func parseSLO(n *yaml.Node, path string, errf errfFunc) (SLO, error) {
 	var s SLO
 	var haveTarget, haveWindow bool
-	err := fields(n, path, errf, func(key string, k, v *yaml.Node) error {
+	err := fields(n, path, errf, func(key string, v *yaml.Node) error {
 		var err error
 		switch key {
 		case "name":
@@ -230,12 +240,9 @@ func parseSLO(n *yaml.Node, path string, errf errfFunc) (SLO, error) {
 				err = errors.New("must be positive")
 			}
 		default:
-			return errf(k, "%s: unknown key %q", path, key)
+			return errUnknownKey
 		}
-		if err != nil {
-			return errf(v, "%s.%s: %q: %v", path, key, v.Value, unwrapNum(err))
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return s, err
@@ -257,7 +264,7 @@ func parseSLO(n *yaml.Node, path string, errf errfFunc) (SLO, error) {
 
 func parseAlert(n *yaml.Node, path string, errf errfFunc) (AlertRule, error) {
 	var a AlertRule
-	err := fields(n, path, errf, func(key string, k, v *yaml.Node) error {
+	err := fields(n, path, errf, func(key string, v *yaml.Node) error {
 		var err error
 		switch key {
 		case "severity":
@@ -274,12 +281,9 @@ func parseAlert(n *yaml.Node, path string, errf errfFunc) (AlertRule, error) {
 		case "budget":
 			a.Budget, err = parseFraction(v.Value)
 		default:
-			return errf(k, "%s: unknown key %q", path, key)
+			return errUnknownKey
 		}
-		if err != nil {
-			return errf(v, "%s.%s: %q: %v", path, key, v.Value, unwrapNum(err))
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return a, err

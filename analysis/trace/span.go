@@ -140,21 +140,8 @@ var stabilityKind = [8]stability.Kind{KindServer: stability.Server, KindClient: 
 // Str returns an attribute (span first, then resource) as a string; "" when
 // absent. Numbers and bools are formatted.
 func (s *Span) Str(key string) string {
-	v, ok := s.Attr(key)
-	if !ok {
-		return ""
-	}
-	switch x := v.(type) {
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return ""
+	v, _ := s.Attr(key)
+	return strOf(v)
 }
 
 // Probability returns the sampling.probability attribute and whether it is

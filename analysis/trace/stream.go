@@ -182,7 +182,8 @@ func setBit(b, bit uint8, on bool) uint8 {
 	return b &^ bit
 }
 
-// strOf formats an attribute value as [Span.Str] does.
+// strOf formats an attribute value for [Span.Str] and the index: numbers
+// and bools as text, "" for nil (absent) and other types.
 func strOf(v any) string {
 	switch x := v.(type) {
 	case string:

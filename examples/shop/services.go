@@ -142,28 +142,22 @@ func edgeHandler() http.Handler {
 	}
 	catalog := "http://" + os.Getenv(envCatalogAddr)
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /browse", func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, catalog+"/products", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
+	// catalogCall asks the catalog for path and answers with its status.
+	catalogCall := func(path, answer string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, catalog+path, nil)
+			resp, err := client.Do(req)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer resp.Body.Close()
+			w.WriteHeader(resp.StatusCode)
+			_, _ = w.Write([]byte(answer))
 		}
-		defer resp.Body.Close()
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write([]byte("products\n"))
-	})
-	mux.HandleFunc("GET /search", func(w http.ResponseWriter, r *http.Request) {
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, catalog+"/products?q=book", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		w.WriteHeader(resp.StatusCode)
-		_, _ = w.Write([]byte("results\n"))
-	})
+	}
+	mux.HandleFunc("GET /browse", catalogCall("/products", "products\n"))
+	mux.HandleFunc("GET /search", catalogCall("/products?q=book", "results\n"))
 	cartCall := func(w http.ResponseWriter, r *http.Request, method string) {
 		var reply cartReply
 		err := conn.Invoke(r.Context(), "/shop.Cart/"+method, &cartRequest{User: r.URL.Query().Get("user"), Item: "book"}, &reply)
