@@ -229,7 +229,11 @@ func TestDeadlineExceeded(t *testing.T) {
 	t.Parallel()
 	e, tr, flush := tracedEnv(t)
 	ctx, parent := rootCtx(tr, "flow-deadline")
-	ctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	// The deadline must outlast the call's way to the server handler: with
+	// 50 ms, a loaded -race run sometimes expired it before the server saw
+	// the stream, leaving no server span to check. 500 ms keeps the test
+	// short and that race out of reach.
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
 	_, err := e.unary(ctx, "wait")
 	assert.Equal(t, codes.DeadlineExceeded, status.Code(err))
