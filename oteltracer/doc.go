@@ -53,7 +53,9 @@
 // tracer's span (tracer.StartSpanIn), its OpenTelemetry view and the
 // context Start returns are one value. SetAttributes converts scalar
 // attributes without a call per value and records them under one lock
-// (tracer.Span.SetAttributes); on an unsampled span it does nothing. The
+// (tracer.Span.SetAttributes); on an unsampled span it does nothing. A
+// span has room for 6 attributes in that allocation (an OpenTracing span
+// 8), so that it stays in the same size class; more grow its slice. The
 // context keeps its parent context reachable for as long as the span's
 // data is (a processor that holds SpanData until export holds it too; the
 // OTLP batcher encodes at End and does not).

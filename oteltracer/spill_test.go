@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// A span's attributes outgrow its inline room (8, tracer.RecordingSpan)
+// A span's attributes outgrow its inline room (6, tracer.RecordingSpan)
 // and setAttributes' stack batches of 8 intact, with an event after them,
 // given at Start and later.
 func TestManyAttributesSpill(t *testing.T) {

@@ -158,9 +158,18 @@ type SpanStart struct {
 type SpanMemory func(recording bool) (*RecordingSpan, *NonRecordingSpan)
 
 // RecordingSpan is the memory of a sampled span, for SpanMemory: a Span
-// with room for 8 attributes (OpenTelemetry instrumentation sets several
-// after Start). The span StartSpanIn returns for it is not this type.
-type RecordingSpan struct{ s spanLarge }
+// with room for 6 attributes, 64 bytes less than the 8 of an OpenTracing
+// span started with tags, so that with a layered API's 64 bytes of
+// per-span state the whole stays in that span's allocation size class
+// (768 bytes; bytes allocated set how often the garbage collector runs).
+// A 7th attribute grows the slice as on any span. The span StartSpanIn
+// returns for it is not this type.
+type RecordingSpan struct{ s spanLayered }
+
+type spanLayered struct {
+	Span
+	attrs [6]Attribute
+}
 
 // NonRecordingSpan is the memory of an unsampled span, for SpanMemory; the
 // span StartSpanIn returns for it is not this type, and this type has no

@@ -1,0 +1,16 @@
+package oteltracer
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A started span with its view and context is one allocation in the
+// 768-byte size class of an OpenTracing span with room for 8 attributes
+// (see tracer.RecordingSpan): more bytes per span would make the garbage
+// collector run more often for the OpenTelemetry API alone.
+func TestSampledSpanSizeClass(t *testing.T) {
+	require.LessOrEqual(t, unsafe.Sizeof(sampledSpan{}), uintptr(768))
+}
