@@ -117,7 +117,16 @@ func startSink(t *testing.T, s *sink, opts ...grpc.ServerOption) (grpcEndpoint, 
 	go func() { _ = hs.Serve(hl) }()
 	t.Cleanup(func() {
 		srv.Stop()
-		_ = hs.Close()
+		// Shutdown, not Close: Close returns while connection goroutines
+		// still run. After a 413 the server cannot reuse the connection (the
+		// client was still sending the body it refused), so net/http keeps
+		// that goroutine alive for its RST-avoidance delay (500 ms,
+		// closeWriteAndWait) before closing; a test run alone would end
+		// inside that window and goleak would report it. Shutdown waits
+		// for the connection to close.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, hs.Shutdown(ctx))
 	})
 	return "http://" + gl.Addr().String(), "http://" + hl.Addr().String() + "/v1/traces"
 }
