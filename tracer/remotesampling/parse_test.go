@@ -121,13 +121,20 @@ func FuzzParseJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		require.LessOrEqual(t, len(r.operations), 8)
-		for _, p := range append([]float64{r.probability}, opProbabilities(r)...) {
-			require.True(t, p >= 0 && p <= 1, "probability %v", p)
-		}
-		require.True(t, r.rate >= 0 && r.rate <= maxRate && r.lowerBound >= 0 && r.lowerBound <= maxRate)
+		requireValid(t, r, 8)
 		compile(r, 1, time.Now(), 8, time.Now) // must not panic
 	})
+}
+
+// requireValid checks what either decoder may accept: at most
+// maxOperations operations, probabilities in [0, 1], rates in [0, maxRate].
+func requireValid(t *testing.T, r response, maxOperations int) {
+	t.Helper()
+	require.LessOrEqual(t, len(r.operations), maxOperations)
+	for _, p := range append([]float64{r.probability}, opProbabilities(r)...) {
+		require.True(t, p >= 0 && p <= 1, "probability %v", p)
+	}
+	require.True(t, r.rate >= 0 && r.rate <= maxRate && r.lowerBound >= 0 && r.lowerBound <= maxRate)
 }
 
 func opProbabilities(r response) []float64 {

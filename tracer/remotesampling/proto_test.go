@@ -250,11 +250,7 @@ func FuzzDecodeResponse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		require.LessOrEqual(t, len(r.operations), 8)
-		for _, p := range append([]float64{r.probability}, opProbabilities(r)...) {
-			require.True(t, p >= 0 && p <= 1, "probability %v", p)
-		}
-		require.True(t, r.rate >= 0 && r.rate <= maxRate && r.lowerBound >= 0 && r.lowerBound <= maxRate)
+		requireValid(t, r, 8)
 		// What was read writes back to the same strategy.
 		again, err := decodeResponse(encodeResponse(r), 8)
 		require.NoError(t, err)
