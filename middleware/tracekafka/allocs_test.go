@@ -24,7 +24,8 @@ func TestInjectIntoArenaAllocs(t *testing.T) {
 	i := 0
 	allocs := testing.AllocsPerRun(runs, func() {
 		c := &cs[i]
-		c.h, c.arena = &hs[i], a
+		c.h = &hs[i]
+		c.use(a)
 		propagation.TraceContext{}.Inject(s, c)
 		propagation.W3CBaggage{}.Inject(s, c)
 		c.Set("X-Flow-ID", "flow-b")

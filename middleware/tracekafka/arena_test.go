@@ -32,7 +32,9 @@ func TestArenaKeepsMessagesApart(t *testing.T) {
 	shared := []kafka.Header{{Key: "app", Value: []byte("v")}}
 	a := &arena{hdrs: make([]kafka.Header, 0, 10), b: make([]byte, 0, 2*injectedBytes), vals: make([]string, 0, 10)}
 	m1, m2 := shared, shared
-	c1, c2 := &HeaderCarrier{h: &m1, arena: a}, &HeaderCarrier{h: &m2, arena: a}
+	c1, c2 := &HeaderCarrier{h: &m1}, &HeaderCarrier{h: &m2}
+	c1.use(a)
+	c2.use(a)
 	inject(c1, state(1))
 	inject(c2, state(2))
 
@@ -84,7 +86,8 @@ func TestArenaFull(t *testing.T) {
 	t.Parallel()
 	a := &arena{b: make([]byte, 0, 8)}
 	var hs []kafka.Header
-	c := &HeaderCarrier{h: &hs, arena: a}
+	c := &HeaderCarrier{h: &hs}
+	c.use(a)
 	c.Set("k1", "12345")
 	c.SetBytes("k2", append(c.Buffer(55), "0123456789"...))
 	c.SetBytes("k3", append(c.Buffer(2), "toolong"...)) // grows out of the arena

@@ -5,6 +5,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/flowtrace/flowtrace/internal/slab"
 	"github.com/flowtrace/flowtrace/propagation"
 )
 
@@ -36,72 +37,24 @@ type HeaderCarrier struct {
 	vals   []string
 	have   uint64
 	inline [4]string // vals for messages of up to 4 headers
-	// arena, when not nil, backs the copied header slice and the values Set
-	// writes (the Writer's, one per WriteMessages call).
-	arena *arena
+	// The Writer's arena, when set (use), backs the copied header slice,
+	// the cache and the values Set writes; nil slabs allocate.
+	hdrSlab *slab.Slab[kafka.Header]
+	valSlab *slab.Slab[string]
+	bytSlab *slab.Slab[byte]
 }
 
-// arena hands out pieces of two buffers made once per batch of messages,
-// so that injecting into a message allocates nothing. Pieces are
-// capacity-limited and never handed out twice: an append to one copies.
+// arena backs the copied header slices and the injected values of one
+// WriteMessages call (package internal/slab): injecting into a message
+// then allocates nothing.
 type arena struct {
-	hdrs []kafka.Header
-	b    []byte
-	vals []string
+	hdrs slab.Slab[kafka.Header]
+	b    slab.Slab[byte]
+	vals slab.Slab[string]
 }
 
-// strings returns a zeroed slice of n strings.
-func (a *arena) strings(n int) []string {
-	if a == nil || cap(a.vals)-len(a.vals) < n {
-		return make([]string, n)
-	}
-	i := len(a.vals)
-	a.vals = a.vals[:i+n]
-	return a.vals[i : i+n : i+n]
-}
-
-// headers returns a zeroed slice of length n and capacity c.
-func (a *arena) headers(n, c int) []kafka.Header {
-	if a == nil || cap(a.hdrs)-len(a.hdrs) < c {
-		return make([]kafka.Header, n, c)
-	}
-	i := len(a.hdrs)
-	a.hdrs = a.hdrs[:i+c]
-	return a.hdrs[i : i+n : i+c]
-}
-
-// bytes returns a copy of v.
-func (a *arena) bytes(v string) []byte {
-	if a == nil || cap(a.b)-len(a.b) < len(v) {
-		return []byte(v)
-	}
-	i := len(a.b)
-	a.b = append(a.b, v...)
-	return a.b[i:len(a.b):len(a.b)]
-}
-
-// buffer returns the free part of the arena, if it has room for n bytes.
-func (a *arena) buffer(n int) []byte {
-	if a == nil || cap(a.b)-len(a.b) < n {
-		return make([]byte, 0, n)
-	}
-	return a.b[len(a.b):len(a.b)]
-}
-
-// keep takes v, an append to the last buffer, out of the free part when
-// it is still there (it may have grown into memory of its own).
-func (a *arena) keep(v []byte) []byte {
-	if a == nil || len(v) == 0 || cap(a.b)-len(a.b) < len(v) {
-		return v[:len(v):len(v)]
-	}
-	free := a.b[len(a.b) : len(a.b)+1]
-	if &free[0] != &v[0] {
-		return v[:len(v):len(v)]
-	}
-	i := len(a.b)
-	a.b = a.b[:i+len(v)]
-	return a.b[i : i+len(v) : i+len(v)]
-}
+// use makes the carrier take its header slice and values from a.
+func (c *HeaderCarrier) use(a *arena) { c.hdrSlab, c.valSlab, c.bytSlab = &a.hdrs, &a.vals, &a.b }
 
 // value returns header i's value as a string.
 func (c *HeaderCarrier) value(i int) string {
@@ -150,7 +103,7 @@ func (c *HeaderCarrier) cache(i int, v string) {
 		if l := min(max(cap(*c.h), i+1), 64); c.vals == nil && l <= len(c.inline) {
 			n = c.inline[:l:l]
 		} else {
-			n = c.arena.strings(l)
+			n = c.valSlab.Take(l, l)
 		}
 		copy(n, c.vals)
 		c.vals = n
@@ -213,20 +166,22 @@ func (c *HeaderCarrier) Values(key string) []string {
 // Set replaces all headers named key (any case) by one header key=value,
 // at the position of the first one, or appends it.
 func (c *HeaderCarrier) Set(key, value string) {
-	if at := c.set(key, c.arena.bytes(value)); at < 64 {
+	v := c.bytSlab.Take(len(value), len(value))
+	copy(v, value)
+	if at := c.set(key, v); at < 64 {
 		c.cache(at, value)
 	}
 }
 
 // Buffer returns room for a value of n bytes, from the Writer's arena
 // when there is one (propagation.BytesCarrier).
-func (c *HeaderCarrier) Buffer(n int) []byte { return c.arena.buffer(n) }
+func (c *HeaderCarrier) Buffer(n int) []byte { return c.bytSlab.Free(n) }
 
 // SetBytes is Set with the value as bytes, an append to the last Buffer,
 // which it keeps: the W3C formats write through it without making a
 // string first (propagation.BytesCarrier).
 func (c *HeaderCarrier) SetBytes(key string, value []byte) {
-	if at := c.set(key, c.arena.keep(value)); at < 64 {
+	if at := c.set(key, c.bytSlab.Keep(value)); at < 64 {
 		c.have &^= 1 << at // converted again when read
 	}
 }
@@ -238,7 +193,7 @@ func (c *HeaderCarrier) set(key string, v []byte) int {
 		old := *c.h
 		// Room for the few headers a propagator writes, so that injecting
 		// allocates once.
-		n := c.arena.headers(len(old), len(old)+4)
+		n := c.hdrSlab.Take(len(old), len(old)+4)
 		copy(n, old)
 		*c.h = n
 		c.copied = true

@@ -143,7 +143,7 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 
 		c := &carriers[i]
 		c.h = &m.Headers
-		c.arena = a
+		c.use(a)
 		e.Inject(ctx, tr, span, c, c)
 		pend[i] = pending{span: span, em: w.cfg.tags(stability.Producer), user: m.WriterData}
 		m.WriterData = &pend[i]
