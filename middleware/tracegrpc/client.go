@@ -15,13 +15,8 @@ import (
 
 // DialOptions returns the dial options that install both
 // [UnaryClientInterceptor] and [StreamClientInterceptor] with one set of
-// options, chained before interceptors added later:
-//
-//	conn, err := grpc.NewClient(target, append(tracegrpc.DialOptions(),
-//		grpc.WithTransportCredentials(creds))...)
-//
-// It returns a slice because grpc.DialOption cannot be implemented, nor two
-// of them joined, outside package grpc.
+// options, chained before interceptors added later (a slice: see the
+// package documentation's Wiring).
 func DialOptions(opts ...Option) []grpc.DialOption {
 	c := newConfig(opts)
 	return []grpc.DialOption{
@@ -36,10 +31,8 @@ func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 	return newConfig(opts).unaryClient
 }
 
-// StreamClientInterceptor traces streaming calls. The span ends once, when
-// the stream ends: RecvMsg returns io.EOF or an error, the single response
-// of a client-streaming call arrives, Header, SendMsg or CloseSend fail, or
-// the call's context is done. Errors are returned as is.
+// StreamClientInterceptor traces streaming calls; the span ends once, when
+// the stream ends (see the package documentation). Errors are returned as is.
 func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 	return newConfig(opts).streamClient
 }

@@ -20,12 +20,8 @@ import (
 
 // ServerOptions returns the server options that install both
 // [UnaryServerInterceptor] and [StreamServerInterceptor] with one set of
-// options, chained before interceptors added later:
-//
-//	srv := grpc.NewServer(tracegrpc.ServerOptions(tracegrpc.WithRecovery())...)
-//
-// It returns a slice because grpc.ServerOption cannot be implemented, nor
-// two of them joined, outside package grpc.
+// options, chained before interceptors added later (a slice: see the
+// package documentation's Wiring).
 func ServerOptions(opts ...Option) []grpc.ServerOption {
 	c := newConfig(opts)
 	return []grpc.ServerOption{
@@ -53,20 +49,15 @@ func (c *config) unaryServer(ctx context.Context, req any, info *grpc.UnaryServe
 	if span == nil {
 		return handler(ctx, req)
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = c.recovered(span, r)
-			resp = nil
-		}
-		if err == nil && c.messageEvents {
-			messageEvent(span, msgSent, 1, resp)
-		}
-		c.finishSpan(span, err, true)
-	}()
+	defer c.endServer(span, &err)
 	if c.messageEvents {
 		messageEvent(span, msgReceived, 1, req)
 	}
-	return handler(ctx, req)
+	// A panicking handler returns nothing: resp stays nil.
+	if resp, err = handler(ctx, req); err == nil && c.messageEvents {
+		messageEvent(span, msgSent, 1, resp)
+	}
+	return resp, err
 }
 
 func (c *config) streamServer(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
@@ -77,13 +68,17 @@ func (c *config) streamServer(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 	if span == nil {
 		return handler(srv, &serverStream{ServerStream: ss, ctx: ctx})
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = c.recovered(span, r)
-		}
-		c.finishSpan(span, err, true)
-	}()
+	defer c.endServer(span, &err)
 	return handler(srv, &serverStream{ServerStream: ss, ctx: ctx, span: span, events: c.messageEvents})
+}
+
+// endServer, deferred by the server interceptors, records a panic of the
+// handler (recovered) and finishes the span with the call's error, *err.
+func (c *config) endServer(span opentracing.Span, err *error) {
+	if r := recover(); r != nil {
+		*err = c.recovered(span, r)
+	}
+	c.finishSpan(span, *err, true)
 }
 
 // recovered records a panic on span. With WithRecovery it returns the

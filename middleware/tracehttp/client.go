@@ -26,17 +26,9 @@ type transport struct {
 var _ http.RoundTripper = (*transport)(nil)
 
 // NewTransport returns base wrapped so that every request it sends gets a
-// client span, child of the span in the request's context (a new root trace
-// when there is none, as OpenTracing does), with the trace context and flow
-// id injected into a clone of the request: the caller's request is never
-// changed. A nil base means http.DefaultTransport.
-//
-// The span ends when the response body has been read to EOF or closed, or
-// when RoundTrip fails; a body that is never closed leaves the span open,
-// as it leaves the connection open. http.Client calls RoundTrip once per
-// redirect hop, so each hop gets its own span. A 101 Switching Protocols
-// response ends the span at once and leaves the body (the upgraded
-// connection) untouched.
+// client span, with the trace context and flow id injected into a copy of
+// the request; when the span ends is in the package documentation. A nil
+// base means http.DefaultTransport.
 func NewTransport(base http.RoundTripper, opts ...Option) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -169,9 +161,7 @@ func (h headerFlow) Set(key, value string)      { h[key] = []string{value} }
 func (t *transport) spanName(mi int, req *http.Request) string {
 	var rn *routeNames
 	if t.cfg.route != nil {
-		if route := t.cfg.route(req); route != "" {
-			rn = t.names.forRoute(route)
-		}
+		rn = t.names.forRule(t.cfg.route, req)
 	}
 	return t.cfg.spanName(mi, rn, req)
 }

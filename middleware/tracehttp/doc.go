@@ -62,26 +62,24 @@
 //
 // # Flow id, trust boundary, critical operations and traffic source
 //
-// These follow the rules of package middleware, the same for tracegrpc and
-// tracekafka: the flow id travels as X-Flow-ID and as the flow_id baggage
-// item; [WithPublicEndpoint] starts a new trace (linked to a valid incoming
-// one with [tracer.LinkTo]) and a new flow id and drops incoming baggage;
-// [WithCriticalOperation] and [WithCriticalSampling] force critical
-// requests into sampling; [WithTrafficSource], else at a public endpoint
-// [DefaultTrafficSource], tells where a request came from.
+// The flow id (X-Flow-ID), [WithPublicEndpoint] (its link is
+// [tracer.LinkTo]), [WithCriticalOperation], [WithCriticalSampling],
+// [WithTrafficSource] and [DefaultTrafficSource] follow the rules of package
+// middleware, the same for tracegrpc and tracekafka.
 //
 // # Client
 //
 // [NewTransport] and [WrapClient] start a client span per request, child of
 // the span in the request's context, or a new root when there is none (the
 // OpenTracing convention). The trace context and flow id are injected into
-// a clone of the request (r.Clone): the caller's request is never changed,
-// so a retried request does not pile up headers. The span ends when the
-// response body reaches EOF, fails or is closed — exactly once, whichever
+// a copy of the request with its own headers: the caller's request is never
+// changed, so a retried request does not pile up headers. The span ends when
+// the response body reaches EOF, fails or is closed — exactly once, whichever
 // comes first — or when RoundTrip fails; a body that is never closed leaves
 // the span open as it leaves the connection open. http.Client calls
 // RoundTrip once per redirect hop, so every hop is a span of its own
-// (siblings under the caller's span). A 101 response ends the span at once.
+// (siblings under the caller's span). A 101 Switching Protocols response ends
+// the span at once and leaves the body (the upgraded connection) untouched.
 // Tags: span.kind=client, component, http.method, http.url
 // (scheme://host/path: no user info, no query string, no fragment),
 // peer.hostname, peer.port, http.status_code, http.response_size (with

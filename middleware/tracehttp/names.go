@@ -68,8 +68,14 @@ func newRouteNames(route string) *routeNames {
 // a concatenation per request once it is full, instead of memory.
 type nameCache struct{ instr.Cache[*routeNames] }
 
-// forRoute returns the names of a route template.
-func (c *nameCache) forRoute(route string) *routeNames { return c.Get(route, newRouteNames) }
+// forRule returns the names of the route template WithRoute's f gives for
+// r (nil: no route), on either side.
+func (c *nameCache) forRule(f func(*http.Request) string, r *http.Request) *routeNames {
+	if route := f(r); route != "" {
+		return c.Get(route, newRouteNames)
+	}
+	return nil
+}
 
 // forPattern returns the names of a ServeMux pattern ("GET host/path/{x}"):
 // its route is the path part.

@@ -32,16 +32,10 @@ type handler struct {
 	names nameCache
 }
 
-// NewHandler returns h wrapped so that every request gets a server span, a
-// flow id in its context and an X-Flow-ID response header. A nil h means
-// http.DefaultServeMux, as in http.Server.
-//
-// The span is named "METHOD route". The route comes from WithRoute; else,
-// when h is an *http.ServeMux (or the request already matched a pattern
-// when it reaches the middleware), from the matching pattern before the
-// span starts; else from the Pattern the request carries after h returns,
-// in which case the span starts as "METHOD" and samplers see only the
-// method.
+// NewHandler returns h wrapped so that every request gets a server span
+// ("METHOD route": where the route comes from is in the package
+// documentation), a flow id in its context and an X-Flow-ID response
+// header. A nil h means http.DefaultServeMux, as in http.Server.
 func NewHandler(h http.Handler, opts ...Option) http.Handler {
 	if h == nil {
 		h = http.DefaultServeMux
@@ -77,10 +71,7 @@ func methodName(mi int) string {
 // routeAtStart returns the route known before the handler runs.
 func (h *handler) routeAtStart(r *http.Request) *routeNames {
 	if h.cfg.route != nil {
-		if route := h.cfg.route(r); route != "" {
-			return h.names.forRoute(route)
-		}
-		return nil
+		return h.names.forRule(h.cfg.route, r)
 	}
 	if r.Pattern != "" {
 		if redirectPattern(r, r.Pattern) {
@@ -286,19 +277,24 @@ func (h *handler) serveUntraced(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) finish(sp opentracing.Span, st *respState) {
-	em := h.tags()
 	switch {
 	case st.hijacked:
 		semconv.HTTPHijacked.Set(sp, true)
-	default:
-		status := st.status
-		if !st.wroteHeader {
-			status = http.StatusOK // what net/http sends when the handler wrote nothing
-		}
-		em.Set(sp, semconv.HTTPStatusCode.Key(), status)
-		if h.cfg.isError(status, true) {
-			semconv.Error.Set(sp, true)
-		}
+		st.wroteHeader = false // the connection is the handler's: no status
+	case !st.wroteHeader:
+		st.status, st.wroteHeader = http.StatusOK, true // what net/http sends when the handler wrote nothing
+	}
+	if st.wroteHeader && h.cfg.isError(st.status, true) {
+		semconv.Error.Set(sp, true)
+	}
+	endResponse(h.tags(), sp, st)
+}
+
+// endResponse records the status the handler wrote (none: no tag) and the
+// body size, and finishes sp.
+func endResponse(em stability.Emitter, sp opentracing.Span, st *respState) {
+	if st.wroteHeader {
+		em.Set(sp, semconv.HTTPStatusCode.Key(), st.status)
 	}
 	if st.written > 0 {
 		em.Set(sp, semconv.HTTPResponseSize.Key(), int(st.written))
@@ -331,13 +327,7 @@ func finishPanic(em stability.Emitter, sp opentracing.Span, st *respState, p any
 			semconv.Stack.Field(truncate(string(debug.Stack()), maxStackLen)),
 		)
 	}
-	if st.wroteHeader {
-		em.Set(sp, semconv.HTTPStatusCode.Key(), st.status)
-	}
-	if st.written > 0 {
-		em.Set(sp, semconv.HTTPResponseSize.Key(), int(st.written))
-	}
-	sp.Finish()
+	endResponse(em, sp, st)
 }
 
 // respState is what the wrapped ResponseWriter observed of the response

@@ -5,15 +5,10 @@
 // # Producer
 //
 // [NewWriter] wraps a *kafka.Writer. [Writer.WriteMessages] starts one
-// producer span "send <topic>" per message (child of the span in ctx),
-// injects the trace context and the flow id (X-Flow-ID) into a copy of the
-// message's headers, and finishes the span when kafka-go reports the
-// message written or failed: through the Writer's Completion callback,
-// which NewWriter chains before the caller's own, so asynchronous writers
-// are covered; for synchronous writers per-message errors come from
-// kafka.WriteErrors. The caller's messages and their Headers slices are
-// never modified (copies of a kafka.Message share the Headers backing
-// array; see [HeaderCarrier]).
+// producer span "send <topic>" per message, injects the trace context and
+// the flow id (X-Flow-ID) into a copy of the message's headers (see
+// [HeaderCarrier]), and finishes the span when kafka-go reports the message
+// written or failed, for synchronous and asynchronous writers alike.
 //
 // # Consumer
 //
@@ -41,31 +36,19 @@
 // messaging/dup both. OpenTelemetry's messaging conventions are
 // Development, not stable: these names may change with them.
 //
-// # Flow id
+// # Flow id, critical operation and traffic source
 //
-// The flow id travels as X-Flow-ID and follows the rules of package
-// middleware, the same as over HTTP and gRPC, for consumed and produced
-// messages alike.
-//
-// # Critical operation and traffic source
-//
-// The critical_operation and traffic_source baggage items an edge set (see
-// package middleware) travel in the message headers with the rest of the
-// baggage and are tagged on producer and consumer spans. A consumer with
-// [WithLinkOnly] starts a new trace and inherits no baggage, so neither
-// travels across it; a StartBatchSpan span gets them only from the context
-// it is given.
-//
-// The consumer has the edge rules of tracehttp's and tracegrpc's servers,
-// applied by the same engine, so a topic outside producers write to is an
-// edge like any other: [WithPublicEndpoint] (new trace linked to the
-// producer's, new flow id, the message's baggage ignored,
-// [DefaultTrafficSource] reading X-Traffic-Source), [WithCriticalOperation]
-// (also on the Writer) and [WithCriticalSampling], [WithTrafficSource], and
-// [WithFilter] (no span, the flow id kept). They apply to
-// StartSpanFromMessage and so to kafkaconsume's Consume; StartBatchSpan
-// ignores the per-message rules (it links, and a public consumer trusts no
-// incoming flow id there either).
+// The flow id (X-Flow-ID) and the critical_operation and traffic_source
+// baggage items follow the rules of package middleware, as over HTTP and
+// gRPC, and are tagged on producer and consumer spans. A consumer is an edge
+// like tracehttp's and tracegrpc's servers, for topics outside producers
+// write to: [WithPublicEndpoint], [DefaultTrafficSource] (X-Traffic-Source),
+// [WithCriticalOperation] (also on the Writer), [WithCriticalSampling],
+// [WithTrafficSource] and [WithFilter] apply to StartSpanFromMessage, and so
+// to kafkaconsume's Consume. StartBatchSpan ignores the per-message rules (it
+// links, and trusts no incoming flow id at a public consumer either) and
+// gets the baggage items only from the context it is given; a consumer
+// [WithLinkOnly] starts a new trace and inherits no baggage.
 //
 // # Hostile messages
 //

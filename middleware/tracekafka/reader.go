@@ -127,7 +127,7 @@ func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentra
 		if m.Topic != topic {
 			topic = ""
 		}
-		ex, carrier := c.extract(tr, m)
+		sc, valid, carrier := c.extract(tr, m)
 		if sameFlow {
 			v := carrier.Values(flowid.Header)
 			switch {
@@ -139,7 +139,7 @@ func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentra
 				sameFlow = false
 			}
 		}
-		if !ex.valid {
+		if !valid {
 			continue
 		}
 		if links >= c.maxLinks {
@@ -147,7 +147,7 @@ func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentra
 			continue
 		}
 		links++
-		opts = append(opts, tracer.LinkTo(ex.sc))
+		opts = append(opts, tracer.LinkTo(sc))
 	}
 	span := tr.StartSpan(spanName(semconv.MessagingOperationProcess, topic), opts...)
 	c.commonTags(span, stability.Consumer, semconv.MessagingOperationProcess, topic)

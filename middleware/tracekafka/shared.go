@@ -32,12 +32,18 @@ type headerInfo struct {
 	foreign     bool
 }
 
-// known trace-related header names, lower case, indexed for duplicate checks.
+// traceKeys are the trace-related header names, lower case; bit i of a set
+// of them stands for traceKeys[i]. The first four are flowtrace's formats',
+// the others foreign.
 var traceKeys = [...]string{
 	"traceparent", "tracestate", "baggage", "x-flow-id",
 	"uber-trace-id", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled",
 	"ot-tracer-traceid", "ot-tracer-spanid",
 }
+
+// traceIDKeys are the traceKeys that carry a trace id: traceparent,
+// uber-trace-id, b3, x-b3-traceid and ot-tracer-traceid.
+const traceIDKeys = 1<<0 | 1<<4 | 1<<5 | 1<<6 | 1<<9
 
 func inspect(hs []kafka.Header) headerInfo {
 	var info headerInfo
@@ -47,44 +53,30 @@ func inspect(hs []kafka.Header) headerInfo {
 			info.huge = true
 		}
 		for i, k := range traceKeys {
-			if !strings.EqualFold(h.Key, k) {
-				continue
+			if strings.EqualFold(h.Key, k) {
+				info.dup = info.dup || seen&(1<<i) != 0
+				seen |= 1 << i
+				break
 			}
-			if seen&(1<<i) != 0 {
-				info.dup = true
-			}
-			seen |= 1 << i
-			switch k {
-			case "traceparent", "uber-trace-id", "b3", "x-b3-traceid", "ot-tracer-traceid":
-				info.traceHeader = true
-			}
-			if i >= 4 {
-				info.foreign = true
-			}
-			break
 		}
 	}
+	info.traceHeader, info.foreign = seen&traceIDKeys != 0, seen>>4 != 0
 	return info
 }
 
-// extracted is the producer context of a consumed message.
-type extracted struct {
-	sc    opentracing.SpanContext // nil when none
-	valid bool                    // sc holds a trace (not only baggage)
-}
-
-// extract reads the trace context of m and counts what it found.
-func (c *config) extract(tr opentracing.Tracer, m *kafka.Message) (extracted, *HeaderCarrier) {
-	carrier := NewHeaderCarrier(&m.Headers) // read only: never copies
+// extract reads the producer context of m (nil when none), says whether
+// it holds a trace (not only baggage), and counts what it found.
+func (c *config) extract(tr opentracing.Tracer, m *kafka.Message) (sc opentracing.SpanContext, valid bool, carrier *HeaderCarrier) {
+	carrier = NewHeaderCarrier(&m.Headers) // read only: never copies
 	info := inspect(m.Headers)
-	ex := extracted{sc: c.engine.Extract(tr, carrier)}
-	ex.valid = instr.ValidContext(ex.sc)
+	sc = c.engine.Extract(tr, carrier)
+	valid = instr.ValidContext(sc)
 	n := instr.Counters(tr)
 	n.Messages.Add(1)
 	switch {
-	case !info.traceHeader && !ex.valid:
+	case !info.traceHeader && !valid:
 		n.NoTraceContext.Add(1)
-	case !ex.valid:
+	case !valid:
 		n.InvalidContext.Add(1)
 	}
 	if info.dup {
@@ -96,7 +88,7 @@ func (c *config) extract(tr opentracing.Tracer, m *kafka.Message) (extracted, *H
 	if info.foreign {
 		n.ForeignHeaders.Add(1)
 	}
-	return ex, carrier
+	return sc, valid, carrier
 }
 
 // tags returns the emitter of producer or consumer spans' tags: legacy
@@ -236,11 +228,11 @@ func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group 
 		return untraced, flowid.ContextWith(ctx, id)
 	}
 	tr := c.engine.TracerFor()
-	ex, carrier := c.extract(tr, m)
+	sc, _, carrier := c.extract(tr, m)
 	in := instr.Inbound{
 		Name:     spanName(op, m.Topic),
 		Kind:     instr.KindConsumer,
-		Incoming: ex.sc,
+		Incoming: sc,
 		FlowIDs:  carrier.Values(flowid.Header),
 		Follows:  true,
 		LinkOnly: c.linkOnly,
