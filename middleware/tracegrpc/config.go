@@ -28,7 +28,8 @@ type config struct {
 
 // Option configures the interceptors. The same options are accepted on the
 // client and the server side; an option that only concerns one side (such
-// as [WithRecovery]) is ignored by the other.
+// as [WithRecovery]) is ignored by the other. A nil function, tracer or
+// logger given to an option is ignored: the default stays.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -46,17 +47,14 @@ func (c *config) traced(ctx context.Context, fullMethod string) bool {
 }
 
 // WithTracer sets the tracer (default: opentracing.GlobalTracer(), read at
-// each call). A nil tracer is ignored.
+// each call).
 func WithTracer(t opentracing.Tracer) Option {
 	return optionFunc(func(c *config) { instr.Set(&c.engine.Tracer, t) })
 }
 
 // WithFilter traces only the calls for which f returns true. Other calls
-// get no span, but keep the flow id as tracehttp's WithFilter does: on the
-// server the handler's context gets the single valid x-flow-id (else a new
-// one), which is echoed in the response header; on the client the caller's
-// trace context and flow id are passed on. ctx is the call's context on
-// the client and the incoming context on the server. A nil f is ignored.
+// get no span but keep the flow id, by package middleware's rules. ctx is
+// the call's context on the client and the incoming context on the server.
 //
 //	tracegrpc.WithFilter(func(_ context.Context, m string) bool {
 //		return !strings.HasPrefix(m, "/grpc.health.v1.")
@@ -65,20 +63,15 @@ func WithFilter(f func(ctx context.Context, fullMethod string) bool) Option {
 	return optionFunc(func(c *config) { instr.Set(&c.filter, f) })
 }
 
-// WithPublicEndpoint marks a server as a trust boundary (server only): each
-// call starts a new trace (linked to a valid incoming span context) with a
-// new flow id, and incoming baggage, critical_operation and traffic_source
-// included, is discarded. See package middleware.
+// WithPublicEndpoint marks a server as a trust boundary (server only), as
+// tracehttp.WithPublicEndpoint does: see package middleware.
 func WithPublicEndpoint() Option {
 	return optionFunc(func(c *config) { c.engine.Public = true })
 }
 
 // WithCriticalOperation names the critical user operation a method belongs
-// to, decided before the span starts (on the client, for calls whose
-// context carries none yet). A name the semconv registry allows forces the
-// span into sampling (see [WithCriticalSampling]) and travels as the
-// critical_operation baggage item and tag. A trusted caller's valid
-// critical_operation wins. A nil f is ignored.
+// to, as tracehttp.WithCriticalOperation does for a request (on the client,
+// for calls whose context carries none yet).
 func WithCriticalOperation(f func(fullMethod string) string) Option {
 	return optionFunc(func(c *config) { instr.Set(&c.critical, f) })
 }
@@ -103,10 +96,7 @@ func DefaultTrafficSource(ctx context.Context, _ string) string {
 }
 
 // WithTrafficSource sets the rule that tells where a call came from (server
-// only; ctx is the incoming context). Its result, when the registry allows
-// it, else "unknown", travels as the traffic_source baggage item and tag.
-// A trusted caller's valid traffic_source wins. A public endpoint without a
-// rule applies [DefaultTrafficSource].
+// only; ctx is the incoming context), as tracehttp.WithTrafficSource does.
 func WithTrafficSource(f func(ctx context.Context, fullMethod string) string) Option {
 	return optionFunc(func(c *config) { instr.Set(&c.traffic, f) })
 }
@@ -140,8 +130,7 @@ func WithRecovery() Option {
 
 // WithLogger sets where the interceptors report (a panic WithRecovery
 // recovered). Default: the tracer's when it is flowtrace's (the logger
-// flowtrace.Start configured), else the SDK's default on stderr. A nil
-// logger keeps the default.
+// flowtrace.Start configured), else the SDK's default on stderr.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { instr.Set(&c.engine.Logger, l) })
 }

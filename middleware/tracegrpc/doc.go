@@ -70,11 +70,8 @@
 //
 // [MetadataCarrier] adapts metadata.MD to propagation.Carrier and to the
 // OpenTracing TextMap interfaces. It never writes a key or value grpc-go
-// would reject, and never reads one: values must be printable ASCII of at
-// most [MaxValueLen] bytes, binary "-bin" keys are ignored. The
-// interceptors count the writes they refuse on their tracer: for
-// flowtrace's, Tracing.Stats().Edge.DroppedValues (per tracer, not per
-// process).
+// would reject, and never reads one; the interceptors count the writes they
+// refuse on their tracer (see the type's documentation).
 //
 // # Interceptors rather than a stats.Handler
 //

@@ -12,7 +12,8 @@ import (
 
 // Option configures NewHandler, NewTransport and WrapClient. One option type
 // serves both sides; an option that only makes sense on one side says so
-// and is ignored on the other.
+// and is ignored on the other. A nil function or tracer given to an option
+// is ignored: the default stays.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -64,20 +65,18 @@ func WithTracer(t opentracing.Tracer) Option {
 }
 
 // WithFilter decides per request whether a span is made: f returns false to
-// skip tracing (health checks, metrics scrapes). A skipped server request
-// still runs the handler, still gets a flow id in its context (the single
-// valid X-Flow-ID, else a new one) and still echoes X-Flow-ID; a skipped
-// client request still carries the caller's trace context and flow id to
-// the server. Default: trace everything. tracegrpc's WithFilter does the
-// same.
+// skip tracing (health checks, metrics scrapes). A skipped request keeps
+// its flow id (package middleware's rules: the server still echoes
+// X-Flow-ID, the client still passes the caller's trace context on).
+// Default: trace everything.
 func WithFilter(f func(r *http.Request) bool) Option {
 	return optionFunc(func(c *config) { instr.Set(&c.filter, f) })
 }
 
 // WithPublicEndpoint marks a server as a trust boundary (server only): each
 // request starts a new root trace (linked to a valid incoming span context)
-// with a new flow id, and incoming baggage, critical_operation and
-// traffic_source included, is discarded. See package middleware.
+// with a new flow id, and incoming baggage is discarded. See package
+// middleware.
 func WithPublicEndpoint() Option {
 	return optionFunc(func(c *config) { c.engine.Public = true })
 }

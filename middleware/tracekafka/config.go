@@ -11,9 +11,10 @@ import (
 )
 
 // Option configures NewWriter, NewReader and the consumer hooks
-// (StartSpanFromMessage, StartBatchSpan, InjectMessage). One
-// option type serves producer and consumer; an option that only makes sense
-// on one side says so and is ignored on the other.
+// (StartSpanFromMessage, StartBatchSpan, InjectMessage). One option type
+// serves producer and consumer; an option that only makes sense on one side
+// says so and is ignored on the other. A nil function, tracer or logger
+// given to an option is ignored: the default stays.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -48,22 +49,16 @@ func newConfig(opts []Option) *config {
 
 // WithPublicEndpoint marks a consumer as a trust boundary (consumer only:
 // StartSpanFromMessage and what drives it, such as package kafkaconsume),
-// for topics that outside producers write to: each message starts a new
-// trace (linked to a valid producer span context) with a new flow id, and
-// the message's baggage, critical_operation and traffic_source included,
-// is discarded, as tracehttp.WithPublicEndpoint does for a request. See
-// package middleware.
+// for topics that outside producers write to, as
+// tracehttp.WithPublicEndpoint does for a request: see package middleware.
 func WithPublicEndpoint() Option {
 	return optionFunc(func(c *config) { c.engine.Public = true })
 }
 
 // WithCriticalOperation names the critical user operation a message belongs
-// to, decided before its span starts: on the consumer for each message, on
-// the Writer for messages whose context carries none yet. A name the
-// semconv registry allows forces the span into sampling (see
-// [WithCriticalSampling]) and travels as the critical_operation baggage
-// item and tag. A trusted producer's valid critical_operation wins. A nil f
-// is ignored.
+// to, as tracehttp.WithCriticalOperation does for a request: on the
+// consumer for each message, on the Writer for messages whose context
+// carries none yet.
 func WithCriticalOperation(f func(m kafka.Message) string) Option {
 	return optionFunc(func(c *config) { instr.Set(&c.critical, f) })
 }
@@ -88,10 +83,7 @@ func DefaultTrafficSource(m kafka.Message) string {
 }
 
 // WithTrafficSource sets the rule that tells where a message came from
-// (consumer only). Its result, when the registry allows it, else
-// "unknown", travels as the traffic_source baggage item and tag. A trusted
-// producer's valid traffic_source wins. A public consumer without a rule
-// applies [DefaultTrafficSource]. A nil f is ignored.
+// (consumer only), as tracehttp.WithTrafficSource does for a request.
 func WithTrafficSource(f func(m kafka.Message) string) Option {
 	return optionFunc(func(c *config) { instr.Set(&c.traffic, f) })
 }
@@ -99,17 +91,14 @@ func WithTrafficSource(f func(m kafka.Message) string) Option {
 // WithFilter traces only the consumed messages for which f returns true
 // (consumer only; StartBatchSpan ignores it). Other messages get no span
 // (StartSpanFromMessage returns a no-op span) and no extraction, but keep
-// the flow id as tracehttp's WithFilter does: the handler's context gets
-// the single valid X-Flow-ID (never at a public endpoint), else a new one.
-// A nil f is ignored.
+// the flow id, by package middleware's rules.
 func WithFilter(f func(m kafka.Message) bool) Option {
 	return optionFunc(func(c *config) { instr.Set(&c.filter, f) })
 }
 
 // WithLogger sets the logger of the Kafka middleware; package kafkaconsume
 // reports through it. Default: the tracer's when it is flowtrace's (the
-// logger flowtrace.Start configured), else the SDK's default on stderr. A
-// nil logger keeps the default.
+// logger flowtrace.Start configured), else the SDK's default on stderr.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { instr.Set(&c.engine.Logger, l) })
 }
