@@ -8,6 +8,7 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/flowtrace/flowtrace/internal/slab"
 	"github.com/flowtrace/flowtrace/propagation"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
@@ -80,8 +81,8 @@ func firstValid(vs []string) string {
 func (c MetadataCarrier) Set(key, value string) { c.set(key, value, nil) }
 
 // set is Set, reporting false when it dropped the key or value. The value
-// slice is cut from slots while they last (nil: none).
-func (c MetadataCarrier) set(key, value string, slots *valueSlots) bool {
+// slice is cut from s (nil: allocated).
+func (c MetadataCarrier) set(key, value string, s *slab.Slab[string]) bool {
 	k := lower(key)
 	if !validKey(k) {
 		return false
@@ -90,39 +91,28 @@ func (c MetadataCarrier) set(key, value string, slots *valueSlots) bool {
 		delete(c, k)
 		return false
 	}
-	if slots != nil && slots.n < len(slots.s) {
-		i := slots.n
-		slots.s[i] = value
-		slots.n++
-		// Capacity-limited: an append by a later interceptor copies
-		// instead of writing into the next key's value.
-		c[k] = slots.s[i : i+1 : i+1]
-		return true
-	}
-	c[k] = []string{value}
+	// Capacity-limited: an append by a later interceptor copies instead
+	// of writing into the next key's value.
+	vs := s.Take(1, 1)
+	vs[0] = value
+	c[k] = vs
 	return true
-}
-
-// valueSlots back the value slices of the keys an injection writes
-// (traceparent, tracestate, baggage, x-flow-id): one allocation instead of
-// one per key.
-type valueSlots struct {
-	s [4]string
-	n int
 }
 
 // countingCarrier is the interceptors' MetadataCarrier: it counts what Set
 // drops into the tracer's edge counters. It is used by pointer, so that
 // handing it to Inject as both carriers boxes nothing, and it holds the
-// value slots itself: one allocation per call for carrier and values.
+// value slices of the keys an injection writes (traceparent, tracestate,
+// baggage, x-flow-id) itself: one allocation per call for carrier and values.
 type countingCarrier struct {
 	MetadataCarrier
 	dropped *atomic.Uint64
-	slots   valueSlots
+	slots   [4]string
+	free    slab.Slab[string] // over slots
 }
 
 func (c *countingCarrier) Set(key, value string) {
-	if !c.set(key, value, &c.slots) {
+	if !c.set(key, value, &c.free) {
 		c.dropped.Add(1)
 	}
 }

@@ -101,7 +101,9 @@ func outgoing(ctx context.Context, tr opentracing.Tracer) (metadata.MD, *countin
 	if !ok {
 		md = metadata.MD{}
 	}
-	return md, &countingCarrier{MetadataCarrier: MetadataCarrier(md), dropped: &instr.Counters(tr).DroppedValues}
+	cc := &countingCarrier{MetadataCarrier: MetadataCarrier(md), dropped: &instr.Counters(tr).DroppedValues}
+	cc.free = cc.slots[:0]
+	return md, cc
 }
 
 // propagateOnly passes the caller's trace context and flow id on for a

@@ -73,7 +73,7 @@ func newMethodNames(full string) *methodNames {
 // the rpc switch's names or both (OTEL_SEMCONV_STABILITY_OPT_IN; OpenTelemetry's
 // RPC conventions are not stable yet, see package semconv/stability).
 func (c *config) tags(server bool) stability.Emitter {
-	return c.engine.Tags(stability.RPC, side(server))
+	return c.engine.Semconv.Emitter(stability.RPC, side(server))
 }
 
 func side(server bool) stability.Kind {
@@ -100,7 +100,7 @@ func (c *config) startSpanTags(span opentracing.Span, server bool, mn *methodNam
 	}
 	if peerAddr != "" {
 		// Network names follow the http switch (package semconv/stability).
-		c.engine.Tags(stability.HTTP, side(server)).Set(span, semconv.PeerAddress.Key(), peerAddr)
+		c.engine.Semconv.Emitter(stability.HTTP, side(server)).Set(span, semconv.PeerAddress.Key(), peerAddr)
 	}
 }
 
@@ -134,28 +134,27 @@ func (c *config) finishSpan(span opentracing.Span, err error, server bool) {
 	span.Finish()
 }
 
-// messageEvent logs one sent or received message.
+// messageEvent logs one sent or received message, with its size when it
+// is known.
 func messageEvent(span opentracing.Span, typ string, id int, m any) {
-	fields := [4]log.Field{
-		semconv.Event.Field("message"),
-		semconv.MessageType.Field(typ),
-		semconv.MessageID.Field(id),
-	}
-	n := 3
+	size := -1
 	switch v := m.(type) {
 	case proto.Message:
-		fields[3] = semconv.MessageUncompressedSize.Field(proto.Size(v))
-		n = 4
+		size = proto.Size(v)
 	case []byte:
-		fields[3] = semconv.MessageUncompressedSize.Field(len(v))
-		n = 4
+		size = len(v)
 	case *[]byte:
 		if v != nil {
-			fields[3] = semconv.MessageUncompressedSize.Field(len(*v))
-			n = 4
+			size = len(*v)
 		}
 	}
-	span.LogFields(fields[:n]...)
+	fields := [4]log.Field{semconv.Event.Field("message"), semconv.MessageType.Field(typ), semconv.MessageID.Field(id)}
+	if size < 0 {
+		span.LogFields(fields[:3]...)
+		return
+	}
+	fields[3] = semconv.MessageUncompressedSize.Field(size)
+	span.LogFields(fields[:]...)
 }
 
 const (

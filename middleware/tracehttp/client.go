@@ -70,7 +70,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	parent := opentracing.SpanFromContext(ctx)
 	tr := e.TracerFor()
-	if parent != nil && isNoop(tr) {
+	if _, noop := tr.(opentracing.NoopTracer); noop && parent != nil {
 		// The global tracer was never set but the caller's span came from
 		// a real tracer: follow the caller.
 		tr = parent.Tracer()
@@ -81,7 +81,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// the rule applies when the caller's context carries none yet.
 	ob := instr.Outbound{Name: t.spanName(mi, req), Kind: instr.KindClient, Critical: instr.Bind(cfg.critical, req)}
 	sp := e.StartOutbound(ctx, tr, &ob)
-	em := e.Tags(stability.HTTP, stability.Client)
+	em := e.Semconv.Emitter(stability.HTTP, stability.Client)
 	semconv.Component.Set(sp, componentName)
 	em.Set(sp, semconv.HTTPMethod.Key(), methodTags[mi])
 	if mi == len(knownMethods) {
@@ -164,11 +164,6 @@ func (t *transport) spanName(mi int, req *http.Request) string {
 		rn = t.names.forRule(t.cfg.route, req)
 	}
 	return t.cfg.spanName(mi, rn, req)
-}
-
-func isNoop(tr opentracing.Tracer) bool {
-	_, ok := tr.(opentracing.NoopTracer)
-	return ok
 }
 
 // safeURL returns scheme://host/path of u: no userinfo, no query string, no

@@ -147,7 +147,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // tags returns the emitter of the server's tags: legacy names, stable
 // names or both (OTEL_SEMCONV_STABILITY_OPT_IN, package semconv/stability).
 func (h *handler) tags() stability.Emitter {
-	return h.cfg.engine.Tags(stability.HTTP, stability.Server)
+	return h.cfg.engine.Semconv.Emitter(stability.HTTP, stability.Server)
 }
 
 // setRequestTags records what the request says about itself, bounded; the

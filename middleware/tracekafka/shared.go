@@ -96,7 +96,7 @@ func (c *config) extract(tr opentracing.Tracer, m *kafka.Message) (sc opentracin
 // OpenTelemetry's messaging conventions are Development, see package
 // semconv/stability).
 func (c *config) tags(k stability.Kind) stability.Emitter {
-	return c.engine.Tags(stability.Messaging, k)
+	return c.engine.Semconv.Emitter(stability.Messaging, k)
 }
 
 // commonTags sets the tags every span of the package has.

@@ -154,12 +154,6 @@ func Bind[A any](f func(A) string, a A) func() string {
 // process) through the middleware's logger (Log).
 func (e *Engine) ReadSemconv() { e.Semconv = stability.FromEnvTo(e.Log()) }
 
-// Tags returns the emitter of a transport's tags for spans of kind k in
-// category c.
-func (e *Engine) Tags(c stability.Category, k stability.Kind) stability.Emitter {
-	return e.Semconv.Emitter(c, k)
-}
-
 // Log returns the logger of the middleware: its WithLogger, else its
 // flowtrace tracer's (the one flowtrace.Start threads through), else
 // sdklog.Default().
