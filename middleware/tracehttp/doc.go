@@ -38,11 +38,9 @@
 // peer.ipv4 or peer.ipv6, http.status_code, http.response_size, and
 // http.hijacked when the handler took over the connection. These are the
 // legacy names; OTEL_SEMCONV_STABILITY_OPT_IN=http (read when the handler
-// is built) emits OpenTelemetry's stable ones instead (http.request.method,
-// url.path, url.scheme, url.query with every value REDACTED, server.address
-// and server.port from the Host, user_agent.original,
-// network.peer.address and network.peer.port, http.response.status_code,
-// ...), http/dup both; the mapping is package semconv/stability's. Status 500-599
+// is built) emits OpenTelemetry's stable ones instead (the mapping is
+// package semconv/stability's; only they add url.query, every value
+// REDACTED), http/dup both. Status 500-599
 // marks the span as failed ([WithErrorStatus] changes that). With
 // flowtrace's tracer, an unsampled request gets no tags and an unwrapped
 // ResponseWriter.
@@ -82,10 +80,8 @@
 // the span at once and leaves the body (the upgraded connection) untouched.
 // Tags: span.kind=client, component, http.method, http.url
 // (scheme://host/path: no user info, no query string, no fragment),
-// peer.hostname, peer.port, http.status_code, http.response_size (with
-// OTEL_SEMCONV_STABILITY_OPT_IN=http: url.full, server.address,
-// server.port, http.response.status_code, ...); 400-599
-// and transport errors mark the span as failed.
+// peer.hostname, peer.port, http.status_code, http.response_size (or their
+// stable names); 400-599 and transport errors mark the span as failed.
 //
 // # Secrets
 //

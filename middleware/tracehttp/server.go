@@ -277,24 +277,19 @@ func (h *handler) serveUntraced(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) finish(sp opentracing.Span, st *respState) {
+	em := h.tags()
 	switch {
 	case st.hijacked:
 		semconv.HTTPHijacked.Set(sp, true)
-		st.wroteHeader = false // the connection is the handler's: no status
-	case !st.wroteHeader:
-		st.status, st.wroteHeader = http.StatusOK, true // what net/http sends when the handler wrote nothing
-	}
-	if st.wroteHeader && h.cfg.isError(st.status, true) {
-		semconv.Error.Set(sp, true)
-	}
-	endResponse(h.tags(), sp, st)
-}
-
-// endResponse records the status the handler wrote (none: no tag) and the
-// body size, and finishes sp.
-func endResponse(em stability.Emitter, sp opentracing.Span, st *respState) {
-	if st.wroteHeader {
-		em.Set(sp, semconv.HTTPStatusCode.Key(), st.status)
+	default:
+		status := st.status
+		if !st.wroteHeader {
+			status = http.StatusOK // what net/http sends when the handler wrote nothing
+		}
+		em.Set(sp, semconv.HTTPStatusCode.Key(), status)
+		if h.cfg.isError(status, true) {
+			semconv.Error.Set(sp, true)
+		}
 	}
 	if st.written > 0 {
 		em.Set(sp, semconv.HTTPResponseSize.Key(), int(st.written))
@@ -327,7 +322,13 @@ func finishPanic(em stability.Emitter, sp opentracing.Span, st *respState, p any
 			semconv.Stack.Field(truncate(string(debug.Stack()), maxStackLen)),
 		)
 	}
-	endResponse(em, sp, st)
+	if st.wroteHeader {
+		em.Set(sp, semconv.HTTPStatusCode.Key(), st.status)
+	}
+	if st.written > 0 {
+		em.Set(sp, semconv.HTTPResponseSize.Key(), int(st.written))
+	}
+	sp.Finish()
 }
 
 // respState is what the wrapped ResponseWriter observed of the response

@@ -136,27 +136,17 @@ func (c *HeaderCarrier) Get(key string) string {
 
 // Values returns the values of every header named key (any case).
 func (c *HeaderCarrier) Values(key string) []string {
-	first, n := -1, 0
+	var out []string
 	for i, h := range *c.h {
-		if strings.EqualFold(h.Key, key) {
-			if first < 0 {
-				first = i
-			}
-			n++
-		}
-	}
-	switch {
-	case n == 0:
-		return nil
-	case n == 1 && first < 64:
-		// The usual case: a view of the cache, capacity-limited so that an
-		// append by the caller cannot write into it.
-		c.value(first)
-		return c.vals[first : first+1 : first+1]
-	}
-	out := make([]string, 0, n)
-	for i, h := range *c.h {
-		if strings.EqualFold(h.Key, key) {
+		switch {
+		case !strings.EqualFold(h.Key, key):
+		case out == nil && i < 64:
+			// The usual case, one value: a view of the cache,
+			// capacity-limited so that an append (by the caller, or for
+			// a second value) copies instead of writing into it.
+			c.value(i)
+			out = c.vals[i : i+1 : i+1]
+		default:
 			out = append(out, c.value(i))
 		}
 	}

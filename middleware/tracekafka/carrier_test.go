@@ -114,3 +114,19 @@ func FuzzHeaderCarrier(f *testing.F) {
 		}
 	})
 }
+
+// TestValuesAppendDoesNotWriteTheCache: Values hands out a view of the
+// value cache for one value; appending to it, or a later value of the same
+// key, copies.
+func TestValuesAppendDoesNotWriteTheCache(t *testing.T) {
+	t.Parallel()
+	hs := []kafka.Header{{Key: "a", Value: []byte("1")}, {Key: "b", Value: []byte("2")}, {Key: "c", Value: []byte("3")}, {Key: "A", Value: []byte("4")}, {Key: "a", Value: []byte("5")}}
+	c := tracekafka.NewHeaderCarrier(&hs)
+	one := c.Values("b")
+	require.Equal(t, []string{"2", "x"}, append(one, "x"))
+	require.Equal(t, "2", c.Get("b"))
+	require.Equal(t, "3", c.Get("c"), "the next header's cached value is untouched")
+	require.Equal(t, []string{"1", "4", "5"}, c.Values("A"))
+	require.Equal(t, "1", c.Get("a"))
+	require.Nil(t, c.Values("d"))
+}

@@ -97,9 +97,7 @@ func (p *pending) finish(m *kafka.Message, err error, written, acked bool) {
 // of the span in ctx), injects the span's trace context and the flow id
 // into a copy of each message's headers, and writes the copies. The
 // caller's messages and their Headers slices are not modified. The flow id
-// is the one of ctx (flowid.FromContext), else a valid X-Flow-ID the
-// message already carries, else a new one; X-Flow-ID is written whatever
-// the tracer's propagators.
+// follows package middleware's outbound rule.
 //
 // Spans finish when kafka-go acknowledges or fails each message: within
 // this call for a synchronous writer (per-message errors taken from
