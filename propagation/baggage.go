@@ -133,8 +133,16 @@ func (b Baggage) Member(key string) (Member, bool) {
 }
 
 // With returns a copy of b in which m replaces any member with the same key.
-func (b Baggage) With(m Member) Baggage {
-	out := make([]Member, 0, len(b.members)+1)
+func (b Baggage) With(m Member) Baggage { return b.WithIn(m, nil) }
+
+// WithIn is With building the copy in buf's storage when it has room for
+// b's members and m, so that a caller can allocate it along with what
+// holds the baggage. The caller gives buf up.
+func (b Baggage) WithIn(m Member, buf []Member) Baggage {
+	out := buf[:0]
+	if cap(out) < len(b.members)+1 {
+		out = make([]Member, 0, len(b.members)+1)
+	}
 	replaced := false
 	for _, old := range b.members {
 		if old.Key == m.Key {

@@ -199,3 +199,15 @@ func BenchmarkParseBaggage(b *testing.B) {
 		})
 	}
 }
+
+func TestBaggageWithIn(t *testing.T) {
+	b := NewBaggage(Member{Key: "a", Value: "1"})
+	buf := make([]Member, 2)
+	got := b.WithIn(Member{Key: "b", Value: "2"}, buf)
+	require.Equal(t, []Member{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}}, got.Members())
+	require.Same(t, &buf[0], &got.members[0], "built in buf")
+	got = b.WithIn(Member{Key: "a", Value: "3"}, buf[:0:0]) // no room: allocated
+	require.Equal(t, []Member{{Key: "a", Value: "3"}}, got.Members())
+	v, _ := b.Get("a")
+	require.Equal(t, "1", v, "b unchanged")
+}

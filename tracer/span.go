@@ -602,12 +602,29 @@ func setBaggage(p *atomic.Pointer[SpanContext], key, value string) bool {
 		if others >= propagation.MaxBaggageMembers || size > propagation.MaxBaggageBytes {
 			return false
 		}
-		next := *cur
-		next.baggage = cur.baggage.With(propagation.Member{Key: key, Value: value})
-		if p.CompareAndSwap(cur, &next) {
+		var next *SpanContext
+		m := propagation.Member{Key: key, Value: value}
+		if cur.baggage.Len() == 0 {
+			// The first item (a flow id): the context and its baggage in
+			// one allocation.
+			one := &contextWithItem{ctx: *cur}
+			one.ctx.baggage = cur.baggage.WithIn(m, one.item[:])
+			next = &one.ctx
+		} else {
+			c := *cur
+			c.baggage = cur.baggage.With(m)
+			next = &c
+		}
+		if p.CompareAndSwap(cur, next) {
 			return true
 		}
 	}
+}
+
+// contextWithItem is a span context whose baggage holds one item.
+type contextWithItem struct {
+	ctx  SpanContext
+	item [1]propagation.Member
 }
 
 // nonRecordingSpan is an unsampled span: it carries context and baggage so

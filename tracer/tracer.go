@@ -289,6 +289,32 @@ func (linkOption) Apply(*opentracing.StartSpanOptions) {}
 // the option.
 func LinkTo(ctx opentracing.SpanContext) opentracing.StartSpanOption { return linkOption{ctx: ctx} }
 
+// Reference is opentracing.SpanReference{Type: typ, ReferencedContext:
+// ctx} as a start option. For a context of flowtrace's tracer the option
+// is one pointer, which a StartSpanOption holds without allocating (the
+// SpanReference struct is boxed, once per span).
+func Reference(typ opentracing.SpanReferenceType, ctx opentracing.SpanContext) opentracing.StartSpanOption {
+	if c, ok := ctx.(*SpanContext); ok && c != nil {
+		switch typ {
+		case opentracing.ChildOfRef:
+			return childOfOption{c}
+		case opentracing.FollowsFromRef:
+			return followsFromOption{c}
+		}
+	}
+	return opentracing.SpanReference{Type: typ, ReferencedContext: ctx}
+}
+
+type (
+	childOfOption     struct{ c *SpanContext }
+	followsFromOption struct{ c *SpanContext }
+)
+
+func (o childOfOption) Apply(so *opentracing.StartSpanOptions) { opentracing.ChildOf(o.c).Apply(so) }
+func (o followsFromOption) Apply(so *opentracing.StartSpanOptions) {
+	opentracing.FollowsFrom(o.c).Apply(so)
+}
+
 // StartSpan implements opentracing.Tracer. It runs in four steps, each its
 // own function: decode the options, choose the parent, decide (sampling and
 // the trace context the span carries) and construct the span.
@@ -368,6 +394,10 @@ func (o *startOptions) decode(opts []opentracing.StartSpanOption) {
 		switch opt := opt.(type) {
 		case opentracing.SpanReference:
 			o.refs.add(opt)
+		case childOfOption:
+			o.refs.add(opentracing.SpanReference{Type: opentracing.ChildOfRef, ReferencedContext: opt.c})
+		case followsFromOption:
+			o.refs.add(opentracing.SpanReference{Type: opentracing.FollowsFromRef, ReferencedContext: opt.c})
 		case opentracing.StartTime:
 			o.startTime = time.Time(opt)
 		case opentracing.Tags:

@@ -2,6 +2,7 @@ package tracekafka
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/segmentio/kafka-go"
 
@@ -40,6 +41,7 @@ type HeaderCarrier struct {
 	// The Writer's arena, when set (use), backs the copied header slice,
 	// the cache and the values Set writes; nil slabs allocate.
 	hdrSlab *slab.Slab[kafka.Header]
+	own     []kafka.Header // extract's
 	valSlab *slab.Slab[string]
 	bytSlab *slab.Slab[byte]
 }
@@ -111,6 +113,14 @@ func (c *HeaderCarrier) cache(i int, v string) {
 	c.vals[i] = v
 	c.have |= 1 << i
 }
+
+// readers recycles extract's carriers; h points to own, a copy of the
+// message's slice header, so that the message stays on its caller's stack.
+var readers = sync.Pool{New: func() any { return new(HeaderCarrier) }}
+
+// release clears c and returns it to readers: nothing may use it, or a
+// slice Values returned, afterwards.
+func (c *HeaderCarrier) release() { *c = HeaderCarrier{}; readers.Put(c) }
 
 // NewHeaderCarrier returns a carrier over *h. Set replaces *h by a new
 // slice on first use; the slice *h held before is never modified.

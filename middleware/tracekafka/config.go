@@ -21,11 +21,8 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
-// Defaults.
-const (
-	// DefaultMaxLinks caps the links of a StartBatchSpan span.
-	DefaultMaxLinks = 128
-)
+// DefaultMaxLinks caps the links of a StartBatchSpan span.
+const DefaultMaxLinks = 128
 
 type config struct {
 	// engine holds the tracer (nil: opentracing.GlobalTracer() per use).
@@ -78,8 +75,7 @@ const TrafficSourceHeader = "X-Traffic-Source"
 // app, push, load-test or internal, as the semconv registry lists them),
 // or "unknown" when it is absent or not allowed.
 func DefaultTrafficSource(m kafka.Message) string {
-	h := m.Headers
-	return instr.TrafficSource(NewHeaderCarrier(&h).Values(TrafficSourceHeader))
+	return instr.TrafficSource(NewHeaderCarrier(new(m.Headers)).Values(TrafficSourceHeader))
 }
 
 // WithTrafficSource sets the rule that tells where a message came from

@@ -139,6 +139,7 @@ func (c *config) startBatch(ctx context.Context, batch []kafka.Message) (opentra
 				sameFlow = false
 			}
 		}
+		carrier.release()
 		if !valid {
 			continue
 		}

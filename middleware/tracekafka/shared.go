@@ -64,10 +64,11 @@ func inspect(hs []kafka.Header) headerInfo {
 	return info
 }
 
-// extract reads the producer context of m (nil when none), says whether
-// it holds a trace (not only baggage), and counts what it found.
+// extract reads m's producer context (nil when none), says whether it holds
+// a trace (not only baggage), counts what it found; the caller releases carrier.
 func (c *config) extract(tr opentracing.Tracer, m *kafka.Message) (sc opentracing.SpanContext, valid bool, carrier *HeaderCarrier) {
-	carrier = NewHeaderCarrier(&m.Headers) // read only: never copies
+	carrier = readers.Get().(*HeaderCarrier)
+	carrier.own, carrier.h = m.Headers, &carrier.own
 	info := inspect(m.Headers)
 	sc = c.engine.Extract(tr, carrier)
 	valid = instr.ValidContext(sc)
@@ -224,7 +225,7 @@ func SpanStarter(opts ...Option) func(ctx context.Context, m kafka.Message) (ope
 
 func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group string) (opentracing.Span, context.Context) {
 	if c.filter != nil && !c.filter(*m) {
-		id := c.engine.Untraced(NewHeaderCarrier(&m.Headers).Values(flowid.Header))
+		id := c.engine.Untraced(NewHeaderCarrier(new(m.Headers)).Values(flowid.Header))
 		return untraced, flowid.ContextWith(ctx, id)
 	}
 	tr := c.engine.TracerFor()
@@ -238,12 +239,15 @@ func (c *config) startConsumer(ctx context.Context, m *kafka.Message, op, group 
 		LinkOnly: c.linkOnly,
 	}
 	if c.critical != nil {
-		in.Critical = func() string { return c.critical(*m) }
+		m := *m // the closure's own copy: m stays on the caller's stack
+		in.Critical = func() string { return c.critical(m) }
 	}
 	if c.traffic != nil {
-		in.Traffic = func() string { return c.traffic(*m) }
+		m := *m
+		in.Traffic = func() string { return c.traffic(m) }
 	}
 	st := c.engine.StartInbound(ctx, tr, &in)
+	carrier.release()
 	if st.InvalidFlowID {
 		instr.Counters(tr).InvalidFlowID.Add(1)
 	}

@@ -125,13 +125,12 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 	for i := range out {
 		m := &out[i]
 		topic := m.Topic
-		name := w.sendName
+		ob.Name = w.sendName
 		if topic == "" {
 			topic = w.w.Topic
 		} else {
-			name = spanName("send", topic)
+			ob.Name = spanName("send", topic)
 		}
-		ob.Name = name
 		if w.cfg.critical != nil {
 			ob.Critical = func() string { return w.cfg.critical(*m) }
 		}

@@ -231,9 +231,9 @@ func (e *Engine) StartInbound(ctx context.Context, tr opentracing.Tracer, in *In
 			opts = append(opts, tracer.LinkTo(in.Incoming))
 		}
 	case in.Follows:
-		opts = append(opts, opentracing.FollowsFrom(in.Incoming))
+		opts = append(opts, tracer.Reference(opentracing.FollowsFromRef, in.Incoming))
 	default:
-		opts = append(opts, opentracing.ChildOf(in.Incoming))
+		opts = append(opts, tracer.Reference(opentracing.ChildOfRef, in.Incoming))
 	}
 	if routing.Force {
 		opts = append(opts, ForceSampling)
@@ -319,7 +319,7 @@ func (e *Engine) StartOutbound(ctx context.Context, tr opentracing.Tracer, out *
 	var parent opentracing.SpanContext
 	if sp := opentracing.SpanFromContext(ctx); sp != nil {
 		parent = sp.Context()
-		opts = append(opts, opentracing.ChildOf(parent))
+		opts = append(opts, tracer.Reference(opentracing.ChildOfRef, parent))
 	}
 	var routing Decision
 	if out.Critical != nil {
