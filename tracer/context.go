@@ -19,6 +19,12 @@ type SpanContext struct {
 	// is told (SamplingParameters.ParentRemote), and a child of a remote
 	// parent takes its probability from the parent's th.
 	remote bool
+	// lean is the unsampled root this context is the initial context of,
+	// when startLean made it (and only then is &lean.initial this
+	// context: a copy keeps the pointer but is not that context). Its
+	// first unsampled child, which carries this context, takes the
+	// root's spare span instead of allocating one.
+	lean *leanRoot
 }
 
 // ForeachBaggageItem implements opentracing.SpanContext.

@@ -244,3 +244,18 @@ func (s *rateLimited) ShouldSample(p SamplingParameters) SamplingDecision {
 func (s *rateLimited) Description() string {
 	return fmt.Sprintf("ratelimited{%g/s per operation, %s}", s.perSecond, s.next.Description())
 }
+
+// inheritsUnsampled reports whether s leaves a child of a valid parent
+// that made a decision (not Deferred) unsampled when the parent is
+// unsampled, without looking at anything else: ParentBased follows the
+// parent, AlwaysOff samples nothing. The tracer then starts such a child
+// without asking s.
+func inheritsUnsampled(s Sampler) bool {
+	switch s := s.(type) {
+	case parentBased:
+		return true
+	case constSampler:
+		return !bool(s)
+	}
+	return false
+}

@@ -204,6 +204,11 @@ type Tracer struct {
 
 	ctxHook atomic.Pointer[ContextHook] // see SetContextHook
 
+	// inherits: the sampler leaves a child of a valid, decided parent
+	// unsampled when the parent is (ParentBased, AlwaysOff), so that
+	// startLean starts such a child without asking it.
+	inherits bool
+
 	edge EdgeCounters // see Edge
 }
 
@@ -227,7 +232,7 @@ func New(opts ...Option) *Tracer {
 			o.apply(&cfg)
 		}
 	}
-	return &Tracer{cfg: cfg}
+	return &Tracer{cfg: cfg, inherits: inheritsUnsampled(cfg.sampler)}
 }
 
 // Stats counts spans over the tracer's life.
@@ -322,9 +327,127 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	// Bounded before the sampler sees it: a per-operation sampler keeps
 	// names.
 	operationName = truncateString(operationName, t.cfg.limits.NameLength)
+	if len(opts) <= 1 && !t.cfg.passThrough {
+		if parent, ok := leanParent(opts); ok {
+			if s := t.startLean(operationName, parent, nil, opts, nil); s != nil {
+				return s
+			}
+		}
+	}
 	var o startOptions
 	o.decode(opts)
 	return t.start(operationName, &o, nil)
+}
+
+// leanParent reports whether opts are startLean's: none (a root) or one
+// reference to a flowtrace context, the parent it returns.
+func leanParent(opts []opentracing.StartSpanOption) (*SpanContext, bool) {
+	if len(opts) == 0 {
+		return nil, true
+	}
+	ref, ok := opts[0].(opentracing.SpanReference)
+	if !ok {
+		return nil, false
+	}
+	parent, _ := ref.ReferencedContext.(*SpanContext)
+	return parent, parent != nil
+}
+
+// startLean starts, without the general path's option handling and
+// decision making, the spans unsampled traffic mostly consists of: a root
+// (or a child of a context carrying only baggage) that the sampler leaves
+// unsampled, and an unsampled child of an unsampled span of this process
+// when the sampler follows the parent. The span has no start options but
+// its parent reference. It returns nil, having asked no sampler, for a
+// span of another kind; once it has asked the sampler it starts the span
+// whatever the decision, by the general path's rules. o is the decoded
+// options, or nil: then opts are decoded if a sampled root needs them.
+func (t *Tracer) startLean(name string, parent *SpanContext, o *startOptions, opts []opentracing.StartSpanOption, mem SpanMemory) opentracing.Span {
+	if parent != nil && parent.wire.IsValid() {
+		// What decide would make of it is the parent's context itself
+		// (see sharesContext): the sampler follows the unsampled parent.
+		if !t.inherits || !leanChildOf(parent) {
+			return nil
+		}
+		t.notRecorded.Add(1)
+		if r := parent.lean; mem == nil && r != nil && &r.initial == parent && r.child.claim() {
+			return &r.child.nonRecordingSpan
+		}
+		s := newNonRecordingChild(t, mem)
+		s.ctx.Store(parent)
+		return s
+	}
+	// A root: the sampler decides, as in decide.
+	params := SamplingParameters{TraceID: newTraceID(), Name: name}
+	if parent != nil {
+		params.Parent = parent.wire
+	}
+	d := t.cfg.sampler.ShouldSample(params)
+	if !d.Sampled {
+		// decide's context for it: a new trace, flags random, no
+		// tracestate, probability or debug; the parent's baggage.
+		t.notRecorded.Add(1)
+		var s *nonRecordingRoot
+		if mem == nil {
+			r := &leanRoot{}
+			r.initial.lean = r
+			r.child.tracer = t
+			r.child.ctx.Store(&r.initial)
+			s = &r.nonRecordingRoot
+			s.tracer = t
+		} else {
+			s = newNonRecordingRoot(t, mem)
+		}
+		s.initial.wire = propagation.SpanContext{TraceID: params.TraceID, SpanID: newSpanID(), Flags: propagation.FlagRandom}
+		if parent != nil {
+			s.initial.baggage = parent.baggage
+		}
+		s.ctx.Store(&s.initial)
+		return &s.nonRecordingSpan
+	}
+	if o == nil {
+		o = new(startOptions)
+		o.decode(opts)
+	}
+	sc := SpanContext{wire: propagation.SpanContext{TraceID: params.TraceID, Flags: propagation.FlagRandom}}
+	parentIdx := -1
+	if parent != nil {
+		sc.baggage = parent.baggage
+		parentIdx = 0
+	}
+	sc, sampled := t.settle(sc, params, parent, false, o, d)
+	return t.startDecided(name, sc, sampled, parent, parentIdx, o, mem)
+}
+
+// leanRoot is the memory of an unsampled root startLean starts: the span
+// with its context, and a span for its first unsampled child that
+// carries the same context (see sharesContext), handed out once.
+type leanRoot struct {
+	nonRecordingRoot
+	child spareSpan
+}
+
+// spareSpan is a nonRecordingSpan made ahead of need, taken once.
+type spareSpan struct {
+	nonRecordingSpan
+	taken atomic.Bool
+}
+
+// claim reports whether the caller takes the span: true once.
+func (s *spareSpan) claim() bool { return !s.taken.Load() && s.taken.CompareAndSwap(false, true) }
+
+// leanChildOf reports whether a child of the valid parent gets the
+// parent's context from decide when its sampler follows the parent and
+// the child has no start tags: parent is an unsampled span of this
+// process, neither deferred nor debug, with no probability, no flags but
+// random, and a tracestate that decide keeps as it is (stored size, no
+// th to erase).
+func leanChildOf(parent *SpanContext) bool {
+	w := &parent.wire
+	if parent.remote || w.Flags&^propagation.FlagRandom != 0 || w.Deferred || w.Debug || parent.probability != nil {
+		return false
+	}
+	return w.TraceState == "" || (len(w.TraceState) <= maxStoredTraceState && withThreshold(w.TraceState, Threshold{}) == w.TraceState)
 }
 
 // start is StartSpan after decoding; mem, if not nil, gives the memory of
@@ -344,7 +467,17 @@ func (t *Tracer) start(operationName string, o *startOptions, mem SpanMemory) op
 		s.ctx.Store(&s.initial)
 		return &s.nonRecordingSpan
 	}
+	if !o.hasTagsOrLinks() && (parent != nil || o.refs.n == 0) && len(o.refs.list()) <= 1 {
+		if s := t.startLean(operationName, parent, o, nil, mem); s != nil {
+			return s
+		}
+	}
 	sc, sampled := t.decide(operationName, parent, o)
+	return t.startDecided(operationName, sc, sampled, parent, parentIdx, o, mem)
+}
+
+// startDecided is start after the decision.
+func (t *Tracer) startDecided(operationName string, sc SpanContext, sampled bool, parent *SpanContext, parentIdx int, o *startOptions, mem SpanMemory) opentracing.Span {
 	if !sampled || !t.cfg.recording {
 		t.notRecorded.Add(1)
 		if !sampled && sharesContext(parent, &sc) {
@@ -383,6 +516,11 @@ type startOptions struct {
 	// Single Tag options (span.kind, component, ...) that came after the
 	// last Tags option; a map is made only for Tags options.
 	tagList smallList[opentracing.Tag]
+}
+
+// hasTagsOrLinks reports whether o has start tags or links.
+func (o *startOptions) hasTagsOrLinks() bool {
+	return len(o.tags) != 0 || len(o.tagList.list()) != 0 || len(o.links.list()) != 0
 }
 
 // decode reads opts into o. Known options are read directly: applying them
@@ -516,10 +654,15 @@ func (t *Tracer) decide(name string, parent *SpanContext, o *startOptions) (Span
 	}
 	// The span id is drawn by the caller once it knows it needs one: the
 	// sampler does not see it.
+	params := SamplingParameters{TraceID: sc.wire.TraceID, Name: name, Parent: parentWire, ParentRemote: remote}
+	return t.settle(sc, params, parent, remote, o, t.cfg.sampler.ShouldSample(params))
+}
 
-	decision := t.cfg.sampler.ShouldSample(SamplingParameters{
-		TraceID: sc.wire.TraceID, Name: name, Parent: parentWire, ParentRemote: remote,
-	})
+// settle is decide after the sampler's decision: sc is the context
+// inherited (trace id, flags, tracestate, debug, probability, baggage),
+// params what the sampler was asked.
+func (t *Tracer) settle(sc SpanContext, params SamplingParameters, parent *SpanContext, remote bool, o *startOptions, decision SamplingDecision) (SpanContext, bool) {
+	parentWire := params.Parent
 	if sc.wire.Debug {
 		// Debug (B3 d, X-B3-Flags: 1, Jaeger flags 3) is forced sampling,
 		// the same as sampling.priority=1; the span's own priority tag below
