@@ -25,6 +25,12 @@ func NewBaggage(members ...Member) Baggage {
 	return newBaggageOwned(append([]Member(nil), members...))
 }
 
+// BaggageRoom returns empty baggage whose storage is buf: the members a
+// W3CBaggage Extract parses into it go into buf while they fit, instead of
+// a new slice, so that a tracer's Extract can allocate them with the
+// context that holds them. The caller gives buf up.
+func BaggageRoom(buf []Member) Baggage { return Baggage{members: buf[:0]} }
+
 // newBaggageOwned returns baggage that takes ownership of ms (no copy):
 // duplicate keys are merged in place as in NewBaggage. The caller must not
 // use ms afterwards.

@@ -50,6 +50,9 @@ func (W3CBaggage) Inject(s State, c Carrier) {
 // Extract merges the baggage header's members into s.Baggage.
 func (W3CBaggage) Extract(c Carrier, s State) State {
 	var p baggageParser
+	if s.Baggage.Len() == 0 {
+		p.members = s.Baggage.members // its room, if any (BaggageRoom)
+	}
 	if mv, ok := c.(MultiValueCarrier); ok {
 		for _, line := range mv.Values(baggageHeader) {
 			if !p.parse(line) {
@@ -113,8 +116,8 @@ func (p *baggageParser) parse(v string) bool {
 			p.dropped++
 			continue
 		}
-		if p.members == nil {
-			p.members = make([]Member, 0, min(MaxBaggageMembers, strings.Count(v, ",")+1))
+		if n := min(MaxBaggageMembers, strings.Count(v, ",")+1); len(p.members) == 0 && cap(p.members) < n {
+			p.members = make([]Member, 0, n)
 		}
 		p.members = append(p.members, m)
 		p.bytes += size

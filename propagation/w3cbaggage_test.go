@@ -211,3 +211,18 @@ func TestBaggageWithIn(t *testing.T) {
 	v, _ := b.Get("a")
 	require.Equal(t, "1", v, "b unchanged")
 }
+
+func TestW3CBaggageExtractIntoRoom(t *testing.T) {
+	room := make([]Member, 1)
+	s := W3CBaggage{}.Extract(MapCarrier{"baggage": "a=1"}, State{Baggage: BaggageRoom(room)})
+	require.Equal(t, []Member{{Key: "a", Value: "1"}}, s.Baggage.Members())
+	require.Same(t, &room[0], &s.Baggage.members[0], "parsed into the room")
+
+	room = make([]Member, 1)
+	s = W3CBaggage{}.Extract(MapCarrier{"baggage": "a=1,b=2,a=3"}, State{Baggage: BaggageRoom(room)})
+	require.Equal(t, []Member{{Key: "a", Value: "3"}, {Key: "b", Value: "2"}}, s.Baggage.Members())
+	require.Equal(t, Member{}, room[0], "too small: not used")
+
+	s = W3CBaggage{}.Extract(MapCarrier{}, State{Baggage: BaggageRoom(room)})
+	require.Zero(t, s.Baggage.Len())
+}

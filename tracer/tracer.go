@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -867,13 +868,15 @@ func (t *Tracer) Inject(sm opentracing.SpanContext, format any, carrier any) err
 // a span started as its child begins a new trace with that baggage.
 func (t *Tracer) Extract(format any, carrier any) (opentracing.SpanContext, error) {
 	var st propagation.State
+	var x *contextWithItem // the context, with room for one baggage member
 	switch format {
 	case opentracing.HTTPHeaders, opentracing.TextMap:
 		c, err := carrierFor(carrier)
 		if err != nil {
 			return nil, err
 		}
-		st = t.cfg.propagator.Extract(c, propagation.State{})
+		x = extractRoom.Get().(*contextWithItem)
+		st = t.cfg.propagator.Extract(c, propagation.State{Baggage: propagation.BaggageRoom(x.item[:])})
 	case opentracing.Binary:
 		r, ok := carrier.(io.Reader)
 		if !ok {
@@ -887,14 +890,28 @@ func (t *Tracer) Extract(format any, carrier any) (opentracing.SpanContext, erro
 		return nil, opentracing.ErrUnsupportedFormat
 	}
 	st.Baggage = t.validBaggage(st.Baggage)
+	if st.Baggage.Len() == 0 && x != nil {
+		// Nothing went into the room: it serves the next Extract.
+		st.Baggage, *x = propagation.Baggage{}, contextWithItem{}
+		extractRoom.Put(x)
+		x = nil
+	}
 	if !st.SpanContext.IsValid() {
 		st.SpanContext = propagation.SpanContext{}
 		if st.Baggage.Len() == 0 {
 			return nil, opentracing.ErrSpanContextNotFound
 		}
 	}
-	return &SpanContext{wire: st.SpanContext, baggage: st.Baggage, remote: st.SpanContext.IsValid()}, nil
+	sc := SpanContext{wire: st.SpanContext, baggage: st.Baggage, remote: st.SpanContext.IsValid()}
+	if x == nil {
+		return new(sc), nil
+	}
+	x.ctx = sc // with its first baggage member: one allocation
+	return &x.ctx, nil
 }
+
+// extractRoom recycles the contexts Extract found nothing for.
+var extractRoom = sync.Pool{New: func() any { return new(contextWithItem) }}
 
 // validBaggage removes the members of the WithBaggageTags keys whose values
 // fail the validator, counting each.

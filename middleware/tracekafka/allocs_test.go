@@ -49,8 +49,11 @@ func (dropSpans) Shutdown(context.Context) error   { return nil }
 // TestConsumerSpanAllocs: a consumed message's span, from its headers to
 // Finish, with flowtrace's tracer (the consumer half of BenchmarkKafka's
 // allocs/msg). It took 10 allocations before the message stayed on the
-// caller's stack, the read carrier came from a pool and the follows-from
-// reference was one word (tracer.Reference).
+// caller's stack, the read carrier came from a pool, the follows-from
+// reference was one word (tracer.Reference) and the extracted context held
+// its flow id member. What is left: the header values as one string, the
+// extracted context, the span, its flow_id tag and offset boxed, and the
+// context holding the span.
 func TestConsumerSpanAllocs(t *testing.T) {
 	start := SpanStarter(WithTracer(tracer.New(tracer.WithProcessor(dropSpans{}))))
 	m := kafka.Message{Topic: "t", Partition: 3, Offset: 4096, Value: []byte("small payload"), Headers: []kafka.Header{
@@ -62,5 +65,5 @@ func TestConsumerSpanAllocs(t *testing.T) {
 		span, _ := start(context.Background(), m)
 		span.Finish()
 	})
-	require.LessOrEqual(t, allocs, 7.0)
+	require.LessOrEqual(t, allocs, 6.0)
 }
