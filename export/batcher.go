@@ -194,15 +194,19 @@ func (s Stats) Dropped() int64 {
 	return s.DroppedQueueFull + s.DroppedExportFailed + s.DroppedRejected + s.DroppedShutdown
 }
 
-// queued is a span in the queue: encoded when the exporter takes encoded
-// spans (an OTLPExporter), else the span itself.
+// queued is an encoded span in the queue (in front of an OTLPExporter):
+// where its bytes are, and their size. It holds no pointer, so that
+// neither the queue's buffer nor the worker's batch is scanned by the
+// garbage collector, and a send costs no write barriers while it marks.
 type queued struct {
+	ref  spanRef
+	size int64
+}
+
+// queuedSpan is a span in the queue of an exporter that takes spans.
+type queuedSpan struct {
 	span *tracer.SpanData
-	enc  encodedSpan
-	// chunk holds enc's bytes (nil when they have a buffer of their own);
-	// it is settled once the span is exported or dropped.
-	chunk *chunk
-	size  int64
+	size int64
 }
 
 type flushRequest struct {
@@ -223,11 +227,13 @@ type Batcher struct {
 	// yieldEvery: above half a queue, OnEnd yields every yieldEvery spans.
 	yieldEvery int64
 
-	queue   chan queued
-	wake    chan struct{}
-	flushCh chan flushRequest
-	stopCh  chan struct{}
-	done    chan struct{}
+	// queue holds encoded spans, spanQueue spans: one of them is nil.
+	queue     chan queued
+	spanQueue chan queuedSpan
+	wake      chan struct{}
+	flushCh   chan flushRequest
+	stopCh    chan struct{}
+	done      chan struct{}
 
 	// ctx is cancelled when Shutdown's context ends, aborting exports.
 	ctx    context.Context
@@ -255,8 +261,8 @@ type Batcher struct {
 	log    *slog.Logger
 
 	// Scratch of the worker's send.
-	encScratch  []encodedSpan
-	spanScratch []*tracer.SpanData
+	encScratch []encodedSpan
+	runScratch []chunkRun
 
 	shutdownOnce sync.Once
 }
@@ -273,7 +279,6 @@ func NewBatcher(exp Exporter, opts ...BatcherOption) *Batcher {
 	b := &Batcher{
 		cfg:     cfg,
 		exp:     exp,
-		queue:   make(chan queued, cfg.maxQueueSize),
 		wake:    make(chan struct{}, 1),
 		flushCh: make(chan flushRequest),
 		stopCh:  make(chan struct{}),
@@ -284,6 +289,11 @@ func NewBatcher(exp Exporter, opts ...BatcherOption) *Batcher {
 		log:     cfg.logger,
 	}
 	b.enc, _ = exp.(spanEncoder)
+	if b.enc != nil {
+		b.queue = make(chan queued, cfg.maxQueueSize)
+	} else {
+		b.spanQueue = make(chan queuedSpan, cfg.maxQueueSize)
+	}
 	b.yieldEvery = int64(max(1, cfg.maxBatchSize/8))
 	go b.run()
 	return b
@@ -315,52 +325,70 @@ func (b *Batcher) offer(s *tracer.SpanData) {
 		b.droppedFull.Add(1)
 		return
 	}
-	q := queued{span: s}
+	var (
+		q    queued
+		qs   queuedSpan
+		c    *chunk
+		size int64
+	)
 	if b.enc != nil {
-		bs, c := b.chunks.encode(s)
-		q = queued{enc: encodedSpan{scope: s.Scope, b: bs}, chunk: c}
-		q.size = int64(len(bs))
+		q.ref, c = b.chunks.encode(s)
+		q.size = int64(q.ref.n)
+		size = q.size
 	} else {
-		q.size = EstimateSize(s)
+		qs = queuedSpan{span: s, size: EstimateSize(s)}
+		size = qs.size
 	}
-	size := q.size
 	// One atomic add takes the span's place in both bounds.
 	v := b.held.Add(heldUnit + size)
 	held := v >> heldShift
 	if held > int64(b.cfg.maxQueueSize) || v&heldBytesMask > b.cfg.maxQueueBytes {
 		b.release(1, size)
 		b.droppedFull.Add(1)
-		b.chunks.settle(q.chunk, 1)
+		b.chunks.settle(c, 1)
 		return
 	}
-	select {
-	case b.queue <- q:
-		// The worker sleeps until a batch is full (or its timer fires): a
-		// wake-up per span would cost the service a scheduler round trip
-		// on every Finish. held counts the queue, the worker's partial
-		// batch and the batch in export, so no full batch goes unnoticed.
-		// Every value of held is seen by exactly one offer, so poking on
-		// each multiple of the batch size is enough, and cheaper than
-		// poking on every span while a batch is being exported.
-		if held%int64(b.cfg.maxBatchSize) == 0 {
-			select {
-			case b.wake <- struct{}{}:
-			default:
-			}
+	var sent bool
+	if b.enc != nil {
+		select {
+		case b.queue <- q:
+			sent = true
+		default:
 		}
-		if half := int64(b.cfg.maxQueueSize / 2); held >= half && (held-half)%b.yieldEvery == 0 {
-			// Half the queue or more is waiting: the worker is not getting
-			// a CPU (GOMAXPROCS=1, a busy loop of spans, a loaded machine).
-			// Yield, every yieldEvery spans above half, so that it exports
-			// instead of the queue filling up and dropping. A full queue
-			// drops before this point: a hung collector costs no yields.
-			runtime.Gosched()
+	} else {
+		select {
+		case b.spanQueue <- qs:
+			sent = true
+		default:
 		}
-	default:
+	}
+	if !sent {
 		// Unreachable while held bounds the channel; kept as a guard.
 		b.release(1, size)
 		b.droppedFull.Add(1)
-		b.chunks.settle(q.chunk, 1)
+		b.chunks.settle(c, 1)
+		return
+	}
+	// The worker sleeps until a batch is full (or its timer fires): a
+	// wake-up per span would cost the service a scheduler round trip on
+	// every Finish. held counts the queue, the worker's partial batch and
+	// the batch in export, so no full batch goes unnoticed. Every value of
+	// held is seen by exactly one offer, so poking on each multiple of the
+	// batch size is enough, and cheaper than poking on every span while a
+	// batch is being exported.
+	if held%int64(b.cfg.maxBatchSize) == 0 {
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	}
+	if half := int64(b.cfg.maxQueueSize / 2); held >= half && (held-half)%b.yieldEvery == 0 {
+		// Half the queue or more is waiting: the worker is not getting a
+		// CPU (GOMAXPROCS=1, a busy loop of spans, a loaded machine).
+		// Yield, every yieldEvery spans above half, so that it exports
+		// instead of the queue filling up and dropping. A full queue drops
+		// before this point: a hung collector costs no yields.
+		runtime.Gosched()
 	}
 }
 
@@ -507,54 +535,83 @@ func (b *Batcher) settleOutcome(n, failed, rejected, unconfirmed, size int64) bo
 // run is the Batcher's one goroutine.
 func (b *Batcher) run() {
 	defer close(b.done)
-	batch := make([]queued, 0, b.cfg.maxBatchSize)
-	var batchBytes int64
+	// The batch is encoded spans or spans, as the queue: the other stays
+	// empty.
+	var (
+		batch      []queued
+		spans      []*tracer.SpanData
+		batchBytes int64
+	)
+	if b.enc != nil {
+		batch = make([]queued, 0, b.cfg.maxBatchSize)
+	} else {
+		spans = make([]*tracer.SpanData, 0, b.cfg.maxBatchSize)
+	}
 	timer := time.NewTimer(b.cfg.scheduleDelay)
 	defer timer.Stop()
 
 	exportBatch := func() error {
-		if len(batch) == 0 {
+		if len(batch)+len(spans) == 0 {
 			return nil
 		}
-		err := b.export(batch, batchBytes)
-		clear(batch)
-		batch = batch[:0]
+		err := b.export(batch, spans, batchBytes)
+		clear(spans)
+		batch, spans = batch[:0], spans[:0]
 		batchBytes = 0
 		return err
+	}
+	// receive moves one queued span into the batch, reporting whether the
+	// batch is full, or reports ok == false when nothing is queued.
+	// Each select has one case and a default, which the compiler makes a
+	// non-blocking receive: one select with both queues is a selectgo
+	// call per span.
+	receive := func() (full, ok bool) {
+		if b.queue != nil {
+			select {
+			case q := <-b.queue:
+				batch = append(batch, q)
+				batchBytes += q.size
+				return len(batch) == cap(batch), true
+			default:
+				return false, false
+			}
+		}
+		select {
+		case q := <-b.spanQueue:
+			spans = append(spans, q.span)
+			batchBytes += q.size
+			return len(spans) == cap(spans), true
+		default:
+			return false, false
+		}
 	}
 	// drain exports everything queued now, in full batches.
 	drain := func() error {
 		var errs []error
 		for {
-			select {
-			case q := <-b.queue:
-				batch = append(batch, q)
-				batchBytes += q.size
-				if len(batch) == cap(batch) {
-					errs = append(errs, exportBatch())
-				}
-				continue
-			default:
+			full, ok := receive()
+			if !ok {
+				break
 			}
-			errs = append(errs, exportBatch())
-			return errors.Join(errs...)
+			if full {
+				errs = append(errs, exportBatch())
+			}
 		}
+		errs = append(errs, exportBatch())
+		return errors.Join(errs...)
 	}
 
 	// take moves what is queued now into the batch, exporting each batch
 	// that fills; a partial batch waits for the timer or a flush.
 	take := func() (exported bool) {
 		for {
-			select {
-			case q := <-b.queue:
-				batch = append(batch, q)
-				batchBytes += q.size
-				if len(batch) == cap(batch) {
-					_ = exportBatch()
-					exported = true
-				}
-			default:
+			full, ok := receive()
+			if !ok {
 				return exported
+			}
+			if full {
+				_ = exportBatch()
+				exported = true
 			}
 		}
 	}
@@ -587,20 +644,25 @@ func resetTimer(t *time.Timer, d time.Duration) {
 
 // export sends one batch and settles its spans. Once Shutdown has given up,
 // it only drops.
-func (b *Batcher) export(batch []queued, size int64) error {
-	n := int64(len(batch))
+func (b *Batcher) export(batch []queued, spans []*tracer.SpanData, size int64) error {
+	n := int64(len(batch) + len(spans))
+	runs := b.chunks.runs(b.runScratch[:0], batch)
+	defer func() {
+		clear(runs)
+		b.runScratch = runs[:0]
+	}()
 	if b.ctx.Err() != nil {
 		b.settle(n, size, &b.droppedAtStop)
-		b.settleChunks(batch)
+		b.settleChunks(runs)
 		return context.Canceled
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.exportTimeout)
 	start := time.Now()
-	err := b.send(ctx, batch)
+	err := b.send(ctx, batch, runs, spans)
 	cancel()
 	// The exporter keeps no span's bytes once it returns: their chunks
 	// may be reused.
-	b.settleChunks(batch)
+	b.settleChunks(runs)
 	var failed, rejected, unconfirmed int64
 	var rej *RejectedError
 	var oe *OutcomeError
@@ -629,15 +691,9 @@ func (b *Batcher) export(batch []queued, size int64) error {
 
 // settleChunks releases the batch's spans from their chunks, one atomic
 // add per run of spans of one chunk.
-func (b *Batcher) settleChunks(batch []queued) {
-	for i := 0; i < len(batch); {
-		c := batch[i].chunk
-		j := i + 1
-		for j < len(batch) && batch[j].chunk == c {
-			j++
-		}
-		b.chunks.settle(c, int64(j-i))
-		i = j
+func (b *Batcher) settleChunks(runs []chunkRun) {
+	for _, r := range runs {
+		b.chunks.settle(r.c, int64(r.n))
 	}
 }
 
@@ -684,24 +740,23 @@ func (l *rateLimitedLog) report() {
 	l.failed, l.dropped, l.unconfirmed, l.lastErr = 0, 0, 0, nil
 }
 
-// send hands batch to the exporter: the encoded spans, or the spans.
-func (b *Batcher) send(ctx context.Context, batch []queued) error {
+// send hands the batch to the exporter: the encoded spans (batch, in the
+// chunks of runs), or the spans.
+func (b *Batcher) send(ctx context.Context, batch []queued, runs []chunkRun, spans []*tracer.SpanData) error {
 	if b.enc != nil {
-		spans := b.encScratch[:0]
-		for i := range batch {
-			spans = append(spans, batch[i].enc)
+		enc := b.encScratch[:0]
+		i := 0
+		for _, r := range runs {
+			data := r.c.data
+			for _, q := range batch[i : i+r.n] {
+				enc = append(enc, encodedSpan{scope: r.scopes[q.ref.scope], b: data[q.ref.off : q.ref.off+q.ref.n : q.ref.off+q.ref.n]})
+			}
+			i += r.n
 		}
-		err := b.enc.exportEncoded(ctx, spans)
-		clear(spans)
-		b.encScratch = spans[:0]
+		err := b.enc.exportEncoded(ctx, enc)
+		clear(enc)
+		b.encScratch = enc[:0]
 		return err
 	}
-	spans := b.spanScratch[:0]
-	for i := range batch {
-		spans = append(spans, batch[i].span)
-	}
-	err := b.exp.Export(ctx, spans)
-	clear(spans)
-	b.spanScratch = spans[:0]
-	return err
+	return b.exp.Export(ctx, spans)
 }

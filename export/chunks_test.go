@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -72,4 +73,64 @@ func TestChunksReusedBytesIntact(t *testing.T) {
 	// ~1.5 MB of spans went through; without reuse that is ~50 chunks.
 	t.Logf("chunks made: %d", b.chunks.made.Load())
 	require.Less(t, b.chunks.made.Load(), int64(20), "chunks are reused")
+}
+
+// TestQueueHoldsNoPointers: the queue's elements and the worker's batch
+// of encoded spans hold no pointers, so the garbage collector does not
+// scan the queue's buffer (2,048 slots by default) in every cycle, and a
+// span sent through it while the collector marks costs no write barriers.
+func TestQueueHoldsNoPointers(t *testing.T) {
+	var hasPointers func(reflect.Type) bool
+	hasPointers = func(t reflect.Type) bool {
+		switch t.Kind() {
+		case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func, reflect.Interface, reflect.UnsafePointer:
+			return true
+		case reflect.Array:
+			return t.Len() > 0 && hasPointers(t.Elem())
+		case reflect.Struct:
+			for i := range t.NumField() {
+				if hasPointers(t.Field(i).Type) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	require.False(t, hasPointers(reflect.TypeFor[queued]()))
+	require.True(t, hasPointers(reflect.TypeFor[queuedSpan]()), "the check sees pointers")
+}
+
+// TestChunksManyScopes: spans of more scopes than a chunk names
+// (maxChunkScopes) arrive in the right ScopeSpans, and spans too large to
+// share a chunk keep their scope.
+func TestChunksManyScopes(t *testing.T) {
+	tr := &captureTransport{}
+	b := NewBatcher(NewOTLP(tr, testRes), WithMaxBatchSize(1000), WithScheduleDelay(time.Hour))
+	const n = 3 * maxChunkScopes * 4
+	for i := range n {
+		s := scoped(i, fmt.Sprintf("scope-%d", i%(3*maxChunkScopes)), "1")
+		if i%50 == 7 {
+			s.Attributes = append(s.Attributes, tracer.Attribute{Key: "big", Value: strings.Repeat("x", maxChunkedSpan+100)})
+		}
+		b.OnEnd(s)
+	}
+	require.NoError(t, b.ForceFlush(context.Background()))
+	require.NoError(t, b.Shutdown(context.Background()))
+	got := 0
+	for _, r := range tr.reqs {
+		var req coltracepb.ExportTraceServiceRequest
+		require.NoError(t, proto.Unmarshal(r, &req))
+		for _, ss := range req.ResourceSpans[0].ScopeSpans {
+			for _, sp := range ss.Spans {
+				var i int
+				_, err := fmt.Sscanf(sp.Name, "op-%d", &i)
+				require.NoError(t, err)
+				require.Equal(t, fmt.Sprintf("scope-%d", i%(3*maxChunkScopes)), ss.Scope.Name, sp.Name)
+				require.Equal(t, spanIDOf(i).String(), fmt.Sprintf("%x", sp.SpanId), sp.Name)
+				got++
+			}
+		}
+	}
+	require.Equal(t, n, got)
+	require.Equal(t, int64(n), b.Stats().Exported)
 }

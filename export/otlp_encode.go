@@ -233,21 +233,38 @@ func appendStringField(b []byte, num protowire.Number, v string) []byte {
 
 // isASCII reports whether s is ASCII, eight bytes at a time: keys, names
 // and most values are, and utf8.ValidString costs more on short strings.
+// The last word (or, below 8 bytes, the last two half-words) overlaps the
+// ones before instead of a loop over the tail's bytes.
 func isASCII(s string) bool {
-	for len(s) >= 8 {
-		v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		if v&0x8080808080808080 != 0 {
-			return false
+	n := len(s)
+	switch {
+	case n >= 8:
+		var acc uint64
+		for i := 0; i+8 <= n; i += 8 {
+			acc |= le64(s[i:])
 		}
-		s = s[8:]
+		return (acc|le64(s[n-8:]))&0x8080808080808080 == 0
+	case n >= 4:
+		return (le32(s)|le32(s[n-4:]))&0x80808080 == 0
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
+	var acc byte
+	for i := 0; i < n; i++ {
+		acc |= s[i]
 	}
-	return true
+	return acc < 0x80
+}
+
+// le64 and le32 read the first bytes of s (at least 8 and 4) as one word;
+// the compiler makes each a single load.
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func le32(s string) uint32 {
+	_ = s[3]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
 func appendFixed64Field(b []byte, num protowire.Number, v uint64) []byte {
@@ -267,7 +284,72 @@ func appendUint32Field(b []byte, num protowire.Number, v uint32) []byte {
 }
 
 // appendKeyValue appends a KeyValue field with the value rules of ToOTLP.
+// A short key with a short string, integer, bool or float64 value (the
+// usual tag) is written with its lengths computed up front, without
+// reserving and patching them.
 func appendKeyValue(b []byte, num protowire.Number, key string, v any) []byte {
+	if !isASCII(key) {
+		key = validUTF8(key)
+	}
+	// The KeyValue's key field: absent for an empty key (proto3).
+	head := 0
+	if key != "" {
+		head = 2 + len(key)
+	}
+	switch v := v.(type) {
+	case string:
+		if !isASCII(v) {
+			v = validUTF8(v)
+		}
+		if n := head + 4 + len(v); n < 0x80 {
+			b = appendKVHead(b, num, key, n)
+			b = append(b, byte(fKVValue<<3|protowire.BytesType), byte(2+len(v)), byte(fAnyString<<3|protowire.BytesType), byte(len(v)))
+			return append(b, v...)
+		}
+		return appendKeyValueSlow(b, num, key, v)
+	case int:
+		return appendKVInt(b, num, key, head, int64(v))
+	case int64:
+		return appendKVInt(b, num, key, head, v)
+	case bool:
+		if n := head + 4; n < 0x80 {
+			b = appendKVHead(b, num, key, n)
+			return append(b, byte(fKVValue<<3|protowire.BytesType), 2, byte(fAnyBool<<3|protowire.VarintType), byte(protowire.EncodeBool(v)))
+		}
+	case float64:
+		if n := head + 11; n < 0x80 {
+			b = appendKVHead(b, num, key, n)
+			b = append(b, byte(fKVValue<<3|protowire.BytesType), 9, byte(fAnyDouble<<3|protowire.Fixed64Type))
+			return protowire.AppendFixed64(b, math.Float64bits(v))
+		}
+	}
+	return appendKeyValueSlow(b, num, key, v)
+}
+
+// appendKVHead appends the tag and length n of a KeyValue field and its
+// key field (key is valid UTF-8, n < 128).
+func appendKVHead(b []byte, num protowire.Number, key string, n int) []byte {
+	b = append(b, byte(uint64(num)<<3|uint64(protowire.BytesType)), byte(n))
+	if key == "" {
+		return b
+	}
+	b = append(b, byte(fKVKey<<3|protowire.BytesType), byte(len(key)))
+	return append(b, key...)
+}
+
+func appendKVInt(b []byte, num protowire.Number, key string, head int, v int64) []byte {
+	k := protowire.SizeVarint(uint64(v))
+	if n := head + 3 + k; n < 0x80 {
+		b = appendKVHead(b, num, key, n)
+		b = append(b, byte(fKVValue<<3|protowire.BytesType), byte(1+k), byte(fAnyInt<<3|protowire.VarintType))
+		return appendVarint(b, uint64(v))
+	}
+	return appendKeyValueSlow(b, num, key, v)
+}
+
+// appendKeyValueSlow is appendKeyValue for any key and value, with the
+// lengths reserved and patched.
+func appendKeyValueSlow(b []byte, num protowire.Number, key string, v any) []byte {
 	var kv, av int
 	b, kv = beginMessage(b, num)
 	b = appendStringField(b, fKVKey, key)

@@ -227,3 +227,41 @@ func BenchmarkEncodeSpan(b *testing.B) {
 		buf = appendSpan(buf[:0], s)
 	}
 }
+
+// TestEncodeKeyValueLengths: tags whose KeyValue is just under, at and
+// over 127 bytes (where a length takes a second byte), for each kind of
+// value the short path writes, encode as the converter does.
+func TestEncodeKeyValueLengths(t *testing.T) {
+	for _, key := range []string{"", "k", strings.Repeat("k", 60), "é" + strings.Repeat("k", 50), "\xff" + strings.Repeat("k", 50)} {
+		for n := 0; n < 140; n++ {
+			s := &tracer.SpanData{Name: "lengths", Attributes: []tracer.Attribute{
+				{Key: key + strings.Repeat("a", n%80), Value: strings.Repeat("v", n)},
+				{Key: key + strings.Repeat("a", n), Value: true},
+				{Key: key + strings.Repeat("a", n), Value: int64(-1) << (n % 64)},
+				{Key: key + strings.Repeat("a", n), Value: n << 50},
+				{Key: key + strings.Repeat("a", n), Value: 1.5},
+				{Key: key, Value: strings.Repeat("ü", n) + "\xfe"},
+			}}
+			want, err := proto.Marshal(ToOTLP(nil, "", "", []*tracer.SpanData{s})[0].ScopeSpans[0].Spans[0])
+			require.NoError(t, err)
+			require.Equal(t, string(want), string(appendSpan(nil, s)), "key %q, n %d", key, n)
+		}
+	}
+}
+
+// TestIsASCII: a byte at or above 0x80 at any position of strings of
+// every length up to 40 is seen, in the words, the overlapping last word
+// and the byte tail.
+func TestIsASCII(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		ascii := strings.Repeat("a", n)
+		require.True(t, isASCII(ascii), n)
+		for i := 0; i < n; i++ {
+			b := []byte(ascii)
+			b[i] = 0x80
+			require.False(t, isASCII(string(b)), "len %d, byte %d", n, i)
+			b[i] = 0xff
+			require.False(t, isASCII(string(b)), "len %d, byte %d", n, i)
+		}
+	}
+}

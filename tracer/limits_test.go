@@ -341,3 +341,31 @@ func TestPanickingUserCodeRecovered(t *testing.T) {
 		s.Finish()
 	})
 }
+
+// TestPanickingFieldThenMore: the fields after one whose Error panics are
+// recorded still (one recover covers a run of fields), and a pooled
+// encoder reused for the next event, on another span, carries nothing of
+// the last one over.
+func TestPanickingFieldThenMore(t *testing.T) {
+	tr, rec := newRecorded()
+	s := tr.StartSpan("first")
+	s.LogFields(log.String("a", "1"), log.Error(&panicError{}), log.String("b", "2"), log.Error(&panicError{}))
+	s.LogFields(log.String("message", "m"), log.String("error", "boom"))
+	s.Finish()
+	s2 := tr.StartSpan("second")
+	s2.LogFields(log.String("k", "v"))
+	s2.Finish()
+	spans := rec.all()
+	require.Len(t, spans, 2)
+	d := spans[0]
+	require.Len(t, d.Events, 2)
+	require.Equal(t, []Attribute{{"a", "1"}, {"error.object", PanicPlaceholder}, {"b", "2"}, {"error.object", PanicPlaceholder}}, d.Events[0].Attributes)
+	require.Equal(t, StatusError, d.Status)
+	require.Equal(t, "boom", d.StatusMessage)
+	d2 := spans[1]
+	require.Len(t, d2.Events, 1)
+	require.Equal(t, "log", d2.Events[0].Name)
+	require.Equal(t, []Attribute{{"k", "v"}}, d2.Events[0].Attributes)
+	require.Equal(t, StatusUnset, d2.Status)
+	require.Empty(t, d2.StatusMessage)
+}

@@ -168,7 +168,8 @@ type RecordingSpan struct{ s spanLayered }
 
 type spanLayered struct {
 	Span
-	attrs [6]Attribute
+	attrs  [6]Attribute
+	events [1]Event
 }
 
 // NonRecordingSpan is the memory of an unsampled span, for SpanMemory; the
@@ -181,6 +182,7 @@ func recordingMemory(mem SpanMemory) *Span {
 	if mem != nil {
 		if r, _ := mem(true); r != nil {
 			r.s.data.Attributes = r.s.attrs[:0]
+			r.s.eventBuf = &r.s.events
 			return &r.s.Span
 		}
 	}

@@ -37,8 +37,10 @@ type Span struct {
 	// that the span stays in its allocation size class.
 	ownAttrs int32
 	data     SpanData
-	// eventBuf holds the first event: most spans log at most once.
-	eventBuf [1]Event
+	// eventBuf, when not nil, holds the first event (most spans log at
+	// most once): the shapes that usually log (spanLarge, the layered
+	// API's) have one, and the small shape saves the 64 bytes.
+	eventBuf *[1]Event
 }
 
 // A Span is allocated with room for its first attributes, in one of two
@@ -46,11 +48,13 @@ type Span struct {
 // database call, an internal step) usually gets few, an entry span or one
 // started with tags (the middleware's) many. The smaller shape keeps the
 // bytes allocated per span, which set how often the garbage collector
-// runs, down for the common leaf span.
+// runs, down for the common leaf span: it has no room for an event
+// either, and stays in the 512-byte size class (TestSpanShapeSizes).
 type (
 	spanLarge struct {
 		Span
-		attrs [8]Attribute
+		attrs  [8]Attribute
+		events [1]Event
 	}
 	spanSmall struct {
 		Span
@@ -348,10 +352,25 @@ func (s *Span) encodeEvent(at time.Time, fields []log.Field) eventEncoder {
 	// alone: nothing a user holds points into one once this returns.
 	enc := encoderPool.Get().(*eventEncoder)
 	scratch := attrScratchPool.Get().(*[]Attribute)
-	*enc = eventEncoder{span: s, attrs: (*scratch)[:0], scratch: scratch, name: "log", at: at}
-	for _, f := range fields {
-		enc.marshal(f)
+	// Field by field, and only what differs from the encoder's last use:
+	// a pointer written to the heap while the garbage collector marks
+	// costs a write barrier, and assigning the whole struct costs one per
+	// pointer word.
+	if enc.span != s {
+		enc.span = s
 	}
+	enc.lazy = false
+	enc.at = at
+	enc.attrs = (*scratch)[:0]
+	enc.scratch = scratch
+	enc.name = "log"
+	if enc.message != "" {
+		enc.message = ""
+	}
+	if enc.errMsg != "" {
+		enc.errMsg = ""
+	}
+	enc.marshalAll(fields)
 	out := *enc
 	if out.lazy {
 		// A lazy logger is user code that was handed the encoder and might
@@ -362,7 +381,11 @@ func (s *Span) encodeEvent(at time.Time, fields []log.Field) eventEncoder {
 		out.scratch = nil
 		return out
 	}
-	*enc = eventEncoder{}
+	// The encoder goes back as it is: it is reset when it is next used,
+	// and what it still points at (this span, the scratch now back in its
+	// pool) is kept at most until then or until the pool is emptied by a
+	// garbage collection. Clearing it would cost a write barrier per
+	// pointer during a collection.
 	encoderPool.Put(enc)
 	return out
 }
@@ -436,7 +459,7 @@ func (s *Span) addEventLocked(enc eventEncoder) {
 			s.data.StatusMessage = truncateString(enc.message, limit)
 		}
 	}
-	if s.data.Events == nil {
+	if s.data.Events == nil && s.eventBuf != nil {
 		s.data.Events = s.eventBuf[:0]
 	}
 	s.data.Events = append(s.data.Events, Event{Time: enc.at, Name: enc.name, Attributes: attrs})
@@ -455,20 +478,34 @@ type eventEncoder struct {
 	errMsg  string
 }
 
-// marshal encodes one field. log.Error calls the error's Error method
-// inside Marshal: a panic there leaves the field as PanicPlaceholder.
-func (e *eventEncoder) marshal(f log.Field) {
+// marshalAll encodes fields. log.Error calls the error's Error method
+// inside Marshal: a panic there leaves the field as PanicPlaceholder and
+// the fields after it are encoded still.
+func (e *eventEncoder) marshalAll(fields []log.Field) {
+	for i := 0; i < len(fields); {
+		i = e.marshalFrom(fields, i)
+	}
+}
+
+// marshalFrom encodes fields from i on, under one deferred recover, and
+// returns where to go on: len(fields), or the field after one that
+// panicked.
+func (e *eventEncoder) marshalFrom(fields []log.Field, i int) (next int) {
 	defer func() {
 		if recover() != nil {
 			e.span.tracer.userPanics.Add(1)
-			key := f.Key()
+			key := fields[next].Key()
 			if key == "error.object" || key == "error" {
 				e.errMsg = PanicPlaceholder
 			}
 			e.add(key, PanicPlaceholder)
+			next++
 		}
 	}()
-	f.Marshal(e)
+	for next = i; next < len(fields); next++ {
+		fields[next].Marshal(e)
+	}
+	return next
 }
 
 func (e *eventEncoder) add(key string, v any) {

@@ -746,6 +746,7 @@ func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, par
 		large := &spanLarge{}
 		s = &large.Span
 		s.data.Attributes = large.attrs[:0]
+		s.eventBuf = &large.events
 	}
 	s.tracer = t
 	s.initial = sc
