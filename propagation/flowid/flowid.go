@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"math/rand/v2"
+	"strings"
+	"sync"
 
 	"github.com/opentracing/opentracing-go"
 
@@ -37,13 +39,44 @@ func Valid(s string) bool { return flowidcore.Valid(s) }
 // generator (math/rand/v2), seeded from the operating system: flow ids are
 // correlation ids, not secrets, and a crypto/rand draw made New cost twice
 // as much on every request that brings no flow id.
+//
+// Ids are made idsPerChunk at a time, as pieces of one string: one
+// allocation per 16 ids instead of one each (an id kept keeps the chunk's
+// 352 bytes alive).
 func New() string {
-	var b [16]byte
-	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
-	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
-	var out [22]byte
-	base64.RawURLEncoding.Encode(out[:], b[:])
-	return string(out[:])
+	c, _ := chunks.Get().(*idChunk)
+	if c == nil {
+		c = new(idChunk)
+	}
+	if len(c.ids) == 0 {
+		c.fill()
+	}
+	id := c.ids[:idLen]
+	c.ids = c.ids[idLen:]
+	chunks.Put(c)
+	return id
+}
+
+const idLen, idsPerChunk = 22, 16
+
+// idChunk holds ids not handed out yet; chunks keeps one per P, so that
+// no two callers share one.
+type idChunk struct{ ids string }
+
+var chunks sync.Pool
+
+func (c *idChunk) fill() {
+	var b strings.Builder
+	b.Grow(idLen * idsPerChunk)
+	var raw [16]byte
+	var out [idLen]byte
+	for range idsPerChunk {
+		binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
+		binary.LittleEndian.PutUint64(raw[8:], rand.Uint64())
+		base64.RawURLEncoding.Encode(out[:], raw[:])
+		b.Write(out[:])
+	}
+	c.ids = b.String()
 }
 
 // FromTraceID returns the flow id that equals the trace id: 32 lower-case

@@ -3,6 +3,7 @@ package flowid_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -36,6 +37,31 @@ func TestNew(t *testing.T) {
 		require.True(t, flowid.Valid(id))
 		require.False(t, seen[id])
 		seen[id] = true
+	}
+}
+
+// TestNewConcurrent: goroutines drawing ids at once never get the same
+// one (ids are handed out from per-P chunks).
+func TestNewConcurrent(t *testing.T) {
+	t.Parallel()
+	const goroutines, each = 8, 2000
+	ids := make([][]string, goroutines)
+	var wg sync.WaitGroup
+	for g := range ids {
+		wg.Go(func() {
+			for range each {
+				ids[g] = append(ids[g], flowid.New())
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, l := range ids {
+		for _, id := range l {
+			require.True(t, flowid.Valid(id) && len(id) == 22, id)
+			require.False(t, seen[id])
+			seen[id] = true
+		}
 	}
 }
 
