@@ -8,7 +8,6 @@ import (
 	"github.com/opentracing/opentracing-go"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/flowtrace/flowtrace/internal/slab"
 	"github.com/flowtrace/flowtrace/propagation"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
@@ -22,6 +21,7 @@ const MaxValueLen = 8192
 // any other OpenTracing tracer.
 var (
 	_ propagation.MultiValueCarrier = MetadataCarrier(nil)
+	_ propagation.MultiValueCarrier = incomingCarrier{}
 	_ opentracing.TextMapReader     = MetadataCarrier(nil)
 	_ opentracing.TextMapWriter     = MetadataCarrier(nil)
 )
@@ -78,43 +78,55 @@ func firstValid(vs []string) string {
 
 // Set replaces the values of key with value. An invalid key is dropped; an
 // invalid value removes the key's earlier values and is dropped.
-func (c MetadataCarrier) Set(key, value string) { c.set(key, value, nil) }
-
-// set is Set, reporting false when it dropped the key or value. The value
-// slice is cut from s (nil: allocated).
-func (c MetadataCarrier) set(key, value string, s *slab.Slab[string]) bool {
-	k := lower(key)
-	if !validKey(k) {
-		return false
-	}
-	if !validValue(value) {
+func (c MetadataCarrier) Set(key, value string) {
+	if k := lower(key); validKey(k) && validValue(value) {
+		c[k] = []string{value}
+	} else if validKey(k) {
 		delete(c, k)
-		return false
 	}
-	// Capacity-limited: an append by a later interceptor copies instead
-	// of writing into the next key's value.
-	vs := s.Take(1, 1)
-	vs[0] = value
-	c[k] = vs
-	return true
 }
 
-// countingCarrier is the interceptors' MetadataCarrier: it counts what Set
-// drops into the tracer's edge counters. It is used by pointer, so that
-// handing it to Inject as both carriers boxes nothing, and it holds the
-// value slices of the keys an injection writes (traceparent, tracestate,
-// baggage, x-flow-id) itself: one allocation per call for carrier and values.
+// countingCarrier is the interceptors' outgoing carrier, used by pointer
+// (handing it to Inject as both carriers boxes nothing). It reads the copy
+// of the caller's metadata (nil: none), collects the writes as key, value
+// pairs in kv and counts what Set drops into the tracer's edge counters.
 type countingCarrier struct {
 	MetadataCarrier
 	dropped *atomic.Uint64
-	slots   [4]string
-	free    slab.Slab[string] // over slots
+	kv      []string // over pairs
+	pairs   [8]string
 }
 
 func (c *countingCarrier) Set(key, value string) {
-	if !c.set(key, value, &c.free) {
-		c.dropped.Add(1)
+	k, i := lower(key), 0
+	for i < len(c.kv) && c.kv[i] != k {
+		i += 2
 	}
+	switch {
+	case !validKey(k):
+		c.dropped.Add(1)
+	case !validValue(value):
+		delete(c.MetadataCarrier, k)
+		c.kv = append(c.kv[:i], c.kv[min(i+2, len(c.kv)):]...)
+		c.dropped.Add(1)
+	case i == len(c.kv):
+		c.kv = append(c.kv, k, value)
+	default:
+		c.kv[i+1] = value
+	}
+}
+
+// context returns ctx with the pairs as its outgoing metadata: as they are
+// when the caller had none (no map to build), else replacing their keys'
+// values in the copy (as capacity-limited views of kv).
+func (c *countingCarrier) context(ctx context.Context) context.Context {
+	if c.MetadataCarrier == nil {
+		return metadata.AppendToOutgoingContext(ctx, c.kv...)
+	}
+	for i := 0; i < len(c.kv); i += 2 {
+		c.MetadataCarrier[c.kv[i]] = c.kv[i+1 : i+2 : i+2]
+	}
+	return metadata.NewOutgoingContext(ctx, metadata.MD(c.MetadataCarrier))
 }
 
 // Keys returns the keys that have at least one valid value: those
@@ -211,8 +223,6 @@ func lower(s string) string {
 // (wanted by formats with key prefixes, such as Jaeger's uberctx-) copies.
 // It is read-only, with the same validation as MetadataCarrier.
 type incomingCarrier struct{ ctx context.Context }
-
-var _ propagation.MultiValueCarrier = incomingCarrier{}
 
 func (c incomingCarrier) raw(key string) []string {
 	k := lower(key)

@@ -88,22 +88,19 @@ func (c *config) startClient(ctx context.Context, method string, cc *grpc.Client
 	}
 	c.startSpanTags(span, false, mn, target)
 
-	md, carrier := outgoing(ctx, tr)
+	carrier := outgoing(ctx, tr)
 	e.Inject(ctx, tr, span, carrier, carrier)
-	return metadata.NewOutgoingContext(ctx, md), span
+	return carrier.context(ctx), span
 }
 
-// outgoing returns a copy of ctx's outgoing metadata (keys lower-cased),
-// so that the caller's metadata is never changed, and the carrier that
-// writes it, counting drops for tr.
-func outgoing(ctx context.Context, tr opentracing.Tracer) (metadata.MD, *countingCarrier) {
-	md, ok := metadata.FromOutgoingContext(ctx)
-	if !ok {
-		md = metadata.MD{}
-	}
+// outgoing returns the carrier that writes over a copy of ctx's outgoing
+// metadata (keys lower-cased), so that the caller's metadata is never
+// changed, counting drops for tr.
+func outgoing(ctx context.Context, tr opentracing.Tracer) *countingCarrier {
+	md, _ := metadata.FromOutgoingContext(ctx)
 	cc := &countingCarrier{MetadataCarrier: MetadataCarrier(md), dropped: &instr.Counters(tr).DroppedValues}
-	cc.free = cc.slots[:0]
-	return md, cc
+	cc.kv = cc.pairs[:0]
+	return cc
 }
 
 // propagateOnly passes the caller's trace context and flow id on for a
@@ -112,9 +109,9 @@ func (c *config) propagateOnly(ctx context.Context) context.Context {
 	if !instr.HasOutbound(ctx) {
 		return ctx
 	}
-	md, carrier := outgoing(ctx, c.engine.TracerFor())
+	carrier := outgoing(ctx, c.engine.TracerFor())
 	c.engine.PropagateOnly(ctx, carrier, carrier)
-	return metadata.NewOutgoingContext(ctx, md)
+	return carrier.context(ctx)
 }
 
 // clientStream ends the span when the stream really ends. grpc-go allows
