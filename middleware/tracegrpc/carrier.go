@@ -117,8 +117,7 @@ func (c *countingCarrier) Set(key, value string) {
 }
 
 // context returns ctx with the pairs as its outgoing metadata: as they are
-// when the caller had none (no map to build), else replacing their keys'
-// values in the copy (as capacity-limited views of kv).
+// when the caller had none (no map to build), else replacing in the copy.
 func (c *countingCarrier) context(ctx context.Context) context.Context {
 	if c.MetadataCarrier == nil {
 		return metadata.AppendToOutgoingContext(ctx, c.kv...)
@@ -221,15 +220,20 @@ func lower(s string) string {
 // incomingCarrier reads a server's incoming metadata key by key, without
 // the copy of all of it that metadata.FromIncomingContext makes; only Keys
 // (wanted by formats with key prefixes, such as Jaeger's uberctx-) copies.
-// It is read-only, with the same validation as MetadataCarrier.
-type incomingCarrier struct{ ctx context.Context }
+// It is read-only, with the same validation as MetadataCarrier; the
+// values of x-flow-id, which the server reads anyway, are read once.
+type incomingCarrier struct {
+	ctx  context.Context
+	flow []string
+}
 
 func (c incomingCarrier) raw(key string) []string {
-	k := lower(key)
-	if !validKey(k) {
-		return nil
+	if k := lower(key); k == flowid.MetadataKey {
+		return c.flow
+	} else if validKey(k) {
+		return metadata.ValueFromIncomingContext(c.ctx, k)
 	}
-	return metadata.ValueFromIncomingContext(c.ctx, k)
+	return nil
 }
 
 func (c incomingCarrier) Get(key string) string { return firstValid(c.raw(key)) }

@@ -78,8 +78,6 @@ func (c *config) startClient(ctx context.Context, method string, cc *grpc.Client
 	e := &c.engine
 	tr := e.TracerFor()
 	mn := methodsOf(method)
-	// A client can be the edge of a critical operation too: the rule
-	// applies when the caller's context carries none yet.
 	ob := instr.Outbound{Name: mn.name, Kind: instr.KindClient, Critical: instr.Bind(c.critical, method)}
 	span := e.StartOutbound(ctx, tr, &ob)
 	var target string

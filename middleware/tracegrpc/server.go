@@ -104,14 +104,15 @@ func (c *config) recovered(span opentracing.Span, r any) error {
 // leaves out gets no span (nil), only its flow id.
 func (c *config) startServer(ctx context.Context, fullMethod string) (context.Context, opentracing.Span, string) {
 	e := &c.engine
+	flowIDs := metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey)
 	if !c.traced(ctx, fullMethod) {
-		id := e.Untraced(metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey))
+		id := e.Untraced(flowIDs)
 		return flowid.ContextWith(ctx, id), nil, id
 	}
 	tr := e.TracerFor()
 	// flowtrace's tracer reads only the keys its formats need; other
 	// tracers get the whole metadata to iterate.
-	var carrier any = incomingCarrier{ctx}
+	var carrier any = incomingCarrier{ctx, flowIDs}
 	if !instr.Own(tr) {
 		md, _ := metadata.FromIncomingContext(ctx)
 		carrier = MetadataCarrier(md)
@@ -121,7 +122,7 @@ func (c *config) startServer(ctx context.Context, fullMethod string) (context.Co
 		Name:     mn.name,
 		Kind:     instr.KindServer,
 		Incoming: e.Extract(tr, carrier),
-		FlowIDs:  metadata.ValueFromIncomingContext(ctx, flowid.MetadataKey),
+		FlowIDs:  flowIDs,
 		Critical: instr.Bind(c.critical, fullMethod),
 	}
 	if c.traffic != nil {
