@@ -114,7 +114,7 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 	out := make([]kafka.Message, len(msgs))
 	copy(out, msgs)
 	pend := make([]pending, len(msgs))
-	carriers := make([]HeaderCarrier, len(msgs))
+	c := new(HeaderCarrier) // the batch's, reset for each message
 	// One arena for the batch: the copied header slices and the injected
 	// values of every message, instead of a few allocations per message.
 	nh := 0
@@ -138,8 +138,7 @@ func (w *Writer) WriteMessages(ctx context.Context, msgs ...kafka.Message) error
 		w.cfg.commonTags(span, stability.Producer, semconv.MessagingOperationPublish, topic)
 		w.cfg.messageTags(span, m)
 
-		c := &carriers[i]
-		c.h = &m.Headers
+		*c = HeaderCarrier{h: &m.Headers}
 		c.use(a)
 		e.Inject(ctx, tr, span, c, c)
 		pend[i] = pending{span: span, em: w.cfg.tags(stability.Producer), user: m.WriterData}
