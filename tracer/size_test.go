@@ -16,4 +16,5 @@ func TestSpanShapeSizes(t *testing.T) {
 		unsafe.Sizeof(Span{}), unsafe.Sizeof(spanSmall{}), unsafe.Sizeof(spanLarge{}), unsafe.Sizeof(spanLayered{}))
 	require.LessOrEqual(t, unsafe.Sizeof(spanSmall{}), uintptr(512))
 	require.LessOrEqual(t, unsafe.Sizeof(spanLarge{}), uintptr(768))
+	require.LessOrEqual(t, unsafe.Sizeof(spanWide{}), uintptr(1024))
 }

@@ -60,6 +60,14 @@ type (
 		Span
 		attrs [2]Attribute
 	}
+	// spanWide is for a span started with AttributeRoom above 8 (an HTTP
+	// server span gets about 15), in the 1024-byte class: growing the
+	// attributes of spanLarge would allocate 16 and copy 8.
+	spanWide struct {
+		Span
+		attrs  [16]Attribute
+		events [1]Event
+	}
 )
 
 var _ opentracing.Span = (*Span)(nil)

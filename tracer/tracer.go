@@ -321,6 +321,15 @@ func (o followsFromOption) Apply(so *opentracing.StartSpanOptions) {
 	opentracing.FollowsFrom(o.c).Apply(so)
 }
 
+// AttributeRoom is a StartSpan option: the span is expected to get n
+// attributes, the tracer's own included, so that a sampled span is
+// allocated with room for them (above 8: 16) instead of growing its
+// attribute slice. Tracers other than flowtrace's ignore it.
+type AttributeRoom int
+
+// Apply implements opentracing.StartSpanOption; it does nothing.
+func (AttributeRoom) Apply(*opentracing.StartSpanOptions) {}
+
 // StartSpan implements opentracing.Tracer. It runs in four steps, each its
 // own function: decode the options, choose the parent, decide (sampling and
 // the trace context the span carries) and construct the span.
@@ -517,6 +526,8 @@ type startOptions struct {
 	// Single Tag options (span.kind, component, ...) that came after the
 	// last Tags option; a map is made only for Tags options.
 	tagList smallList[opentracing.Tag]
+	// room is the AttributeRoom option (0: none).
+	room int
 }
 
 // hasTagsOrLinks reports whether o has start tags or links.
@@ -550,6 +561,8 @@ func (o *startOptions) decode(opts []opentracing.StartSpanOption) {
 			o.tagList.add(opt)
 		case linkOption:
 			o.links.add(opt)
+		case AttributeRoom:
+			o.room = int(opt)
 		case nil:
 		default:
 			if generic == nil {
@@ -738,6 +751,11 @@ func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, par
 	s := recordingMemory(mem)
 	if s != nil {
 		// In the caller's memory (StartSpanIn).
+	} else if o.room > len(spanLarge{}.attrs) {
+		wide := &spanWide{}
+		s = &wide.Span
+		s.data.Attributes = wide.attrs[:0]
+		s.eventBuf = &wide.events
 	} else if parentIdx >= 0 && parent.wire.IsValid() && !parent.remote && len(o.tags) == 0 && len(o.tagList.list()) == 0 {
 		small := &spanSmall{}
 		s = &small.Span

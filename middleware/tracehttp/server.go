@@ -104,6 +104,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		FlowIDs:  r.Header[flowIDHeaderKey],
 		Critical: instr.Bind(cfg.critical, r),
 		Traffic:  instr.Bind(cfg.traffic, r),
+		Room:     16,
 	}
 	st := e.StartInbound(r.Context(), tr, &in)
 	sp, rec := st.Span, st.Recording

@@ -196,6 +196,7 @@ type Inbound struct {
 	// Critical and Traffic are the transport's rules for this request
 	// (nil: none). They run only when the decision needs them.
 	Critical, Traffic func() string
+	Room              int // the tags the span gets (tracer.AttributeRoom)
 }
 
 // Started is what StartInbound returns.
@@ -218,7 +219,7 @@ func (e *Engine) StartInbound(ctx context.Context, tr opentracing.Tracer, in *In
 		rules := Rules{Public: e.Public, Critical: in.Critical, Limit: e.Limit, Traffic: in.Traffic}
 		routing = rules.Decide(in.Incoming)
 	}
-	var buf [3]opentracing.StartSpanOption
+	var buf [4]opentracing.StartSpanOption
 	opts := buf[:0]
 	if in.Kind != nil {
 		opts = append(opts, in.Kind)
@@ -238,6 +239,7 @@ func (e *Engine) StartInbound(ctx context.Context, tr opentracing.Tracer, in *In
 	if routing.Force {
 		opts = append(opts, ForceSampling)
 	}
+	opts = append(opts, tracer.AttributeRoom(in.Room))
 	sp := startSpan(tr, in.Name, opts)
 	st := Started{Span: sp, Recording: Recording(sp)}
 
