@@ -209,6 +209,8 @@ type Tracer struct {
 	// unsampled when the parent is (ParentBased, AlwaysOff), so that
 	// startLean starts such a child without asking it.
 	inherits bool
+	// ids draws startLean's root ids.
+	ids idSource
 
 	edge EdgeCounters // see Edge
 }
@@ -233,7 +235,9 @@ func New(opts ...Option) *Tracer {
 			o.apply(&cfg)
 		}
 	}
-	return &Tracer{cfg: cfg, inherits: inheritsUnsampled(cfg.sampler)}
+	t := &Tracer{cfg: cfg, inherits: inheritsUnsampled(cfg.sampler)}
+	t.ids.init()
+	return t
 }
 
 // Stats counts spans over the tracer's life.
@@ -388,7 +392,8 @@ func (t *Tracer) startLean(name string, parent *SpanContext, o *startOptions, op
 		return s
 	}
 	// A root: the sampler decides, as in decide.
-	params := SamplingParameters{TraceID: newTraceID(), Name: name}
+	tid, sid := t.ids.root()
+	params := SamplingParameters{TraceID: tid, Name: name}
 	if parent != nil {
 		params.Parent = parent.wire
 	}
@@ -408,7 +413,8 @@ func (t *Tracer) startLean(name string, parent *SpanContext, o *startOptions, op
 		} else {
 			s = newNonRecordingRoot(t, mem)
 		}
-		s.initial.wire = propagation.SpanContext{TraceID: params.TraceID, SpanID: newSpanID(), Flags: propagation.FlagRandom}
+		w := &s.initial.wire
+		w.TraceID, w.SpanID, w.Flags = tid, sid, propagation.FlagRandom
 		if parent != nil {
 			s.initial.baggage = parent.baggage
 		}
