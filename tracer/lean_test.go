@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -214,4 +215,42 @@ func TestLeanRootIDs(t *testing.T) {
 	tid, sid := g.root()
 	require.True(t, tid.IsValid(), "the key keeps the low half non-zero")
 	require.True(t, sid.IsValid())
+}
+
+// Concurrent unsampled roots each get their own memory (a leanBlock's
+// roots are handed out once) and their first children the roots' spare
+// spans, once each.
+func TestLeanRootsConcurrent(t *testing.T) {
+	tr := New(WithSampler(AlwaysOff()))
+	const goroutines, per = 8, 500
+	out := make(chan [3]opentracing.Span, goroutines*per)
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range per {
+				root := tr.StartSpan("root")
+				a := tr.StartSpan("a", opentracing.ChildOf(root.Context()))
+				b := tr.StartSpan("b", opentracing.ChildOf(root.Context()))
+				out <- [3]opentracing.Span{root, a, b}
+			}
+		}()
+	}
+	wg.Wait()
+	close(out)
+	spans := map[opentracing.Span]bool{}
+	ids := map[propagation.TraceID]bool{}
+	for s := range out {
+		for _, sp := range s {
+			require.False(t, spans[sp], "a span is handed out once")
+			spans[sp] = true
+		}
+		require.Same(t, ctxOf(s[0]), ctxOf(s[1]))
+		require.Same(t, ctxOf(s[0]), ctxOf(s[2]))
+		require.False(t, ids[ctxOf(s[0]).TraceID()])
+		ids[ctxOf(s[0]).TraceID()] = true
+	}
+	require.Len(t, ids, goroutines*per)
+	require.Equal(t, uint64(3*goroutines*per), tr.Stats().Started)
 }
