@@ -77,3 +77,20 @@ func boxString(s string) any {
 	}
 	return v
 }
+
+// smallInts are the interface values of the int64s 0 to 255: the runtime
+// boxes those without allocating too, but in a call (convT64) per value.
+var smallInts = func() (t [256]any) {
+	for i := range t {
+		t[i] = int64(i)
+	}
+	return t
+}()
+
+// boxInt64 returns v as an interface value.
+func boxInt64(v int64) any {
+	if uint64(v) < uint64(len(smallInts)) {
+		return smallInts[v]
+	}
+	return v
+}

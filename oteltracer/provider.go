@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/opentracing/opentracing-go"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/embedded"
 
@@ -80,18 +81,57 @@ func (tr *Tracer) Start(ctx context.Context, name string, opts ...trace.SpanStar
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	// The options are opaque functions; with none, their zero
-	// configuration is known without building it.
-	var cfg trace.SpanConfig
-	if len(opts) > 0 {
-		cfg = trace.NewSpanStartConfig(opts...)
-	}
 	st := tracer.SpanStart{
-		StartTime: cfg.Timestamp(),
-		Kind:      kindOf(cfg.SpanKind()),
 		// Exported as the span's OTLP scope, not as attributes.
 		Scope: tracer.Scope{Name: tr.name, Version: tr.version},
 	}
+	var attrs []attribute.KeyValue
+	if len(opts) == 0 {
+		// The options are opaque functions; with none, their zero
+		// configuration (an internal child of the current span, now) is
+		// known without building it.
+		st.Parent = tr.p.parentOf(ctx)
+	} else {
+		attrs = tr.applyConfig(ctx, &st, trace.NewSpanStartConfig(opts...))
+	}
+	var n *spanCtx
+	ot := tr.p.t.StartSpanIn(name, &st, func(recording bool) (*tracer.RecordingSpan, *tracer.NonRecordingSpan) {
+		if recording {
+			s := &sampledSpan{}
+			n = &s.spanCtx
+			return &s.rec, nil
+		}
+		u := &unsampledSpan{}
+		n = &u.spanCtx
+		return nil, &u.nr
+	})
+	if n == nil {
+		n = &spanCtx{}
+	}
+	// Field by field: the memory is new (zero), and assigning a whole
+	// span would clear it again, with write barriers while the garbage
+	// collector marks.
+	n.Context = ctx
+	n.sp.ot = ot
+	n.sp.tracer = tr
+	if len(attrs) > 0 {
+		// Only a recording span pays for its attributes.
+		if rs, ok := ot.(*tracer.Span); ok {
+			setAttributes(rs, attrs)
+		}
+	}
+	if otelSpanKey == nil || otSpanKey == nil {
+		// The probe failed (a future API release): the plain way.
+		return opentracing.ContextWithSpan(trace.ContextWithSpan(ctx, &n.sp), ot), &n.sp
+	}
+	return n, &n.sp
+}
+
+// applyConfig sets what cfg says in st (time, kind, parent, links) and
+// returns the attributes it gives.
+func (tr *Tracer) applyConfig(ctx context.Context, st *tracer.SpanStart, cfg trace.SpanConfig) []attribute.KeyValue {
+	st.StartTime = cfg.Timestamp()
+	st.Kind = kindOf(cfg.SpanKind())
 	if cfg.NewRoot() {
 		// A new trace keeps the request's baggage (the flow id).
 		if pc := tr.p.parentOf(ctx); pc != nil && pc.Baggage().Len() > 0 {
@@ -108,33 +148,7 @@ func (tr *Tracer) Start(ctx context.Context, name string, opts ...trace.SpanStar
 			}
 		}
 	}
-	var n *spanCtx
-	ot := tr.p.t.StartSpanIn(name, &st, func(recording bool) (*tracer.RecordingSpan, *tracer.NonRecordingSpan) {
-		if recording {
-			s := &sampledSpan{}
-			n = &s.spanCtx
-			return &s.rec, nil
-		}
-		u := &unsampledSpan{}
-		n = &u.spanCtx
-		return nil, &u.nr
-	})
-	if n == nil {
-		n = &spanCtx{}
-	}
-	n.Context = ctx
-	n.sp = span{ot: ot, tracer: tr}
-	if attrs := cfg.Attributes(); len(attrs) > 0 {
-		// Only a recording span pays for its attributes.
-		if rs, ok := ot.(*tracer.Span); ok {
-			setAttributes(rs, attrs)
-		}
-	}
-	if otelSpanKey == nil || otSpanKey == nil {
-		// The probe failed (a future API release): the plain way.
-		return opentracing.ContextWithSpan(trace.ContextWithSpan(ctx, &n.sp), ot), &n.sp
-	}
-	return n, &n.sp
+	return cfg.Attributes()
 }
 
 func kindOf(k trace.SpanKind) tracer.SpanKind {

@@ -14,3 +14,10 @@ import (
 func TestSampledSpanSizeClass(t *testing.T) {
 	require.LessOrEqual(t, unsafe.Sizeof(sampledSpan{}), uintptr(768))
 }
+
+// An unsampled span with its view and context is one allocation in the
+// 192-byte size class (tracer.NonRecordingSpan and a 56-byte view and
+// context).
+func TestUnsampledSpanSizeClass(t *testing.T) {
+	require.LessOrEqual(t, unsafe.Sizeof(unsampledSpan{}), uintptr(192))
+}

@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/opentracing/opentracing-go"
@@ -256,9 +257,98 @@ func (t *Tracer) StartSpanIn(name string, st *SpanStart, mem SpanMemory) opentra
 func (s *Span) SetAttributes(attrs []Attribute) {
 	s.mu.Lock()
 	if !s.finished {
-		for i := range attrs {
-			s.setUserTagLocked(attrs[i].Key, s.normalize(attrs[i].Value))
-		}
+		s.setAttributesLocked(attrs)
 	}
 	s.mu.Unlock()
 }
+
+// setAttributesLocked is setUserTagLocked(key, normalize(value)) for each
+// of attrs. Runs of attributes that are plainly new and need no change
+// are appended by appendNewAttributes, a loop without calls; the others,
+// one at a time, take SetTag's way.
+func (s *Span) setAttributesLocked(attrs []Attribute) {
+	if s.tracer.cfg.policy != nil {
+		for i := range attrs {
+			s.setUserTagLocked(attrs[i].Key, s.normalize(attrs[i].Value))
+		}
+		return
+	}
+	for {
+		attrs = attrs[s.appendNewAttributes(attrs):]
+		if len(attrs) == 0 {
+			return
+		}
+		s.setTagLocked(attrs[0].Key, s.normalize(attrs[0].Value), false)
+		attrs = attrs[1:]
+	}
+}
+
+// appendNewAttributes appends the leading attributes of attrs that
+// setTagLocked would append as they are, and returns how many: each has a
+// key that is not special, within Limits.NameLength and of a length no key
+// of the span has (seen), so it is new without comparing it with each; a
+// string within Limits.AttributeValueLength or one of OpenTelemetry's
+// other scalar kinds; and there is room for it within the count limit and
+// the slice's capacity.
+func (s *Span) appendNewAttributes(attrs []Attribute) int {
+	lim := &s.tracer.cfg.limits
+	a := s.data.Attributes
+	// seen has bit len(key)%64 set for every key the span holds.
+	var seen uint64
+	for i := range a {
+		seen |= 1 << (len(a[i].Key) & 63)
+	}
+	room := cap(a) - len(a)
+	if lim.AttributeCount >= 0 {
+		room = min(room, lim.AttributeCount-(len(a)-int(s.ownAttrs)))
+	}
+	nameLen, valueLen := lim.NameLength, lim.AttributeValueLength
+	if nameLen <= 0 {
+		nameLen = math.MaxInt
+	}
+	if valueLen <= 0 {
+		valueLen = math.MaxInt
+	}
+	n := 0
+	for ; n < len(attrs) && n < room; n++ {
+		key := attrs[n].Key
+		bit := uint64(1) << (len(key) & 63)
+		if seen&bit != 0 || len(key) > nameLen || (bit&specialKeyLengths != 0 && isSpecialKey(key)) {
+			break
+		}
+		v := attrs[n].Value
+		if x, ok := v.(string); ok {
+			if len(x) > valueLen {
+				break
+			}
+		} else if !isInt64(v) && !isBool(v) && !isFloat64(v) {
+			break
+		}
+		seen |= bit
+		a = a[:len(a)+1]
+		a[len(a)-1] = Attribute{Key: key, Value: v}
+	}
+	s.data.Attributes = a
+	return n
+}
+
+// The keys setTagLocked treats apart, as constants: compared inline.
+const (
+	spanKindKey         = "span.kind"         // ext.SpanKind
+	errorKey            = "error"             // ext.Error
+	samplingPriorityKey = "sampling.priority" // ext.SamplingPriority
+)
+
+// specialKeyLengths has the seen bits of the special keys' lengths.
+const specialKeyLengths = 1<<len(spanKindKey) | 1<<len(errorKey) | 1<<len(samplingPriorityKey)
+
+// isSpecialKey reports whether setTagLocked treats key apart; the longest
+// is compared in two parts, each of which the compiler compares inline.
+func isSpecialKey(key string) bool {
+	return key == spanKindKey || key == errorKey ||
+		(len(key) == len(samplingPriorityKey) && key[:16] == samplingPriorityKey[:16] && key[16:] == samplingPriorityKey[16:])
+}
+
+func isInt64(v any) bool   { _, ok := v.(int64); return ok }
+func isBool(v any) bool    { _, ok := v.(bool); return ok }
+func isFloat64(v any) bool { _, ok := v.(float64); return ok }
