@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -178,4 +179,78 @@ func TestLeanPathLeavesOtherParents(t *testing.T) {
 	}
 	other := tr.StartSpan("child", opentracing.ChildOf(&SpanContext{wire: propagation.SpanContext{TraceID: tid, SpanID: sid, TraceState: "vendor=x"}}))
 	require.Equal(t, "vendor=x", ctxOf(other).PropagationContext().TraceState)
+}
+
+// The lean path's root ids: valid, distinct, different per tracer, and
+// random in the low 56 bits that consistent probability sampling reads
+// (TraceIDRatio(0.25) keeps about a quarter of the roots).
+func TestLeanRootIDs(t *testing.T) {
+	a, b := New(WithSampler(AlwaysOff())), New(WithSampler(AlwaysOff()))
+	seen := map[propagation.TraceID]bool{}
+	spans := map[propagation.SpanID]bool{}
+	for range 20000 {
+		for _, tr := range []*Tracer{a, b} {
+			sc := ctxOf(tr.StartSpan("root"))
+			require.True(t, sc.IsValid())
+			require.False(t, seen[sc.TraceID()], "trace ids are distinct")
+			seen[sc.TraceID()] = true
+			spans[sc.SpanID()] = true
+		}
+	}
+	require.Greater(t, len(spans), 39990, "span ids are all but surely distinct")
+
+	var kept int
+	ratio := New(WithSampler(TraceIDRatio(0.25)))
+	const n = 40000
+	for range n {
+		if ctxOf(ratio.StartSpan("root")).IsSampled() {
+			kept++
+		}
+	}
+	require.InDelta(t, 0.25, float64(kept)/n, 0.02)
+
+	var g idSource
+	g.init()
+	g.state.Store(0 - 2*g.gamma) // the next state is 0, which mix64 maps to 0
+	tid, sid := g.root()
+	require.True(t, tid.IsValid(), "the key keeps the low half non-zero")
+	require.True(t, sid.IsValid())
+}
+
+// Concurrent unsampled roots each get their own memory (a leanBlock's
+// roots are handed out once) and their first children the roots' spare
+// spans, once each.
+func TestLeanRootsConcurrent(t *testing.T) {
+	tr := New(WithSampler(AlwaysOff()))
+	const goroutines, per = 8, 500
+	out := make(chan [3]opentracing.Span, goroutines*per)
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range per {
+				root := tr.StartSpan("root")
+				a := tr.StartSpan("a", opentracing.ChildOf(root.Context()))
+				b := tr.StartSpan("b", opentracing.ChildOf(root.Context()))
+				out <- [3]opentracing.Span{root, a, b}
+			}
+		}()
+	}
+	wg.Wait()
+	close(out)
+	spans := map[opentracing.Span]bool{}
+	ids := map[propagation.TraceID]bool{}
+	for s := range out {
+		for _, sp := range s {
+			require.False(t, spans[sp], "a span is handed out once")
+			spans[sp] = true
+		}
+		require.Same(t, ctxOf(s[0]), ctxOf(s[1]))
+		require.Same(t, ctxOf(s[0]), ctxOf(s[2]))
+		require.False(t, ids[ctxOf(s[0]).TraceID()])
+		ids[ctxOf(s[0]).TraceID()] = true
+	}
+	require.Len(t, ids, goroutines*per)
+	require.Equal(t, uint64(3*goroutines*per), tr.Stats().Started)
 }
