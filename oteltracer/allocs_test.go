@@ -49,8 +49,8 @@ func TestUnsampledAllocations(t *testing.T) {
 	noopTr := noop.NewTracerProvider().Tracer("bench")
 	noopPlain := testing.AllocsPerRun(200, func() { otelWorkload(noopTr, false) })
 	noopAttrs := testing.AllocsPerRun(200, func() { otelWorkload(noopTr, true) })
-	// Started the plain OpenTracing way, an unsampled span is one
-	// allocation; so is an OpenTelemetry one, context included.
+	// Started the plain OpenTracing way, an unsampled root and child are
+	// one allocation; an OpenTelemetry span is one, context included.
 	otStart := testing.AllocsPerRun(200, func() {
 		root := otOnly.StartSpan("GET /orders/{id}")
 		otOnly.StartSpan("SELECT orders", opentracing.ChildOf(root.Context())).Finish()
@@ -58,7 +58,12 @@ func TestUnsampledAllocations(t *testing.T) {
 	})
 	t.Logf("allocs per unsampled root+child: OpenTracing %.0f (StartSpan %.0f), OpenTelemetry %.0f (%.0f with attributes; no-op tracer %.0f, %.0f)",
 		ot, otStart, otel, otelAttrs, noopPlain, noopAttrs)
-	require.LessOrEqual(t, otel, otStart)
+	// One allocation per span, its context included. (OpenTracing's
+	// StartSpan, which makes no context, now cuts unsampled roots from
+	// blocks of 8 and gives the first child its parent's context: 1 for
+	// the two, tracer's own guard.)
+	require.LessOrEqual(t, otel, 2.0)
+	require.LessOrEqual(t, otel, otStart+1)
 	require.Less(t, otel, ot)
 	require.LessOrEqual(t, otelAttrs-otel, noopAttrs-noopPlain)
 }
