@@ -79,11 +79,18 @@ const (
 // appendSpan appends the OTLP Span message of s (its fields, without a
 // tag or length) to b.
 func appendSpan(b []byte, s *tracer.SpanData) []byte {
-	b = appendBytesField(b, fSpanTraceID, s.SpanContext.TraceID[:])
-	b = appendBytesField(b, fSpanSpanID, s.SpanContext.SpanID[:])
+	// The ids are fixed-size fields: built on the stack, appended at once.
+	var ids [2 + 16 + 2 + 8 + 2 + 8]byte
+	ids[0], ids[1] = byte(fSpanTraceID<<3|protowire.BytesType), 16
+	*(*[16]byte)(ids[2:]) = s.SpanContext.TraceID
+	ids[18], ids[19] = byte(fSpanSpanID<<3|protowire.BytesType), 8
+	*(*[8]byte)(ids[20:]) = s.SpanContext.SpanID
+	b = append(b, ids[:28]...)
 	b = appendStringField(b, fSpanTraceState, s.SpanContext.TraceState)
 	if s.ParentSpanID.IsValid() {
-		b = appendBytesField(b, fSpanParentSpanID, s.ParentSpanID[:])
+		ids[28], ids[29] = byte(fSpanParentSpanID<<3|protowire.BytesType), 8
+		*(*[8]byte)(ids[30:]) = s.ParentSpanID
+		b = append(b, ids[28:]...)
 	}
 	b = appendStringField(b, fSpanName, s.Name)
 	if s.Kind != 0 {
@@ -170,6 +177,10 @@ func appendWideTag(b []byte, num protowire.Number, typ protowire.Type) []byte {
 func appendVarint(b []byte, v uint64) []byte {
 	if v < 0x80 {
 		return append(b, byte(v))
+	}
+	if v < 1<<14 {
+		// A span's length in a request, a long string's.
+		return append(b, byte(v)|0x80, byte(v>>7))
 	}
 	return protowire.AppendVarint(b, v)
 }

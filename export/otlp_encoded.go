@@ -83,47 +83,61 @@ func (e *OTLPExporter) exportLocked(ctx context.Context, spans []encodedSpan) er
 		e.encInit = true
 	}
 	def := tracer.Scope{Name: e.cfg.name, Version: e.cfg.version}
-	// Group by scope, keeping the order scopes first appear in.
-	e.encScopes = e.encScopes[:0]
-	e.encCounts = e.encCounts[:0]
-	idx := e.encIdx[:0]
-	for i := range spans {
-		sc := spans[i].scope
-		if sc == (tracer.Scope{}) {
-			sc = def
-		}
-		g := -1
-		for j := range e.encScopes {
-			if e.encScopes[j] == sc {
-				g = j
-				break
-			}
-		}
-		if g < 0 {
-			g = len(e.encScopes)
-			e.encScopes = append(e.encScopes, sc)
-			e.encCounts = append(e.encCounts, 0)
-		}
-		e.encCounts[g]++
-		idx = append(idx, g)
-	}
-	e.encIdx = idx
 	all := e.encItems[:0]
 	if cap(all) < len(spans) {
 		all = make([]encItem, 0, len(spans))
 	}
 	all = all[:len(spans)]
-	// Counting sort: spans of scope g go from start[g] on, in their order.
+	e.encScopes = e.encScopes[:0]
+	e.encCounts = e.encCounts[:0]
 	starts := e.scopeBase[:0]
-	n := 0
-	for _, c := range e.encCounts {
-		starts = append(starts, n)
-		n += c
-	}
-	for i := range spans {
-		g := idx[i]
-		all[starts[g]] = encItem{scope: g, b: spans[i].b}
-		starts[g]++
+	if sameScope(spans) {
+		// The usual batch: one scope, in order.
+		sc := spans[0].scope
+		if sc == (tracer.Scope{}) {
+			sc = def
+		}
+		e.encScopes = append(e.encScopes, sc)
+		e.encCounts = append(e.encCounts, len(spans))
+		for i := range spans {
+			all[i] = encItem{b: spans[i].b}
+		}
+	} else {
+		// Group by scope, keeping the order scopes first appear in.
+		idx := e.encIdx[:0]
+		for i := range spans {
+			sc := spans[i].scope
+			if sc == (tracer.Scope{}) {
+				sc = def
+			}
+			g := -1
+			for j := range e.encScopes {
+				if e.encScopes[j] == sc {
+					g = j
+					break
+				}
+			}
+			if g < 0 {
+				g = len(e.encScopes)
+				e.encScopes = append(e.encScopes, sc)
+				e.encCounts = append(e.encCounts, 0)
+			}
+			e.encCounts[g]++
+			idx = append(idx, g)
+		}
+		e.encIdx = idx
+		// Counting sort: spans of scope g go from start[g] on, in their
+		// order.
+		n := 0
+		for _, c := range e.encCounts {
+			starts = append(starts, n)
+			n += c
+		}
+		for i := range spans {
+			g := idx[i]
+			all[starts[g]] = encItem{scope: g, b: spans[i].b}
+			starts[g]++
+		}
 	}
 	// The encoded scopes, and the size of each scope's ScopeSpans without
 	// spans.
@@ -160,6 +174,19 @@ func (e *OTLPExporter) exportLocked(ctx context.Context, spans []encodedSpan) er
 	clear(all)
 	e.encItems = all[:0]
 	return out.result()
+}
+
+// sameScope reports whether spans all have one scope (as given: the zero
+// scope and the exporter's own, given explicitly, count as two here, and
+// are grouped by the general path).
+func sameScope(spans []encodedSpan) bool {
+	first := spans[0].scope
+	for i := 1; i < len(spans); i++ {
+		if spans[i].scope != first {
+			return false
+		}
+	}
+	return true
 }
 
 // result is the error an export returns for its outcome.

@@ -325,6 +325,7 @@ func (s *Span) appendNewAttributes(attrs []Attribute) int {
 			break
 		}
 		seen |= bit
+		s.keyLens |= keyBit(key) // setTagLocked's own "seen" (span.go)
 		a = a[:len(a)+1]
 		a[len(a)-1] = Attribute{Key: key, Value: v}
 	}

@@ -28,14 +28,21 @@ type Span struct {
 
 	// mu guards everything below; it is never held while calling user code
 	// (Stringers, log field marshalling) or the processor.
-	mu       sync.Mutex
-	finished bool
+	mu sync.Mutex
 	// violations counts tag-policy violations; see TagPolicy.
 	violations int32
-	// ownAttrs counts the attributes the tracer wrote itself, which
-	// Limits.AttributeCount does not count. Both counters are int32 so
-	// that the span stays in its allocation size class.
-	ownAttrs int32
+	// ownAttrs counts the attributes the tracer wrote itself (sampler,
+	// probability, baggage and violations tags: at most a few dozen),
+	// which Limits.AttributeCount does not count.
+	ownAttrs int16
+	// keyLens has bit len(key)%8 set for the key of every attribute:
+	// setting a tag whose key length has no bit set skips the search for
+	// a key to replace.
+	keyLens uint8
+	// The fields from mu to here fill 16 bytes: a span with its inline
+	// attributes and event stays in its allocation size class, malloc
+	// header included (TestSpanShapeSizes).
+	finished bool
 	data     SpanData
 	// eventBuf, when not nil, holds the first event (most spans log at
 	// most once): the shapes that usually log (spanLarge, the layered
@@ -190,10 +197,13 @@ func (s *Span) setTagLocked(key string, value any, own bool) {
 		return
 	}
 	attrs := s.data.Attributes
-	for i := range attrs {
-		if attrs[i].Key == key {
-			attrs[i].Value = value
-			return
+	bit := keyBit(key)
+	if s.keyLens&bit != 0 {
+		for i := range attrs {
+			if attrs[i].Key == key {
+				attrs[i].Value = value
+				return
+			}
 		}
 	}
 	if own {
@@ -202,8 +212,12 @@ func (s *Span) setTagLocked(key string, value any, own bool) {
 		s.data.DroppedAttributes++
 		return
 	}
+	s.keyLens |= bit
 	s.data.Attributes = appendAttribute(attrs, Attribute{Key: key, Value: value})
 }
+
+// keyBit is key's bit in Span.keyLens.
+func keyBit(key string) uint8 { return 1 << (len(key) & 7) }
 
 // appendAttribute appends a to attrs, growing a full slice to at least 8
 // (append would grow the small shape's 2 to 4, then 8).

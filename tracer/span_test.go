@@ -470,3 +470,37 @@ func TestEventFieldsAndLaterTagsKeptApart(t *testing.T) {
 	require.NotNil(t, d.Events[3].Attributes)
 	require.Empty(t, d.Events[3].Attributes)
 }
+
+// TestSetTagReplacesByKey: a tag set again replaces the value, for keys
+// whose lengths collide in Span.keyLens (same length, lengths 32 apart)
+// or not, for the sampler's own tags, and for a span from layered memory.
+func TestSetTagReplacesByKey(t *testing.T) {
+	rule := NewSamplerRule("probabilistic", 0.5)
+	tr, rec := newRecorded(WithSampler(&countingSampler{d: SamplingDecision{Sampled: true, Probability: 1, Threshold: ProbabilityThreshold(1), Rule: rule}}))
+	s := tr.StartSpan("op")
+	k32 := strings.Repeat("k", 33) // 33 % 32 == 1, as "a"
+	for round := range 3 {
+		s.SetTag("a", round)
+		s.SetTag("b", round)
+		s.SetTag(k32, round)
+		s.SetTag("abc", round)
+		s.SetTag(SamplerTypeKey, "mine")
+	}
+	s.Finish()
+	d := rec.all()[0]
+	seen := map[string]int{}
+	for _, a := range d.Attributes {
+		seen[a.Key]++
+	}
+	for k, n := range seen {
+		require.Equal(t, 1, n, k)
+	}
+	for _, k := range []string{"a", "b", k32, "abc"} {
+		v, ok := attr(d, k)
+		require.True(t, ok, k)
+		require.Equal(t, 2, v, k)
+	}
+	v, ok := attr(d, SamplerTypeKey)
+	require.True(t, ok)
+	require.Equal(t, "mine", v)
+}

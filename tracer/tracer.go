@@ -820,6 +820,7 @@ func (t *Tracer) construct(name string, sc SpanContext, parent *SpanContext, par
 		// the values (a string and a float64) need no normalising.
 		s.data.Attributes = appendAttribute(s.data.Attributes, Attribute{Key: SamplerTypeKey, Value: r.typ})
 		s.data.Attributes = appendAttribute(s.data.Attributes, Attribute{Key: SamplerParamKey, Value: r.param})
+		s.keyLens |= keyBit(SamplerTypeKey) | keyBit(SamplerParamKey)
 		s.ownAttrs += 2
 	}
 	// Values of these keys were validated where they entered the baggage
