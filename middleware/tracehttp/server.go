@@ -14,6 +14,7 @@ import (
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 	"github.com/flowtrace/flowtrace/semconv"
 	"github.com/flowtrace/flowtrace/semconv/stability"
+	"github.com/flowtrace/flowtrace/tracer"
 )
 
 const (
@@ -27,7 +28,8 @@ const (
 // handler is the server middleware.
 type handler struct {
 	next  http.Handler
-	mux   *http.ServeMux // next, when it is a ServeMux
+	mux   *http.ServeMux    // next, when it is a ServeMux
+	em    stability.Emitter // the tags' names (OTEL_SEMCONV_STABILITY_OPT_IN)
 	cfg   *config
 	names nameCache
 }
@@ -42,6 +44,7 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 	}
 	hd := &handler{next: h, cfg: newConfig(opts)}
 	hd.mux, _ = h.(*http.ServeMux)
+	hd.em = hd.cfg.engine.Semconv.Emitter(stability.HTTP, stability.Server)
 	return hd
 }
 
@@ -109,7 +112,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := e.StartInbound(r.Context(), tr, &in)
 	sp, rec := st.Span, st.Recording
 	if rec {
-		semconv.Component.Set(sp, componentName)
 		h.setRequestTags(sp, r, mi, rn)
 		cfg.setUserTags(sp, r)
 	}
@@ -129,7 +131,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header()[flowIDHeaderKey] = st2.flowID[:]
 	defer func() {
 		if p := recover(); p != nil {
-			finishPanic(h.tags(), sp, st2, p)
+			finishPanic(h.em, sp, st2, p)
 			panic(p)
 		}
 	}()
@@ -145,46 +147,48 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.finish(sp, st2)
 }
 
-// tags returns the emitter of the server's tags: legacy names, stable
-// names or both (OTEL_SEMCONV_STABILITY_OPT_IN, package semconv/stability).
-func (h *handler) tags() stability.Emitter {
-	return h.cfg.engine.Semconv.Emitter(stability.HTTP, stability.Server)
-}
-
 // setRequestTags records what the request says about itself, bounded; the
-// query only under the stable names, its values redacted.
+// query only under the stable names, its values redacted. Under the legacy
+// names flowtrace's span takes them in one call (one lock, not one a tag).
 func (h *handler) setRequestTags(sp opentracing.Span, r *http.Request, mi int, rn *routeNames) {
-	em := h.tags()
-	em.Set(sp, semconv.HTTPMethod.Key(), methodTags[mi])
+	tags := make([]tracer.Attribute, 0, 12)
+	set := func(key string, v any) { tags = append(tags, tracer.Attribute{Key: key, Value: v}) }
+	set(semconv.Component.Key(), componentName)
+	set(semconv.HTTPMethod.Key(), methodTags[mi])
 	if mi == len(knownMethods) {
-		em.Set(sp, semconv.HTTPMethodOriginal.Key(), sanitizeText(r.Method, maxMethodLen))
+		set(semconv.HTTPMethodOriginal.Key(), sanitizeText(r.Method, maxMethodLen))
 	}
 	if r.URL != nil {
-		em.Set(sp, semconv.HTTPURL.Key(), truncate(r.URL.EscapedPath(), maxPathLen))
-		if r.URL.RawQuery != "" && em.Stable() {
-			em.SetStable(sp, semconv.URLQuery.Key(), redactQuery(r.URL.RawQuery))
+		set(semconv.HTTPURL.Key(), truncate(r.URL.EscapedPath(), maxPathLen))
+		if r.URL.RawQuery != "" && h.em.Stable() {
+			set(semconv.URLQuery.Key(), redactQuery(r.URL.RawQuery))
 		}
 	}
 	if rn != nil && rn.route != "" {
-		// semconv.HTTPRoute.Set, with the value boxed once per route
-		// (http.route has the same name in every vocabulary).
-		sp.SetTag(semconv.HTTPRoute.Key(), rn.routeTag)
+		set(semconv.HTTPRoute.Key(), rn.routeTag) // boxed once per route; no stable rename
 	}
 	if r.TLS != nil {
-		em.Set(sp, semconv.HTTPScheme.Key(), semconv.HTTPSchemeHTTPS)
+		set(semconv.HTTPScheme.Key(), semconv.HTTPSchemeHTTPS)
 	} else {
-		em.Set(sp, semconv.HTTPScheme.Key(), semconv.HTTPSchemeHTTP)
+		set(semconv.HTTPScheme.Key(), semconv.HTTPSchemeHTTP)
 	}
 	if host, ok := sanitizeHost(r.Host); ok {
-		em.Set(sp, semconv.HTTPHost.Key(), requestValues.Get(host, box))
+		set(semconv.HTTPHost.Key(), requestValues.Get(host, box))
 	}
 	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
-		em.Set(sp, semconv.UserAgent.Key(), requestValues.Get(sanitizeText(ua[0], maxUserAgentLen), box))
+		set(semconv.UserAgent.Key(), requestValues.Get(sanitizeText(ua[0], maxUserAgentLen), box))
 	}
 	if r.ContentLength > 0 {
-		em.Set(sp, semconv.HTTPRequestContentLength.Key(), int(r.ContentLength))
+		set(semconv.HTTPRequestContentLength.Key(), int(r.ContentLength))
 	}
-	setPeerTags(em, sp, r.RemoteAddr)
+	setPeerTags(set, r.RemoteAddr)
+	if s, ok := sp.(*tracer.Span); ok && !h.em.Stable() {
+		s.SetAttributes(tags)
+		return
+	}
+	for _, a := range tags {
+		h.em.Set(sp, a.Key, a.Value)
+	}
 }
 
 // requestValues holds hosts and user agents as tag values, boxed once: a
@@ -222,7 +226,7 @@ func redactQuery(q string) string {
 // setPeerTags records the remote address "ip:port" as peer.address and
 // peer.ipv4 or peer.ipv6 (network.peer.address and network.peer.port under
 // the stable names). Anything that is not an address is skipped.
-func setPeerTags(em stability.Emitter, sp opentracing.Span, addr string) {
+func setPeerTags(set func(key string, v any), addr string) {
 	if addr == "" || len(addr) > 64 {
 		return
 	}
@@ -236,11 +240,11 @@ func setPeerTags(em stability.Emitter, sp opentracing.Span, addr string) {
 			return
 		}
 	}
-	em.Set(sp, semconv.PeerAddress.Key(), addr)
+	set(semconv.PeerAddress.Key(), addr)
 	if strings.IndexByte(host, ':') >= 0 {
-		em.Set(sp, semconv.PeerHostIPv6.Key(), host)
+		set(semconv.PeerHostIPv6.Key(), host)
 	} else {
-		em.Set(sp, semconv.PeerHostIPv4.Key(), host)
+		set(semconv.PeerHostIPv4.Key(), host)
 	}
 }
 
@@ -278,7 +282,6 @@ func (h *handler) serveUntraced(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) finish(sp opentracing.Span, st *respState) {
-	em := h.tags()
 	switch {
 	case st.hijacked:
 		semconv.HTTPHijacked.Set(sp, true)
@@ -287,13 +290,13 @@ func (h *handler) finish(sp opentracing.Span, st *respState) {
 		if !st.wroteHeader {
 			status = http.StatusOK // what net/http sends when the handler wrote nothing
 		}
-		em.Set(sp, semconv.HTTPStatusCode.Key(), status)
+		h.em.Set(sp, semconv.HTTPStatusCode.Key(), status)
 		if h.cfg.isError(status, true) {
 			semconv.Error.Set(sp, true)
 		}
 	}
 	if st.written > 0 {
-		em.Set(sp, semconv.HTTPResponseSize.Key(), int(st.written))
+		h.em.Set(sp, semconv.HTTPResponseSize.Key(), int(st.written))
 	}
 	sp.Finish()
 }
