@@ -178,6 +178,14 @@ func appendVarint(b []byte, v uint64) []byte {
 	if v < 0x80 {
 		return append(b, byte(v))
 	}
+	return appendWideVarint(b, v)
+}
+
+// appendWideVarint is appendVarint past one byte, apart so that
+// appendVarint inlines.
+//
+//go:noinline
+func appendWideVarint(b []byte, v uint64) []byte {
 	if v < 1<<14 {
 		// A span's length in a request, a long string's.
 		return append(b, byte(v)|0x80, byte(v>>7))
@@ -244,8 +252,9 @@ func appendStringField(b []byte, num protowire.Number, v string) []byte {
 
 // isASCII reports whether s is ASCII, eight bytes at a time: keys, names
 // and most values are, and utf8.ValidString costs more on short strings.
-// The last word (or, below 8 bytes, the last two half-words) overlaps the
-// ones before instead of a loop over the tail's bytes.
+// The last word (or, below 8 bytes, the last two half-words, below 4 the
+// first, middle and last bytes) overlaps the ones before instead of a
+// loop over the tail's bytes.
 func isASCII(s string) bool {
 	n := len(s)
 	switch {
@@ -257,12 +266,11 @@ func isASCII(s string) bool {
 		return (acc|le64(s[n-8:]))&0x8080808080808080 == 0
 	case n >= 4:
 		return (le32(s)|le32(s[n-4:]))&0x80808080 == 0
+	case n > 0:
+		// First, middle and last cover every byte of 1 to 3.
+		return s[0]|s[n>>1]|s[n-1] < 0x80
 	}
-	var acc byte
-	for i := 0; i < n; i++ {
-		acc |= s[i]
-	}
-	return acc < 0x80
+	return true
 }
 
 // le64 and le32 read the first bytes of s (at least 8 and 4) as one word;
