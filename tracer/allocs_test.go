@@ -46,6 +46,11 @@ func TestSpanAllocations(t *testing.T) {
 	t.Logf("unsampled child %.0f, no-op child %.0f", child, noopChild)
 	require.LessOrEqual(t, child, noopChild+2)
 
+	// Reference's one-word option: the child's span alone (the root's
+	// spare span is taken by the first child).
+	refChild := testing.AllocsPerRun(200, func() { unsampledTracer.StartSpan("child", Reference(opentracing.ChildOfRef, root.Context())) })
+	require.LessOrEqual(t, refChild, 1.0)
+
 	// The first event's fields go into the span's spare attribute room:
 	// an event costs the caller's field slice (it escapes, as into any
 	// recording tracer) and the boxing of a string value, no field array.

@@ -254,3 +254,13 @@ func TestLeanRootsConcurrent(t *testing.T) {
 	require.Len(t, ids, goroutines*per)
 	require.Equal(t, uint64(3*goroutines*per), tr.Stats().Started)
 }
+
+// Reference's one-word options take the lean path as SpanReference does.
+func TestLeanPathReferenceOption(t *testing.T) {
+	tr := New(WithSampler(AlwaysOff()))
+	root := tr.StartSpan("root")
+	for _, typ := range []opentracing.SpanReferenceType{opentracing.ChildOfRef, opentracing.FollowsFromRef} {
+		child := tr.StartSpan("child", Reference(typ, root.Context()))
+		require.Same(t, ctxOf(root), ctxOf(child))
+	}
+}

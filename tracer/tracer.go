@@ -361,11 +361,15 @@ func leanParent(opts []opentracing.StartSpanOption) (*SpanContext, bool) {
 	if len(opts) == 0 {
 		return nil, true
 	}
-	ref, ok := opts[0].(opentracing.SpanReference)
-	if !ok {
-		return nil, false
+	var parent *SpanContext
+	switch ref := opts[0].(type) {
+	case opentracing.SpanReference:
+		parent, _ = ref.ReferencedContext.(*SpanContext)
+	case childOfOption:
+		parent = ref.c
+	case followsFromOption:
+		parent = ref.c
 	}
-	parent, _ := ref.ReferencedContext.(*SpanContext)
 	return parent, parent != nil
 }
 
@@ -379,9 +383,10 @@ func leanParent(opts []opentracing.StartSpanOption) (*SpanContext, bool) {
 // whatever the decision, by the general path's rules. o is the decoded
 // options, or nil: then opts are decoded if a sampled root needs them.
 func (t *Tracer) startLean(name string, parent *SpanContext, o *startOptions, opts []opentracing.StartSpanOption, mem SpanMemory) opentracing.Span {
-	if parent != nil && parent.wire.IsValid() {
-		// What decide would make of it is the parent's context itself
-		// (see sharesContext): the sampler follows the unsampled parent.
+	if parent != nil && parent.wire.SpanID != (propagation.SpanID{}) && parent.wire.TraceID != (propagation.TraceID{}) {
+		// A valid parent. What decide would make of it is the parent's
+		// context itself (see sharesContext): the sampler follows the
+		// unsampled parent.
 		if !t.inherits || !leanChildOf(parent) {
 			return nil
 		}
@@ -423,6 +428,14 @@ func (t *Tracer) startLean(name string, parent *SpanContext, o *startOptions, op
 		s.ctx.Store(&s.initial)
 		return &s.nonRecordingSpan
 	}
+	return t.startLeanSampled(name, parent, o, opts, mem, &params, d)
+}
+
+// startLeanSampled is startLean's root once the sampler sampled it: the
+// general path's rest.
+//
+//go:noinline
+func (t *Tracer) startLeanSampled(name string, parent *SpanContext, o *startOptions, opts []opentracing.StartSpanOption, mem SpanMemory, params *SamplingParameters, d SamplingDecision) opentracing.Span {
 	if o == nil {
 		o = new(startOptions)
 		o.decode(opts)
@@ -433,7 +446,7 @@ func (t *Tracer) startLean(name string, parent *SpanContext, o *startOptions, op
 		sc.baggage = parent.baggage
 		parentIdx = 0
 	}
-	sc, sampled := t.settle(sc, params, parent, false, o, d)
+	sc, sampled := t.settle(sc, *params, parent, false, o, d)
 	return t.startDecided(name, sc, sampled, parent, parentIdx, o, mem)
 }
 
@@ -490,10 +503,14 @@ func (s *spareSpan) claim() bool { return !s.taken.Load() && s.taken.CompareAndS
 // th to erase).
 func leanChildOf(parent *SpanContext) bool {
 	w := &parent.wire
-	if parent.remote || w.Flags&^propagation.FlagRandom != 0 || w.Deferred || w.Debug || parent.probability != nil {
-		return false
-	}
-	return w.TraceState == "" || (len(w.TraceState) <= maxStoredTraceState && withThreshold(w.TraceState, Threshold{}) == w.TraceState)
+	return !parent.remote && w.Flags&^propagation.FlagRandom == 0 && !w.Deferred && !w.Debug && parent.probability == nil &&
+		(w.TraceState == "" || keepsTraceState(w.TraceState))
+}
+
+// keepsTraceState reports whether decide keeps an unsampled child's
+// inherited tracestate ts as it is: no longer than stored, no th.
+func keepsTraceState(ts string) bool {
+	return len(ts) <= maxStoredTraceState && withThreshold(ts, Threshold{}) == ts
 }
 
 // start is StartSpan after decoding; mem, if not nil, gives the memory of
