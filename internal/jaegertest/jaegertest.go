@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,9 +82,28 @@ extensions:
 // logged when the test fails.
 type process struct {
 	bin, config string
-	logs        bytes.Buffer
-	cmd         *exec.Cmd
+	logs        syncBuffer
 	cancel      context.CancelFunc
+	exited      chan struct{} // closed when the running process has ended
+}
+
+// syncBuffer is the process's output: written by exec's copying
+// goroutines, read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func newProcess(t testing.TB, name, cfg string) *process {
@@ -105,15 +126,63 @@ func (p *process) start(t testing.TB) {
 	cmd := exec.CommandContext(ctx, p.bin, "--config", "file:"+p.config)
 	cmd.Stdout, cmd.Stderr = &p.logs, &p.logs
 	require.NoError(t, cmd.Start())
-	p.cmd, p.cancel = cmd, cancel
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	p.cancel, p.exited = cancel, exited
 }
 
 // stop ends the process; calling it again does nothing.
 func (p *process) stop() {
 	if p.cancel != nil {
 		p.cancel()
-		_ = p.cmd.Wait()
+		<-p.exited
 		p.cancel = nil
+	}
+}
+
+// portTaken reports whether the process has ended because one of its
+// listen addresses was taken: the ports are picked free, closed, then
+// handed to Jaeger, and another test's listener can take one in between.
+func (p *process) portTaken() bool {
+	return p.hasExited() && strings.Contains(p.logs.String(), "address already in use")
+}
+
+func (p *process) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// startOnFreePorts starts a Jaeger whose configuration build makes with
+// fresh free ports, and waits until ready reports true; a process that
+// lost one of its ports to another listener is started again on new
+// ones, at most three times.
+func startOnFreePorts(t testing.TB, name, what string, build func() (cfg string, ready func() bool)) *process {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		cfg, ready := build()
+		p := newProcess(t, name, cfg)
+		p.start(t)
+		deadline := time.Now().Add(30 * time.Second)
+		for !ready() && !p.hasExited() && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		switch {
+		case p.portTaken() && attempt < 3:
+			t.Logf("jaeger lost a port to another listener (attempt %d); starting it on new ports", attempt)
+			continue
+		case p.hasExited():
+			t.Fatalf("%s: jaeger exited before it came up", what)
+		case !ready():
+			t.Fatalf("%s never came up", what)
+		}
+		return p
 	}
 }
 
@@ -132,9 +201,12 @@ func listening(addrs ...string) bool {
 // Start runs Jaeger until the test ends and waits for its query API.
 func Start(t testing.TB) Jaeger {
 	t.Helper()
-	j := Jaeger{OTLPGRPC: freePort(t), OTLPHTTP: freePort(t), Query: freePort(t)}
-	queryGRPC, health := freePort(t), freePort(t)
-	p := newProcess(t, "jaeger.yaml", config(health, 100000, "jaeger_query", `      receivers: [otlp]
+	var j Jaeger
+	client := &http.Client{Timeout: time.Second}
+	startOnFreePorts(t, "jaeger.yaml", "jaeger query API and OTLP receivers", func() (string, func() bool) {
+		j = Jaeger{OTLPGRPC: freePort(t), OTLPHTTP: freePort(t), Query: freePort(t)}
+		queryGRPC, health := freePort(t), freePort(t)
+		cfg := config(health, 100000, "jaeger_query", `      receivers: [otlp]
       processors: [batch]
       exporters: [jaeger_storage_exporter]`, fmt.Sprintf(`  jaeger_query:
     storage:
@@ -156,18 +228,18 @@ processors:
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
-`, j.Query, queryGRPC, j.OTLPGRPC, j.OTLPHTTP)))
-	p.start(t)
-	client := &http.Client{Timeout: time.Second}
-	require.Eventually(t, func() bool {
-		res, err := client.Get("http://" + j.Query + "/api/services")
-		if err != nil {
-			return false
+`, j.Query, queryGRPC, j.OTLPGRPC, j.OTLPHTTP))
+		query, otlpHTTP, otlpGRPC := j.Query, j.OTLPHTTP, j.OTLPGRPC
+		return cfg, func() bool {
+			res, err := client.Get("http://" + query + "/api/services")
+			if err != nil {
+				return false
+			}
+			res.Body.Close()
+			// The receivers start after the query API.
+			return res.StatusCode == http.StatusOK && listening(otlpHTTP, otlpGRPC)
 		}
-		res.Body.Close()
-		// The receivers start after the query API.
-		return res.StatusCode == http.StatusOK && listening(j.OTLPHTTP, j.OTLPGRPC)
-	}, 30*time.Second, 100*time.Millisecond, "jaeger query API and OTLP receivers never came up")
+	})
 	return j
 }
 

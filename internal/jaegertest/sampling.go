@@ -22,9 +22,11 @@ type Sampling struct {
 // receiver.
 func StartSampling(t testing.TB, strategies string, reload time.Duration) *Sampling {
 	t.Helper()
-	s := &Sampling{GRPC: freePort(t), HTTP: freePort(t)}
-	health := freePort(t)
-	s.p = newProcess(t, "jaeger-sampling.yaml", config(health, 10, "remote_sampling", `      receivers: [nop]
+	s := &Sampling{}
+	s.p = startOnFreePorts(t, "jaeger-sampling.yaml", "jaeger remote_sampling", func() (string, func() bool) {
+		s.GRPC, s.HTTP = freePort(t), freePort(t)
+		health := freePort(t)
+		cfg := config(health, 10, "remote_sampling", `      receivers: [nop]
       exporters: [nop]`, fmt.Sprintf(`  remote_sampling:
     file:
       path: %q
@@ -37,8 +39,10 @@ receivers:
   nop:
 exporters:
   nop:
-`, strategies, reload, s.HTTP, s.GRPC)))
-	s.Restart(t)
+`, strategies, reload, s.HTTP, s.GRPC))
+		httpAddr, grpcAddr := s.HTTP, s.GRPC
+		return cfg, func() bool { return listening(httpAddr, grpcAddr) }
+	})
 	return s
 }
 
