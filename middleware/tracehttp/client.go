@@ -79,7 +79,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	mi := methodIndex(req.Method)
 	// A client can be the edge of a critical operation too (a batch job):
 	// the rule applies when the caller's context carries none yet.
-	ob := instr.Outbound{Name: t.spanName(mi, req), Kind: instr.KindClient, Critical: instr.Bind(cfg.critical, req)}
+	ob := instr.Outbound{Name: t.spanName(mi, req), Kind: instr.KindClient, Critical: instr.Bind(cfg.critical, req), Room: 16}
 	sp := e.StartOutbound(ctx, tr, &ob)
 	em := e.Semconv.Emitter(stability.HTTP, stability.Client)
 	semconv.Component.Set(sp, componentName)

@@ -307,13 +307,14 @@ type Outbound struct {
 	// Critical is the client's critical-operation rule (nil: none), for a
 	// caller whose context carries no critical operation yet.
 	Critical func() string
+	Room     int // the tags the span gets (tracer.AttributeRoom)
 }
 
 // StartOutbound starts the span of an outgoing request: child of the span
 // in ctx (none: a new trace), forced into sampling when the client's own
 // critical-operation rule names one, and tagged with the routing it carries.
 func (e *Engine) StartOutbound(ctx context.Context, tr opentracing.Tracer, out *Outbound) opentracing.Span {
-	var buf [3]opentracing.StartSpanOption
+	var buf [4]opentracing.StartSpanOption
 	opts := buf[:0]
 	if out.Kind != nil {
 		opts = append(opts, out.Kind)
@@ -330,6 +331,7 @@ func (e *Engine) StartOutbound(ctx context.Context, tr opentracing.Tracer, out *
 			opts = append(opts, ForceSampling)
 		}
 	}
+	opts = append(opts, tracer.AttributeRoom(out.Room))
 	sp := startSpan(tr, out.Name, opts)
 	routing.Own.Apply(sp)
 	TagFromBaggage(sp)
