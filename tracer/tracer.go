@@ -345,7 +345,10 @@ func (t *Tracer) StartSpan(operationName string, opts ...opentracing.StartSpanOp
 	operationName = truncateString(operationName, t.cfg.limits.NameLength)
 	if len(opts) <= 1 && !t.cfg.passThrough {
 		if parent, ok := leanParent(opts); ok {
-			if s := t.startLean(operationName, parent, nil, opts, nil); s != nil {
+			if !validParent(parent) {
+				return t.leanRoot(operationName, parent, nil, opts, nil)
+			}
+			if s := t.leanChild(parent, nil); s != nil {
 				return s
 			}
 		}
@@ -383,22 +386,40 @@ func leanParent(opts []opentracing.StartSpanOption) (*SpanContext, bool) {
 // whatever the decision, by the general path's rules. o is the decoded
 // options, or nil: then opts are decoded if a sampled root needs them.
 func (t *Tracer) startLean(name string, parent *SpanContext, o *startOptions, opts []opentracing.StartSpanOption, mem SpanMemory) opentracing.Span {
-	if parent != nil && parent.wire.SpanID != (propagation.SpanID{}) && parent.wire.TraceID != (propagation.TraceID{}) {
-		// A valid parent. What decide would make of it is the parent's
-		// context itself (see sharesContext): the sampler follows the
-		// unsampled parent.
-		if !t.inherits || !leanChildOf(parent) {
-			return nil
+	if validParent(parent) {
+		if s := t.leanChild(parent, mem); s != nil {
+			return s
 		}
-		t.notRecorded.Add(1)
-		if r := parent.lean; mem == nil && r != nil && &r.initial == parent && r.child.claim() {
-			return &r.child.nonRecordingSpan
-		}
-		s := newNonRecordingChild(t, mem)
-		s.ctx.Store(parent)
-		return s
+		return nil
 	}
-	// A root: the sampler decides, as in decide.
+	return t.leanRoot(name, parent, o, opts, mem)
+}
+
+// validParent reports whether parent is a valid context, without copying
+// its wire context.
+func validParent(parent *SpanContext) bool {
+	return parent != nil && parent.wire.SpanID != (propagation.SpanID{}) && parent.wire.TraceID != (propagation.TraceID{})
+}
+
+// leanChild is startLean for a valid parent: nil unless the child
+// carries the parent's context, as decide would make it (see
+// sharesContext) under a sampler that follows the unsampled parent.
+func (t *Tracer) leanChild(parent *SpanContext, mem SpanMemory) *nonRecordingSpan {
+	if !t.inherits || !leanChildOf(parent) {
+		return nil
+	}
+	t.notRecorded.Add(1)
+	if r := parent.lean; mem == nil && r != nil && &r.initial == parent && r.child.claim() {
+		return &r.child.nonRecordingSpan
+	}
+	s := newNonRecordingChild(t, mem)
+	s.ctx.Store(parent)
+	return s
+}
+
+// leanRoot is startLean for a root (parent nil or carrying only
+// baggage): the sampler decides, as in decide.
+func (t *Tracer) leanRoot(name string, parent *SpanContext, o *startOptions, opts []opentracing.StartSpanOption, mem SpanMemory) opentracing.Span {
 	tid, sid := t.ids.root()
 	params := SamplingParameters{TraceID: tid, Name: name}
 	if parent != nil {
