@@ -405,11 +405,18 @@ func validParent(parent *SpanContext) bool {
 // carries the parent's context, as decide would make it (see
 // sharesContext) under a sampler that follows the unsampled parent.
 func (t *Tracer) leanChild(parent *SpanContext, mem SpanMemory) *nonRecordingSpan {
-	if !t.inherits || !leanChildOf(parent) {
+	if !t.inherits {
+		return nil
+	}
+	// A lean root's own context passes leanChildOf by construction (a
+	// new trace, flags random, nothing else); any other is checked.
+	r := parent.lean
+	own := r != nil && &r.initial == parent
+	if !own && !leanChildOf(parent) {
 		return nil
 	}
 	t.notRecorded.Add(1)
-	if r := parent.lean; mem == nil && r != nil && &r.initial == parent && r.child.claim() {
+	if own && mem == nil && r.child.claim() {
 		return &r.child.nonRecordingSpan
 	}
 	s := newNonRecordingChild(t, mem)
