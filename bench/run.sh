@@ -65,7 +65,8 @@ else
 	: >"$stat"
 fi
 rev=$(git rev-parse --short HEAD 2>/dev/null || true)
-if [ -n "$rev" ] && [ -n "$(git status --porcelain -- .. 2>/dev/null)" ]; then
+# The raw file this script has just written does not make the tree dirty.
+if [ -n "$rev" ] && [ -n "$(git status --porcelain -- .. ":(exclude)$raw" 2>/dev/null)" ]; then
 	rev="$rev with uncommitted changes"
 fi
 go run ./cmd/report -in "$raw" -benchstat "$stat" -count "$COUNT" -rev "$rev" -date "$started" -out "$OUT" -readme "${README:-../README.md}"

@@ -173,8 +173,8 @@ func setAttributes(rs *tracer.Span, kvs []attribute.KeyValue) {
 			v = kv.Value.AsBool()
 		case attribute.FLOAT64:
 			v = kv.Value.AsFloat64()
-		case attribute.INVALID:
-			continue // not Valid
+		case attribute.EMPTY:
+			continue // no value: nothing to record (a tag has no empty kind)
 		default:
 			v = value(kv.Value)
 		}
