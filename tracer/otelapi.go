@@ -285,18 +285,18 @@ func (s *Span) setAttributesLocked(attrs []Attribute) {
 
 // appendNewAttributes appends the leading attributes of attrs that
 // setTagLocked would append as they are, and returns how many: each has a
-// key that is not special, within Limits.NameLength and of a length no key
-// of the span has (seen), so it is new without comparing it with each; a
+// key that is not special, within Limits.NameLength and whose seenBit no
+// key of the span has, so it is new without comparing it with each; a
 // string within Limits.AttributeValueLength or one of OpenTelemetry's
 // other scalar kinds; and there is room for it within the count limit and
 // the slice's capacity.
 func (s *Span) appendNewAttributes(attrs []Attribute) int {
 	lim := &s.tracer.cfg.limits
 	a := s.data.Attributes
-	// seen has bit len(key)%64 set for every key the span holds.
+	// seen has the seenBit of every key the span holds.
 	var seen uint64
 	for i := range a {
-		seen |= 1 << (len(a[i].Key) & 63)
+		seen |= seenBit(a[i].Key)
 	}
 	room := cap(a) - len(a)
 	if lim.AttributeCount >= 0 {
@@ -312,8 +312,8 @@ func (s *Span) appendNewAttributes(attrs []Attribute) int {
 	n := 0
 	for ; n < len(attrs) && n < room; n++ {
 		key := attrs[n].Key
-		bit := uint64(1) << (len(key) & 63)
-		if seen&bit != 0 || len(key) > nameLen || (bit&specialKeyLengths != 0 && isSpecialKey(key)) {
+		bit := seenBit(key)
+		if seen&bit != 0 || len(key) > nameLen || (bit&specialKeyBits != 0 && isSpecialKey(key)) {
 			break
 		}
 		v := attrs[n].Value
@@ -340,8 +340,20 @@ const (
 	samplingPriorityKey = "sampling.priority" // ext.SamplingPriority
 )
 
-// specialKeyLengths has the seen bits of the special keys' lengths.
-const specialKeyLengths = 1<<len(spanKindKey) | 1<<len(errorKey) | 1<<len(samplingPriorityKey)
+// seenBit is key's bit in appendNewAttributes' mask of the keys a span
+// holds: from its length and its first and last bytes, because many tag
+// keys share a length (component, http.host and peer.ipv4 are 9 bytes)
+// and a shared bit sends an attribute the slow way.
+func seenBit(key string) uint64 {
+	h := uint(len(key)) * 7
+	if len(key) > 0 {
+		h += uint(key[0])*3 + uint(key[len(key)-1])
+	}
+	return 1 << (h & 63)
+}
+
+// specialKeyBits has the seenBits of the special keys.
+var specialKeyBits = seenBit(spanKindKey) | seenBit(errorKey) | seenBit(samplingPriorityKey)
 
 // isSpecialKey reports whether setTagLocked treats key apart; the longest
 // is compared in two parts, each of which the compiler compares inline.

@@ -89,9 +89,30 @@ func TestSetAttributesSpecialKeys(t *testing.T) {
 	require.Equal(t, string(ext.SamplingPriority), samplingPriorityKey)
 	for _, k := range []string{spanKindKey, errorKey, samplingPriorityKey} {
 		require.True(t, isSpecialKey(k), k)
-		require.NotZero(t, specialKeyLengths&(1<<len(k)), k)
+		require.NotZero(t, specialKeyBits&seenBit(k), k)
 	}
 	for _, k := range []string{"span.kinD", "errors", "erro", "sampling.prioritY", "Sampling.priority", "db.operation.name", ""} {
 		require.False(t, isSpecialKey(k), k)
 	}
+}
+
+// TestSeenBitSeparatesSameLengthKeys: the HTTP server's tag keys that share
+// a length get bits of their own, so that SetAttributes appends them on
+// its fast path instead of searching the span for each (http20's profile:
+// four of twelve fell off when the bit was the length alone).
+func TestSeenBitSeparatesSameLengthKeys(t *testing.T) {
+	for _, same := range [][]string{
+		{"component", "http.host", "peer.ipv4"},
+		{"http.method", "http.scheme"},
+		{"http.route", "user_agent"},
+		{"peer.address", "sampler.type"},
+	} {
+		bits := map[uint64]string{}
+		for _, k := range same {
+			b := seenBit(k)
+			require.NotContains(t, bits, b, "%s and %s share a bit", k, bits[b])
+			bits[b] = k
+		}
+	}
+	require.NotZero(t, seenBit(""))
 }
