@@ -3,13 +3,13 @@ package oteltracer
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 
 	"github.com/opentracing/opentracing-go"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/embedded"
 
+	"github.com/flowtrace/flowtrace/internal/blocks"
 	"github.com/flowtrace/flowtrace/tracer"
 )
 
@@ -20,8 +20,8 @@ type Provider struct {
 
 	t       *tracer.Tracer
 	tracers sync.Map // scopeKey -> *Tracer
-	// unsampled is the block unsampled spans are cut from.
-	unsampled atomic.Pointer[unsampledBlock]
+	// unsampled cuts unsampled spans from blocks of 8.
+	unsampled blocks.Cutter[unsampledSpan]
 }
 
 var _ trace.TracerProvider = (*Provider)(nil)
@@ -78,34 +78,6 @@ type unsampledSpan struct {
 	nr tracer.NonRecordingSpan
 }
 
-// unsampledBlock is the memory of unsampledBlockLen unsampled spans,
-// allocated at once, as the tracer cuts its unsampled OpenTracing roots:
-// a service that samples a few per cent starts mostly those. Each span is
-// handed out once (next counts them) and never reused, as no span is; one
-// still referenced keeps its block's ~1.5 KB alive, not only its own 184
-// bytes.
-type unsampledBlock struct {
-	next  atomic.Uint32
-	spans [unsampledBlockLen]unsampledSpan
-}
-
-const unsampledBlockLen = 8
-
-// newUnsampled returns a zero unsampledSpan of p's current block, starting
-// a block when it is used up. Goroutines that find it used up at once each
-// start one, and one of them becomes the current block.
-func (p *Provider) newUnsampled() *unsampledSpan {
-	if b := p.unsampled.Load(); b != nil {
-		if i := b.next.Add(1); i <= unsampledBlockLen {
-			return &b.spans[i-1]
-		}
-	}
-	b := new(unsampledBlock)
-	b.next.Store(1)
-	p.unsampled.Store(b)
-	return &b.spans[0]
-}
-
 // Start implements trace.Tracer: the span is started by flowtrace's tracer
 // as the child of the current span of ctx, whichever API started that.
 func (tr *Tracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
@@ -132,7 +104,7 @@ func (tr *Tracer) Start(ctx context.Context, name string, opts ...trace.SpanStar
 			n = &s.spanCtx
 			return &s.rec, nil
 		}
-		u := tr.p.newUnsampled()
+		u := tr.p.unsampled.New()
 		n = &u.spanCtx
 		return nil, &u.nr
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opentracing/opentracing-go"
 
+	"github.com/flowtrace/flowtrace/internal/blocks"
 	"github.com/flowtrace/flowtrace/propagation"
 	"github.com/flowtrace/flowtrace/propagation/flowid"
 )
@@ -211,8 +212,8 @@ type Tracer struct {
 	inherits bool
 	// ids draws startLean's root ids.
 	ids idSource
-	// roots is the block startLean's unsampled roots are cut from.
-	roots atomic.Pointer[leanBlock]
+	// roots cuts startLean's unsampled roots from blocks of 8.
+	roots blocks.Cutter[leanRoot]
 
 	edge EdgeCounters // see Edge
 }
@@ -439,7 +440,7 @@ func (t *Tracer) leanRoot(name string, parent *SpanContext, o *startOptions, opt
 		t.notRecorded.Add(1)
 		var s *nonRecordingRoot
 		if mem == nil {
-			r := t.newLeanRoot()
+			r := t.roots.New()
 			r.initial.lean = r
 			r.child.tracer = t
 			r.child.ctx.Store(&r.initial)
@@ -484,34 +485,6 @@ func (t *Tracer) startLeanSampled(name string, parent *SpanContext, o *startOpti
 type leanRoot struct {
 	nonRecordingRoot
 	child spareSpan
-}
-
-// leanBlock is the memory of leanBlockLen unsampled roots, allocated at
-// once: an unsampled root costs an allocation, the one of its span and
-// context, and a service that samples a few per cent starts mostly
-// those. Each root is handed out once (next counts them) and never
-// reused, as no span is; a root still referenced keeps its block's
-// 1,280 bytes alive, not only its own 152.
-type leanBlock struct {
-	next  atomic.Uint32
-	roots [leanBlockLen]leanRoot
-}
-
-const leanBlockLen = 8
-
-// newLeanRoot returns a zero leanRoot of t's current block, starting a
-// block when it is used up. Goroutines that find it used up at once each
-// start one, and one of them becomes the current block.
-func (t *Tracer) newLeanRoot() *leanRoot {
-	if b := t.roots.Load(); b != nil {
-		if i := b.next.Add(1); i <= leanBlockLen {
-			return &b.roots[i-1]
-		}
-	}
-	b := new(leanBlock)
-	b.next.Store(1)
-	t.roots.Store(b)
-	return &b.roots[0]
 }
 
 // spareSpan is a nonRecordingSpan made ahead of need, taken once.
